@@ -1,0 +1,98 @@
+"""The Refugees Welcome campaign service: `create_app` is the only way to make the app."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from petition.config import load_config
+from petition.database import engine_options, init_engine
+from petition.extensions import cache, db, limiter, migrate
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    load_config(app, test_config)
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors_and_security(app)
+    register_templates(app)
+    register_cli(app)
+    register_worker(app)
+    set_up_database(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    db.init_app(app)
+    init_engine(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    limiter.init_app(app)
+    cache.init_app(app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # Believe X-Forwarded-For/-Proto only from the number of proxies we run ourselves.
+        n = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+
+
+def register_blueprints(app: Flask) -> None:
+    from petition.api import bp as api_bp
+    from petition.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def register_errors_and_security(app: Flask) -> None:
+    from petition.errors import register_error_handlers
+    from petition.security.headers import init_security
+
+    register_error_handlers(app)
+    init_security(app)
+
+
+def register_templates(app: Flask) -> None:
+    from petition.templating import init_templating
+
+    init_templating(app)
+
+
+def register_cli(app: Flask) -> None:
+    from petition.cli import register_commands
+
+    register_commands(app)
+
+
+def register_worker(app: Flask) -> None:
+    from petition.worker import init_embedded_worker
+
+    init_embedded_worker(app)
+
+
+def set_up_database(app: Flask) -> None:
+    """On a laptop (SQLite, development) bring the schema up to date and seed it, unasked."""
+    if not app.config["AUTO_SETUP"]:
+        return
+    from flask_migrate import upgrade
+
+    from petition.services.seed import seed
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        seed()
+        db.session.remove()

@@ -1,0 +1,150 @@
+"""Configuration: defaults, then `instance/config.py`, then the environment, then test overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class Defaults:
+    """Values used when neither the instance file nor the environment says otherwise."""
+
+    APP_ENV = "development"
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    MAIL_URL = "console"
+    MAIL_FROM = "Refugees Welcome <petition@localhost>"
+    # A server that is down delays mail; only after this long does a message count as failed.
+    MAIL_GIVE_UP_HOURS = 72
+    MAIL_RETRY_BASE_SECONDS = 5.0
+    MAIL_RETRY_MAX_SECONDS = 300.0
+    REDIS_URL = ""
+    STRIPE_SECRET_KEY = ""
+    STRIPE_WEBHOOK_SECRET = ""
+    STRIPE_API_BASE = ""
+    GOFUNDME_URL = ""
+    EMBED_ALLOWED_ORIGINS = "*"
+    SIGN_RATE_LIMIT = "10 per minute; 200 per hour"
+    RATELIMIT_ENABLED = True
+    TRUSTED_PROXY_COUNT = 0
+    # The web process runs the outbox and count refresher itself unless told not to.
+    EMBEDDED_WORKER = True
+    WORKER_POLL_SECONDS = 1.0
+    COUNT_CACHE_SECONDS = 1.0
+    FORM_TOKEN_MAX_AGE = 12 * 3600
+    CONFIRM_TOKEN_DAYS = 30
+    CONFIRM_GRACE_HOURS = 24
+    DUPLICATE_NOTICE_LIMIT = 3
+    UNCONFIRMED_RETENTION_DAYS = 30
+    IP_RETENTION_DAYS = 90
+    SENT_MAIL_RETENTION_DAYS = 7
+    DB_POOL_SIZE = 5
+    DB_MAX_OVERFLOW = 5
+    DB_POOL_TIMEOUT = 2.0
+    DB_CONNECT_TIMEOUT = 2
+    # Bigger bodies than any form of ours needs are refused with 413 before parsing.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Static files are linked with a content hash (see templating.asset_url).
+    SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600
+
+
+# Environment variables read at start-up, with the type each one is parsed as.
+ENV_VARS: dict[str, type] = {
+    "APP_ENV": str,
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "PUBLIC_URL": str,
+    "MAIL_URL": str,
+    "MAIL_FROM": str,
+    "REDIS_URL": str,
+    "STRIPE_SECRET_KEY": str,
+    "STRIPE_WEBHOOK_SECRET": str,
+    "STRIPE_API_BASE": str,
+    "GOFUNDME_URL": str,
+    "EMBED_ALLOWED_ORIGINS": str,
+    "SIGN_RATE_LIMIT": str,
+    "RATELIMIT_ENABLED": bool,
+    "TRUSTED_PROXY_COUNT": int,
+    "EMBEDDED_WORKER": bool,
+    "AUTO_SETUP": bool,
+    "DB_POOL_SIZE": int,
+    "DB_MAX_OVERFLOW": int,
+    "DB_POOL_TIMEOUT": float,
+    "UNCONFIRMED_RETENTION_DAYS": int,
+    "IP_RETENTION_DAYS": int,
+}
+
+
+def parse_bool(value: str) -> bool:
+    """Read the usual spellings of true and false; anything else is an error."""
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def database_url(url: str) -> str:
+    """Accept URLs as operators write them and drive PostgreSQL with psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill `app.config`, refusing to start outside development without a secret key."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for name, kind in ENV_VARS.items():
+        raw = os.environ.get(name)
+        if raw is None:
+            continue
+        try:
+            app.config[name] = parse_bool(raw) if kind is bool else kind(raw)
+        except ValueError as exc:
+            raise SystemExit(f"Configuration error: {name}: {exc}") from None
+    if test_config:
+        app.config.update(test_config)
+
+    env = app.config["APP_ENV"]
+    if env not in ENVIRONMENTS:
+        raise SystemExit(f"Configuration error: APP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+
+    instance = Path(app.instance_path)
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'petition.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(url)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        instance.mkdir(parents=True, exist_ok=True)
+    app.config.setdefault(
+        "AUTO_SETUP",
+        env == "development" and app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"),
+    )
+
+    if not app.config.get("SECRET_KEY"):
+        if env != "development":
+            raise SystemExit(
+                "SECRET_KEY is not set: export a long random SECRET_KEY before starting "
+                f"in {env} (python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        app.config["SECRET_KEY"] = _development_secret(instance)
+
+    app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+
+
+def _development_secret(instance: Path) -> str:
+    """Generate a key once and keep it in the instance folder, so restarts keep links valid."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,92 @@
+"""Error responses, registered once for the whole app: JSON under /api/, HTML elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from petition.extensions import db
+
+log = logging.getLogger("petition")
+
+RETRY_AFTER_SECONDS = 5
+TOO_MANY = "That has been sent many times in a short while. Please wait a minute and try again."
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/oembed"
+
+
+def error_response(status: int, code: str, message: str) -> Any:
+    if wants_json():
+        response = jsonify({"error": {"code": code, "message": message}})
+    else:
+        template = "errors/429.html" if status == 429 else "errors/error.html"
+        response = render_template(template, status=status, message=message)
+    return response, status, {"Cache-Control": "no-store"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+        message = exc.description or exc.name
+        if exc.code == 429:
+            message = TOO_MANY
+        response, status, headers = error_response(exc.code or 500, code, message)
+        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        if exc.code == 429:
+            headers["Retry-After"] = "60"
+        return response, status, headers
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(exc: Exception) -> Any:
+        # The database is down or every connection is busy: answer at once and ask the client
+        # to come back, rather than queueing until it gives up.
+        if (
+            isinstance(exc, DBAPIError)
+            and not exc.connection_invalidated
+            and not _is_connection_error(exc)
+        ):
+            return internal_error(exc)
+        _rollback()
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        response, status, headers = error_response(
+            503,
+            "unavailable",
+            "We could not handle that just now because we are very busy. Please try again in a moment.",
+        )
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response, status, headers
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Any:
+        _rollback()
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+        return error_response(
+            500, "internal_error", InternalServerError.description or "Something went wrong."
+        )
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(
+        phrase in text
+        for phrase in ("connection", "server closed", "terminating", "timeout", "could not connect")
+    )
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the database may be the thing that is down
+        log.debug("rollback failed", exc_info=True)

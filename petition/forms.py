@@ -1,0 +1,145 @@
+"""Public forms: plain WTForms (no session, no cookie), shared by the page, widget and API."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import pycountry
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+from wtforms import BooleanField, EmailField, Form, HiddenField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from petition.services.addresses import parse_email
+from petition.services.signing import Attribution, SignatureEntry
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+UK_POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
+SOURCE = re.compile(r"^[a-z0-9][a-z0-9:._/-]{0,119}$")
+HOST = re.compile(r"^[a-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+UTM = re.compile(r"^[\w .:/-]{1,100}$")
+
+
+@cache
+def country_choices() -> tuple[tuple[str, str], ...]:
+    """ISO 3166 countries by name, the United Kingdom first (most signers live there)."""
+    names = {c.alpha_2: getattr(c, "common_name", c.name) for c in pycountry.countries}
+    rest = sorted((code for code in names if code != "GB"), key=lambda code: names[code])
+    return (("GB", names["GB"]), *((code, names[code]) for code in rest))
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class PublicForm(Form):
+    """A form whose input is refused outright (400) when it carries NUL bytes or bad UTF-8."""
+
+    def __init__(self, formdata: MultiDict[str, Any] | None = None, **kwargs: Any) -> None:
+        if formdata is not None:
+            for value in formdata.values():
+                # Werkzeug decodes invalid UTF-8 as U+FFFD; no reader types either character.
+                if isinstance(value, str) and ("\x00" in value or "\ufffd" in value):
+                    raise BadRequest("The form contained characters we cannot read.")
+        super().__init__(formdata, **kwargs)
+
+    def error_messages(self) -> dict[str, str]:
+        """The first message per field, in form order, for error summaries and JSON."""
+        return {name: errors[0] for name, errors in self.errors.items() if errors}
+
+
+class SignatureForm(PublicForm):
+    name = StringField(
+        "Full name",
+        validators=[
+            InputRequired(message="Enter your full name"),
+            Length(max=100, message="Your name must be 100 characters or fewer"),
+        ],
+        filters=[_strip],
+    )
+    email = EmailField(
+        "Email address",
+        validators=[
+            InputRequired(message="Enter your email address"),
+            Length(max=254, message="Your email address must be 254 characters or fewer"),
+        ],
+        filters=[_strip],
+    )
+    country = SelectField("Country", choices=country_choices, default="GB")
+    postcode = StringField(
+        "Postcode",
+        validators=[Length(max=16, message="Your postcode must be 16 characters or fewer")],
+        filters=[_strip],
+    )
+    consent_updates = BooleanField()
+    # Hidden from people by the stylesheet; a bot that fills it in is politely ignored.
+    website = StringField("Leave this field empty")
+    form_token = HiddenField()
+
+    def validate_name(self, field: StringField) -> None:
+        value: str = field.data or ""
+        if value.startswith(FORMULA_STARTS):
+            raise ValidationError("Your name cannot start with =, +, - or @")
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise ValidationError("Your name can only contain letters, spaces and punctuation")
+        if not any(ch.isalpha() for ch in value):
+            raise ValidationError("Enter your full name, using letters")
+
+    def validate_email(self, field: EmailField) -> None:
+        try:
+            field.data = parse_email(field.data or "").address
+        except ValueError:
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@example.com"
+            ) from None
+
+    def validate_postcode(self, field: StringField) -> None:
+        value = " ".join((field.data or "").upper().split())
+        if self.country.data == "GB":
+            if not value:
+                raise ValidationError("Enter your postcode (we only check you live in the UK)")
+            if not UK_POSTCODE.match(value):
+                raise ValidationError("Enter a real UK postcode, like SW1A 1AA")
+            value = value.replace(" ", "")
+            value = f"{value[:-3]} {value[-3:]}"
+        elif value and not re.fullmatch(r"[A-Z0-9][A-Z0-9 -]*", value):
+            raise ValidationError("Your postcode can only contain letters, numbers and spaces")
+        field.data = value or None
+
+    def is_bot(self) -> bool:
+        return bool(self.website.data)
+
+    def entry(self) -> SignatureEntry:
+        return SignatureEntry(
+            name=self.name.data,
+            email=self.email.data,
+            postcode=self.postcode.data,
+            country=self.country.data,
+            consent_updates=bool(self.consent_updates.data),
+        )
+
+
+def attribution(
+    data: Mapping[str, Any], ip_address: str | None, default_source: str
+) -> Attribution:
+    """Where a signature came from: hidden form fields, tidied; anything odd is dropped."""
+
+    def pick(name: str, pattern: re.Pattern[str], lower: bool = True) -> str | None:
+        value = data.get(name)
+        if not isinstance(value, str):
+            return None
+        value = value.strip().lower() if lower else value.strip()
+        return value if pattern.match(value) else None
+
+    return Attribution(
+        source=pick("source", SOURCE) or default_source,
+        referrer_host=pick("ref", HOST),
+        utm_source=pick("utm_source", UTM, lower=False),
+        utm_medium=pick("utm_medium", UTM, lower=False),
+        utm_campaign=pick("utm_campaign", UTM, lower=False),
+        ip_address=ip_address,
+    )

@@ -1,0 +1,113 @@
+"""Getting a message to a mail server (or to the log), as MAIL_URL says."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import sys
+from dataclasses import dataclass
+from email.message import EmailMessage
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+log = logging.getLogger("petition.mail")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool
+    starttls: bool
+
+
+def parse_mail_url(url: str) -> SmtpSettings | None:
+    """`console` (None), or `smtp://`, `smtp+starttls://` or `smtps://` `user:pass@host:port`."""
+    if url == "console":
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtp+starttls", "smtps"} or not parts.hostname:
+        raise ValueError(f"MAIL_URL must be 'console' or smtp://user:pass@host:port, not {url!r}")
+    implicit_tls = parts.scheme == "smtps"
+    return SmtpSettings(
+        host=parts.hostname,
+        port=parts.port or (465 if implicit_tls else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        implicit_tls=implicit_tls,
+        starttls=parts.scheme == "smtp+starttls",
+    )
+
+
+class PermanentFailure(Exception):
+    """The server refused this message for good (a 5xx answer): retrying will not help."""
+
+
+def _readable(message: EmailMessage) -> str:
+    """A message as a developer wants to read it in the log: headers, then the text part."""
+    body = message.get_body(("plain",))
+    text = body.get_content() if body is not None else ""
+    headers = "\n".join(f"{k}: {message[k]}" for k in ("From", "To", "Subject"))
+    return f"----- mail (MAIL_URL=console) -----\n{headers}\n\n{text}\n----- end of mail -----"
+
+
+class MailConnection:
+    """One connection used for a batch of messages; raise OSError/SMTPException when down."""
+
+    def __init__(self, mail_url: str, timeout: float = 10.0) -> None:
+        self.settings = parse_mail_url(mail_url)
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> MailConnection:
+        s = self.settings
+        if s is None:
+            return self
+        if s.implicit_tls:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+        try:
+            if s.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if s.username:
+                smtp.login(s.username, s.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return self
+
+    def send(self, message: EmailMessage) -> None:
+        if self._smtp is None:
+            print(_readable(message), file=sys.stderr, flush=True)
+            return
+        try:
+            self._smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise PermanentFailure(str(exc)) from exc
+            raise
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPSenderRefused):
+                raise PermanentFailure(str(exc)) from exc
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._smtp.close()
+            self._smtp = None

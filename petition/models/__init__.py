@@ -1,0 +1,39 @@
+"""Every model, importable from one place (Alembic and the services read them from here)."""
+
+from petition.models.base import Base, utcnow
+from petition.models.campaign import (
+    MILESTONES,
+    Campaign,
+    Petition,
+    PetitionMilestone,
+    PetitionState,
+    display_goal,
+)
+from petition.models.counts import CountJournalEntry, PetitionCountryCount
+from petition.models.outbox import OutboxMessage
+from petition.models.signature import (
+    ConsentWording,
+    Signature,
+    SignatureState,
+    SignatureToken,
+    TokenPurpose,
+)
+
+__all__ = [
+    "MILESTONES",
+    "Base",
+    "Campaign",
+    "ConsentWording",
+    "CountJournalEntry",
+    "OutboxMessage",
+    "Petition",
+    "PetitionCountryCount",
+    "PetitionMilestone",
+    "PetitionState",
+    "Signature",
+    "SignatureState",
+    "SignatureToken",
+    "TokenPurpose",
+    "display_goal",
+    "utcnow",
+]

@@ -1,0 +1,151 @@
+"""The campaign aggregate: a campaign, its petitions, and the milestones they pass."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from petition.models.base import Base, UTCDateTime, utcnow
+
+# The goal shown to readers raises itself to the next of these once it is passed.
+MILESTONES = (
+    100,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    5_000_000,
+    10_000_000,
+)
+
+
+def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: a VARCHAR with a named CHECK constraint of its values."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class PetitionState(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    tagline: Mapped[str] = mapped_column(String(200), default="")
+    intro: Mapped[str] = mapped_column(Text, default="")
+    history: Mapped[str] = mapped_column(Text, default="")
+    gofundme_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    petitions: Mapped[list[Petition]] = relationship(back_populates="campaign")
+
+
+class Petition(Base):
+    __tablename__ = "petitions"
+    __table_args__ = (
+        CheckConstraint("goal > 0", name="goal_positive"),
+        CheckConstraint(
+            "confirmed_count >= 0 AND pending_count >= 0 "
+            "AND withdrawn_count >= 0 AND invalidated_count >= 0",
+            name="counts_not_negative",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    ask: Mapped[str] = mapped_column(Text)
+    background: Mapped[str] = mapped_column(Text, default="")
+    goal: Mapped[int] = mapped_column(Integer, default=10_000)
+    state: Mapped[PetitionState] = mapped_column(
+        enum_column(PetitionState, "state"), default=PetitionState.DRAFT, index=True
+    )
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Stored counts, refreshed in batches from the count journal (never per signature).
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
+    pending_count: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn_count: Mapped[int] = mapped_column(Integer, default=0)
+    invalidated_count: Mapped[int] = mapped_column(Integer, default=0)
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="petitions")
+    milestones: Mapped[list[PetitionMilestone]] = relationship(
+        back_populates="petition", order_by="PetitionMilestone.threshold"
+    )
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Whether signatures are being taken right now."""
+        now = now or utcnow()
+        if self.state != PetitionState.OPEN:
+            return False
+        if self.opens_at and now < self.opens_at:
+            return False
+        return not (self.closes_at and now >= self.closes_at)
+
+    def ended_at(self) -> datetime | None:
+        """When signing stopped, if it has."""
+        if self.state == PetitionState.CLOSED:
+            return self.closed_at or self.closes_at or self.updated_at
+        if self.closes_at and utcnow() >= self.closes_at:
+            return self.closes_at
+        return None
+
+    def accepts_confirmations(self, grace: timedelta, now: datetime | None = None) -> bool:
+        """Signatures made while open may still be confirmed for a grace period after closing."""
+        now = now or utcnow()
+        if self.is_open(now):
+            return True
+        ended = self.ended_at()
+        return ended is not None and now < ended + grace
+
+
+def display_goal(goal: int, count: int) -> int:
+    """The goal readers see: the set goal until it is reached, then the next milestone."""
+    if count < goal:
+        return goal
+    for milestone in MILESTONES:
+        if milestone > count and milestone > goal:
+            return milestone
+    return (count // 1_000_000 + 1) * 1_000_000
+
+
+class PetitionMilestone(Base):
+    """A threshold a petition's confirmed count has passed, and when."""
+
+    __tablename__ = "petition_milestones"
+
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), primary_key=True)
+    threshold: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reached_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    petition: Mapped[Petition] = relationship(back_populates="milestones")

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
+
+from petition.extensions import db
+from petition.forms import SignatureForm, attribution
+from petition.models import TokenPurpose
+from petition.public import bp
+from petition.ratelimits import sign_limit
+from petition.security import form_tokens
+from petition.security.form_tokens import TokenCheck
+from petition.security.origin import origin_allowed
+from petition.services import signing
+from petition.services.campaigns import campaign_overview
+from petition.services.counting import petition_snapshot
+from petition.services.errors import ConfirmationClosed, LinkInvalid, NotFound, PetitionNotOpen
+
+SIGN = "sign"
+
+
+def _snapshot_or_404(slug: str) -> dict[str, Any]:
+    try:
+        return petition_snapshot(slug)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/")
+def home() -> str:
+    return render_template("public/home.html", campaign=campaign_overview())
+
+
+@bp.get("/petitions/<slug>")
+def petition(slug: str) -> str:
+    snapshot = _snapshot_or_404(slug)
+    form = SignatureForm(data=_hidden_fields(request.args))
+    return _render_petition(snapshot, form)
+
+
+def _render_petition(
+    snapshot: dict[str, Any], form: SignatureForm, status: int = 200, notice: str | None = None
+) -> Any:
+    form.form_token.data = form_tokens.issue(SIGN, snapshot["slug"])
+    html = render_template(
+        "public/petition.html",
+        petition=snapshot,
+        form=form,
+        hidden=_hidden_fields(request.form if request.method == "POST" else request.args),
+        consent=signing.CONSENT_TEXT,
+        notice=notice,
+    )
+    return html, status
+
+
+def _hidden_fields(source: Any) -> dict[str, str]:
+    """Attribution carried from the link a reader followed into the form."""
+    fields = ("source", "ref", "utm_source", "utm_medium", "utm_campaign")
+    return {name: source[name][:120] for name in fields if source.get(name)}
+
+
+@bp.post("/petitions/<slug>/sign")
+@sign_limit
+def sign(slug: str) -> Any:
+    snapshot = _snapshot_or_404(slug)
+    token_state = form_tokens.guard(SIGN, slug, request.form.get("form_token"))
+    form = SignatureForm(request.form)
+    if token_state is TokenCheck.EXPIRED:
+        notice = "This page was open for a long time. Check your details and send the form again."
+        return _render_petition(snapshot, form, 400, notice)
+    if not form.validate():
+        return _render_petition(snapshot, form, 422)
+    if not form.is_bot():
+        try:
+            signing.sign_petition(
+                slug, form.entry(), attribution(request.form, request.remote_addr, "petition")
+            )
+        except PetitionNotOpen:
+            return _render_petition(snapshot, form, 409, "This petition is not taking signatures.")
+    return redirect(url_for(".thanks", slug=slug), 303)
+
+
+@bp.get("/petitions/<slug>/thanks")
+def thanks(slug: str) -> str:
+    return render_template("public/thanks.html", petition=_snapshot_or_404(slug))
+
+
+@bp.route("/signatures/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Any:
+    try:
+        if request.method == "GET":
+            # Mail scanners open links before people do: looking changes nothing.
+            link = signing.look_up_link(token, TokenPurpose.CONFIRM)
+            return render_template("public/confirm.html", link=link, token=token)
+        if not origin_allowed():
+            abort(403)
+        link = signing.confirm_signature(token)
+    except LinkInvalid:
+        return render_template("public/link_invalid.html"), 404
+    except ConfirmationClosed as exc:
+        return render_template("public/confirm_closed.html", title=str(exc)), 410
+    return render_template(
+        "public/confirmed.html", link=link, petition=_snapshot_or_404(link.petition_slug)
+    )
+
+
+@bp.route("/signatures/withdraw/<token>", methods=["GET", "POST"])
+def withdraw(token: str) -> Any:
+    try:
+        if request.method == "GET":
+            link = signing.look_up_link(token, TokenPurpose.WITHDRAW)
+            return render_template("public/withdraw.html", link=link, token=token)
+        if not origin_allowed():
+            abort(403)
+        link = signing.withdraw_signature(token)
+    except LinkInvalid:
+        return render_template("public/link_invalid.html"), 404
+    return render_template("public/withdrawn.html", link=link)
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    return render_template(
+        "public/privacy.html",
+        unconfirmed_days=current_app.config["UNCONFIRMED_RETENTION_DAYS"],
+        ip_days=current_app.config["IP_RETENTION_DAYS"],
+    )
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return Response("ok\n", mimetype="text/plain")
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Ready when the database answers; load balancers stop sending traffic otherwise."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return Response("database unavailable\n", status=503, mimetype="text/plain")
+    return Response("ok\n", mimetype="text/plain")

@@ -1,0 +1,1 @@
+"""Protection for cookie-free public forms, and the headers every response carries."""

@@ -1,0 +1,282 @@
+"""Counting: a journal written with every change, folded into stored counts in batches."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import OperationalError
+
+from petition.database import dialect_insert
+from petition.extensions import cache, db
+from petition.models import (
+    MILESTONES,
+    CountJournalEntry,
+    Petition,
+    PetitionCountryCount,
+    PetitionMilestone,
+    PetitionState,
+    Signature,
+    SignatureState,
+    display_goal,
+    utcnow,
+)
+from petition.services.errors import NotFound
+from petition.urls import external_url
+
+# could_not_serialize and deadlock_detected: safe to retry from the start.
+SERIALIZATION_FAILURES = {"40001", "40P01"}
+
+COUNT_COLUMNS = {
+    SignatureState.CONFIRMED: "confirmed_count",
+    SignatureState.PENDING: "pending_count",
+    SignatureState.WITHDRAWN: "withdrawn_count",
+    SignatureState.INVALIDATED: "invalidated_count",
+}
+
+
+def record_change(
+    petition_id: int, country: str, old: SignatureState | None, new: SignatureState | None
+) -> None:
+    """Journal a signature moving between states, inside the caller's transaction."""
+    for state, delta in ((old, -1), (new, +1)):
+        if state is not None:
+            db.session.add(
+                CountJournalEntry(
+                    petition_id=petition_id, country=country, state=state.value, delta=delta
+                )
+            )
+
+
+def flush_counts(batch: int = 5000) -> int:
+    """Fold journal entries into the stored counts; returns how many entries were folded.
+
+    Entries are deleted and applied in one transaction, and a concurrent flush skips rows
+    another holds, so two workers never apply the same entry twice.
+    """
+    claimed = (
+        select(CountJournalEntry.id)
+        .order_by(CountJournalEntry.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    rows = db.session.execute(
+        delete(CountJournalEntry)
+        .where(CountJournalEntry.id.in_(claimed))
+        .returning(
+            CountJournalEntry.petition_id,
+            CountJournalEntry.state,
+            CountJournalEntry.country,
+            CountJournalEntry.delta,
+        )
+    ).all()
+    if not rows:
+        db.session.rollback()
+        return 0
+
+    totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    countries: dict[tuple[int, str], int] = defaultdict(int)
+    for petition_id, state, country, delta in rows:
+        totals[petition_id][COUNT_COLUMNS[SignatureState(state)]] += delta
+        if state == SignatureState.CONFIRMED:
+            countries[(petition_id, country)] += delta
+
+    now = utcnow()
+    slugs = []
+    # A fixed order keeps concurrent flushes from deadlocking on the petition rows.
+    for petition_id in sorted(totals):
+        changes = {
+            column: getattr(Petition, column) + delta
+            for column, delta in totals[petition_id].items()
+            if delta
+        }
+        before, after, slug = db.session.execute(
+            update(Petition)
+            .where(Petition.id == petition_id)
+            .values(counted_at=now, **changes)
+            .returning(
+                Petition.confirmed_count - totals[petition_id]["confirmed_count"],
+                Petition.confirmed_count,
+                Petition.slug,
+            )
+        ).one()
+        _record_milestones(petition_id, before, after)
+        slugs.append(slug)
+    for (petition_id, country), delta in sorted(countries.items()):
+        if delta:
+            _add_country_count(petition_id, country, delta)
+    db.session.commit()
+    forget_petitions(*slugs)
+    return len(rows)
+
+
+def _record_milestones(petition_id: int, before: int, after: int) -> None:
+    passed = [m for m in MILESTONES if before < m <= after]
+    if passed:
+        db.session.execute(
+            dialect_insert(PetitionMilestone)
+            .values(
+                [
+                    {"petition_id": petition_id, "threshold": m, "reached_at": utcnow()}
+                    for m in passed
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+
+
+def _add_country_count(petition_id: int, country: str, delta: int) -> None:
+    insert = dialect_insert(PetitionCountryCount).values(
+        petition_id=petition_id, country=country, confirmed_count=delta
+    )
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["petition_id", "country"],
+            set_={"confirmed_count": PetitionCountryCount.confirmed_count + delta},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Recount:
+    slug: str
+    before: dict[str, int]
+    after: dict[str, int]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def recount(slug: str | None = None) -> list[Recount]:
+    """Reconcile stored counts with the signatures themselves (one transaction per petition).
+
+    The journal entries of each petition are dropped and its counts recomputed from one
+    snapshot (REPEATABLE READ on PostgreSQL), so nothing is counted twice or missed.
+    """
+    query = select(Petition.id).order_by(Petition.id)
+    if slug is not None:
+        query = query.where(Petition.slug == slug)
+    ids = db.session.scalars(query).all()
+    db.session.rollback()
+    if slug is not None and not ids:
+        raise NotFound(f"no petition {slug!r}")
+    return [_with_retries(_recount_one, petition_id) for petition_id in ids]
+
+
+def _with_retries(work: Any, *args: Any, attempts: int = 5) -> Any:
+    """Run a transaction again when PostgreSQL reports a serialisation conflict."""
+    for attempt in range(attempts):
+        try:
+            return work(*args)
+        except OperationalError as exc:
+            db.session.rollback()
+            code = getattr(exc.orig, "sqlstate", None)
+            if code not in SERIALIZATION_FAILURES or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _recount_one(petition_id: int) -> Recount:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    petition = db.session.get(Petition, petition_id, with_for_update=True)
+    assert petition is not None
+    db.session.execute(
+        delete(CountJournalEntry).where(CountJournalEntry.petition_id == petition_id)
+    )
+    by_state = dict(
+        db.session.execute(
+            select(Signature.state, func.count())
+            .where(Signature.petition_id == petition_id)
+            .group_by(Signature.state)
+        ).all()
+    )
+    before = {column: getattr(petition, column) for column in COUNT_COLUMNS.values()}
+    after = {column: by_state.get(state, 0) for state, column in COUNT_COLUMNS.items()}
+    for column, value in after.items():
+        setattr(petition, column, value)
+    old_confirmed = before["confirmed_count"]
+    petition.counted_at = utcnow()
+    _record_milestones(petition_id, old_confirmed, after["confirmed_count"])
+
+    db.session.execute(
+        delete(PetitionCountryCount).where(PetitionCountryCount.petition_id == petition_id)
+    )
+    per_country = db.session.execute(
+        select(Signature.country, func.count())
+        .where(Signature.petition_id == petition_id, Signature.state == SignatureState.CONFIRMED)
+        .group_by(Signature.country)
+    ).all()
+    if per_country:
+        db.session.execute(
+            dialect_insert(PetitionCountryCount).values(
+                [
+                    {"petition_id": petition_id, "country": c, "confirmed_count": n}
+                    for c, n in per_country
+                ]
+            )
+        )
+    slug = petition.slug
+    db.session.commit()
+    forget_petitions(slug)
+    return Recount(slug=slug, before=before, after=after)
+
+
+def _cache_key(slug: str) -> str:
+    return f"petition:v1:{slug}"
+
+
+def forget_petitions(*slugs: str) -> None:
+    """Drop cached snapshots after a change readers should see soon."""
+    cache.delete(*(_cache_key(s) for s in slugs))
+
+
+def petition_snapshot(slug: str) -> dict[str, Any]:
+    """What the public sees of a petition, cached briefly; raises NotFound for drafts."""
+    ttl = current_app.config["COUNT_CACHE_SECONDS"]
+    snapshot = cache.get(_cache_key(slug), ttl, lambda: _load_snapshot(slug))
+    if snapshot is None:
+        raise NotFound(f"no petition {slug!r}")
+    return snapshot
+
+
+def _load_snapshot(slug: str) -> dict[str, Any] | None:
+    petition = db.session.scalar(
+        select(Petition).where(Petition.slug == slug, Petition.state != PetitionState.DRAFT)
+    )
+    if petition is None:
+        return None
+    campaign = petition.campaign
+    return {
+        "id": petition.id,
+        "slug": petition.slug,
+        "title": petition.title,
+        "url": external_url("public.petition", slug=petition.slug),
+        "ask": petition.ask,
+        "background": petition.background,
+        "state": petition.state.value,
+        "is_open": petition.is_open(),
+        "goal": petition.goal,
+        "display_goal": display_goal(petition.goal, petition.confirmed_count),
+        "signature_count": petition.confirmed_count,
+        "opens_at": _iso(petition.opens_at),
+        "closes_at": _iso(petition.closes_at),
+        "counted_at": _iso(petition.counted_at),
+        "milestones": [
+            {"threshold": m.threshold, "reached_at": _iso(m.reached_at)}
+            for m in petition.milestones
+        ],
+        "campaign": {
+            "slug": campaign.slug,
+            "name": campaign.name,
+            "gofundme_url": campaign.gofundme_url,
+        },
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,296 @@
+"""Signing, confirming and withdrawing: the journey every reader takes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from petition.database import dialect_insert
+from petition.extensions import db
+from petition.mail import queue_email
+from petition.models import (
+    ConsentWording,
+    Petition,
+    PetitionState,
+    Signature,
+    SignatureState,
+    SignatureToken,
+    TokenPurpose,
+    utcnow,
+)
+from petition.services import counting
+from petition.services.addresses import canonical_email
+from petition.services.errors import ConfirmationClosed, LinkInvalid, NotFound, PetitionNotOpen
+from petition.urls import external_url
+
+# The words beside the updates checkbox. Change the version whenever the words change:
+# every signature records the version its signer saw.
+CONSENT_VERSION = "2026-11"
+CONSENT_TEXT = (
+    "Email me occasional updates about the Refugees Welcome campaign. "
+    "I can unsubscribe at any time."
+)
+
+WITHDRAW_LINK_DAYS = 3 * 365
+
+
+@dataclass(frozen=True)
+class SignatureEntry:
+    """What a reader typed, already checked field by field by the sign form."""
+
+    name: str
+    email: str
+    postcode: str | None
+    country: str
+    consent_updates: bool
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where a signature came from, and who sent it (the IP address is kept short-term)."""
+
+    source: str = "petition"
+    referrer_host: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    ip_address: str | None = None
+
+
+def current_consent() -> ConsentWording:
+    """The consent wording shown now, recorded in the database the first time it is used."""
+    wording = db.session.scalar(
+        select(ConsentWording).where(ConsentWording.version == CONSENT_VERSION)
+    )
+    if wording is None:
+        db.session.execute(
+            dialect_insert(ConsentWording)
+            .values(version=CONSENT_VERSION, text=CONSENT_TEXT, created_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        db.session.commit()
+        wording = db.session.scalar(
+            select(ConsentWording).where(ConsentWording.version == CONSENT_VERSION)
+        )
+    assert wording is not None
+    return wording
+
+
+def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) -> None:
+    """Record a pending signature and queue its confirmation email, in one transaction.
+
+    An address that has already signed gets an email saying so instead (a few at most), and
+    the caller sees exactly the same outcome, so the response reveals nothing.
+    """
+    wording = current_consent()
+    petition = _petition_taking_signatures(slug)
+    canonical = canonical_email(entry.email)
+    now = utcnow()
+    signature = Signature(
+        petition_id=petition.id,
+        name=entry.name,
+        email=entry.email,
+        canonical_email=canonical,
+        postcode=entry.postcode,
+        country=entry.country,
+        consent_updates=entry.consent_updates,
+        consent_wording_id=wording.id,
+        consented_at=now if entry.consent_updates else None,
+        source=attribution.source,
+        referrer_host=attribution.referrer_host,
+        utm_source=attribution.utm_source,
+        utm_medium=attribution.utm_medium,
+        utm_campaign=attribution.utm_campaign,
+        ip_address=attribution.ip_address,
+        created_at=now,
+    )
+    db.session.add(signature)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        _tell_existing_signer(petition.id, canonical, entry.email)
+        return
+    counting.record_change(petition.id, entry.country, None, SignatureState.PENDING)
+    _queue_confirmation(
+        signature, petition, "confirm", f"Please confirm your signature: {petition.title}"
+    )
+    db.session.commit()
+
+
+def _petition_taking_signatures(slug: str) -> Petition:
+    petition = db.session.scalar(
+        select(Petition).where(Petition.slug == slug, Petition.state != PetitionState.DRAFT)
+    )
+    if petition is None:
+        raise NotFound(f"no petition {slug!r}")
+    if not petition.is_open():
+        raise PetitionNotOpen(petition.title)
+    return petition
+
+
+def _tell_existing_signer(petition_id: int, canonical: str, typed_address: str) -> None:
+    """Email an address that signed before (capped per signature), in a fresh transaction."""
+    signature = db.session.scalar(
+        select(Signature).where(
+            Signature.petition_id == petition_id, Signature.canonical_email == canonical
+        )
+    )
+    if signature is None:
+        raise RuntimeError("duplicate signature vanished before it could be read")
+    if signature.state == SignatureState.INVALIDATED:
+        db.session.rollback()
+        return
+    # The cap is checked and raised in one statement, so simultaneous attempts cannot pass it.
+    raised = db.session.execute(
+        update(Signature)
+        .where(
+            Signature.id == signature.id,
+            Signature.duplicate_notices < current_app.config["DUPLICATE_NOTICE_LIMIT"],
+        )
+        .values(duplicate_notices=Signature.duplicate_notices + 1)
+    )
+    if not raised.rowcount:
+        db.session.rollback()
+        return
+    petition = signature.petition
+    subject = f"You have already signed: {petition.title}"
+    _queue_confirmation(signature, petition, "already_signed", subject, to_address=typed_address)
+    db.session.commit()
+
+
+def _queue_confirmation(
+    signature: Signature,
+    petition: Petition,
+    template: str,
+    subject: str,
+    to_address: str | None = None,
+) -> None:
+    now = utcnow()
+    confirm_url = None
+    if signature.state != SignatureState.CONFIRMED:
+        days = current_app.config["CONFIRM_TOKEN_DAYS"]
+        token = _issue_token(signature, TokenPurpose.CONFIRM, now + timedelta(days=days))
+        confirm_url = external_url("public.confirm", token=token)
+    withdraw_token = _issue_token(
+        signature, TokenPurpose.WITHDRAW, now + timedelta(days=WITHDRAW_LINK_DAYS)
+    )
+    queue_email(
+        template,
+        to_address or signature.email or "",
+        subject,
+        signature_id=signature.id,
+        name=signature.name,
+        state=signature.state.value,
+        petition_title=petition.title,
+        petition_url=external_url("public.petition", slug=petition.slug),
+        confirm_url=confirm_url,
+        confirm_days=current_app.config["CONFIRM_TOKEN_DAYS"],
+        withdraw_url=external_url("public.withdraw", token=withdraw_token),
+    )
+
+
+def _issue_token(signature: Signature, purpose: TokenPurpose, expires_at: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        SignatureToken(
+            signature_id=signature.id,
+            purpose=purpose,
+            token_hash=_hash(token),
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignatureLink:
+    """What a confirm or withdraw page shows about the signature behind a link."""
+
+    petition_slug: str
+    petition_title: str
+    state: SignatureState
+    can_confirm: bool
+
+
+def look_up_link(token: str, purpose: TokenPurpose) -> SignatureLink:
+    """Read what a link is for, changing nothing (mail scanners open links too)."""
+    signature = _signature_for(token, purpose)
+    petition = signature.petition
+    grace = timedelta(hours=current_app.config["CONFIRM_GRACE_HOURS"])
+    link = SignatureLink(
+        petition_slug=petition.slug,
+        petition_title=petition.title,
+        state=signature.state,
+        can_confirm=petition.accepts_confirmations(grace),
+    )
+    db.session.rollback()
+    return link
+
+
+def confirm_signature(token: str) -> SignatureLink:
+    """Confirm the signature behind a link; confirming twice is fine and changes nothing."""
+    signature = _signature_for(token, TokenPurpose.CONFIRM)
+    petition = signature.petition
+    grace = timedelta(hours=current_app.config["CONFIRM_GRACE_HOURS"])
+    if signature.state in (SignatureState.PENDING, SignatureState.WITHDRAWN):
+        if not petition.accepts_confirmations(grace):
+            db.session.rollback()
+            raise ConfirmationClosed(petition.title)
+        _move(signature, SignatureState.CONFIRMED, confirmed_at=utcnow(), withdrawn_at=None)
+    elif signature.state == SignatureState.INVALIDATED:
+        db.session.rollback()
+        raise LinkInvalid("signature invalidated")
+    link = SignatureLink(petition.slug, petition.title, SignatureState.CONFIRMED, True)
+    db.session.commit()
+    return link
+
+
+def withdraw_signature(token: str) -> SignatureLink:
+    """Take a signature out of the count at its signer's request; idempotent."""
+    signature = _signature_for(token, TokenPurpose.WITHDRAW)
+    petition = signature.petition
+    if signature.state in (SignatureState.PENDING, SignatureState.CONFIRMED):
+        _move(signature, SignatureState.WITHDRAWN, withdrawn_at=utcnow())
+    link = SignatureLink(petition.slug, petition.title, SignatureState.WITHDRAWN, False)
+    db.session.commit()
+    return link
+
+
+def _signature_for(token: str, purpose: TokenPurpose) -> Signature:
+    if not token or len(token) > 100:
+        raise LinkInvalid("malformed token")
+    found = db.session.scalar(
+        select(SignatureToken).where(
+            SignatureToken.token_hash == _hash(token),
+            SignatureToken.purpose == purpose,
+            SignatureToken.expires_at > utcnow(),
+        )
+    )
+    if found is None or found.signature.email is None:
+        db.session.rollback()
+        raise LinkInvalid("unknown or expired token")
+    return found.signature
+
+
+def _move(signature: Signature, new: SignatureState, **timestamps: datetime | None) -> None:
+    """Change state only if nobody else just did, and journal the change for the counts."""
+    old = signature.state
+    moved = db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.state == old)
+        .values(state=new, updated_at=utcnow(), **timestamps)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount:
+        counting.record_change(signature.petition_id, signature.country, old, new)

@@ -1,0 +1,61 @@
+// Progressive enhancements only: every page works without this file.
+(function () {
+  "use strict";
+
+  // After a failed submit, take keyboard and screen-reader users to the list of problems.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) summary.focus();
+
+  // Stop a double tap from sending a form twice.
+  document.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.sending) { event.preventDefault(); return; }
+      form.dataset.sending = "1";
+      var button = form.querySelector("button[type=submit]");
+      if (button) { button.setAttribute("aria-disabled", "true"); }
+    });
+  });
+
+  // The device's own share sheet where there is one.
+  document.querySelectorAll("[data-share-url]").forEach(function (button) {
+    if (!navigator.share) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.share({ text: button.dataset.shareText, url: button.dataset.shareUrl }).catch(function () {});
+    });
+  });
+
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(button.dataset.copy).then(function () {
+        var status = document.querySelector("[data-copied]");
+        if (status) status.textContent = "Link copied";
+        button.textContent = "Link copied";
+      });
+    });
+  });
+
+  // Keep counts live while the page is open; the count's region announces changes politely.
+  var format = new Intl.NumberFormat("en-GB");
+  document.querySelectorAll("[data-live-count]").forEach(function (tally) {
+    var url = tally.dataset.liveCount;
+    function refresh() {
+      if (document.hidden) return;
+      fetch(url, { credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+        if (!data) return;
+        var count = data.signature_count, goal = data.display_goal || data.goal;
+        var number = tally.querySelector("[data-count]");
+        if (number.textContent === format.format(count)) return;
+        number.textContent = format.format(count);
+        tally.querySelector("[data-count-label]").textContent = count === 1 ? "signature" : "signatures";
+        var bar = tally.querySelector("[data-count-bar]");
+        bar.max = goal; bar.value = Math.min(count, goal);
+        tally.querySelector("[data-count-percent]").textContent = Math.min(100, Math.round(100 * count / goal)) + "%";
+        tally.querySelector("[data-goal]").textContent = format.format(goal);
+      }).catch(function () {});
+    }
+    setInterval(refresh, 30000);
+  });
+})();

@@ -1,0 +1,65 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from flask import Flask, current_app, url_for
+
+from petition.forms import country_choices
+from petition.models import display_goal
+from petition.sharing import share_links, tagged
+from petition.urls import external_url
+
+
+def thousands(value: int | None) -> str:
+    return f"{value or 0:,}"
+
+
+def pounds(minor: int | None) -> str:
+    """Pence as pounds: 1000 → £10, 1250 → £12.50."""
+    minor = minor or 0
+    return f"£{minor // 100:,}" if minor % 100 == 0 else f"£{minor / 100:,.2f}"
+
+
+@cache
+def _asset_version(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def asset_url(filename: str) -> str:
+    """A static file's address with a content hash, so it can be cached for a year."""
+    version = _asset_version(str(Path(current_app.static_folder or "") / filename))
+    return url_for("static", filename=filename, v=version)
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    return dict(country_choices())
+
+
+def country_name(code: str) -> str:
+    return _country_names().get(code, code)
+
+
+def percent(count: int, goal: int) -> int:
+    return min(100, round(100 * count / goal)) if goal else 0
+
+
+def init_templating(app: Flask) -> None:
+    env = app.jinja_env
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+    env.filters.update(thousands=thousands, pounds=pounds)
+    env.globals.update(
+        asset_url=asset_url,
+        country_choices=country_choices,
+        country_name=country_name,
+        display_goal=display_goal,
+        external_url=external_url,
+        percent=percent,
+        share_links=share_links,
+        tagged=tagged,
+    )

@@ -1,0 +1,13 @@
+"""Absolute links for emails and share buttons, built from PUBLIC_URL and never from `Host`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """The public address of an endpoint; works in requests, the CLI and the worker alike."""
+    adapter = current_app.url_map.bind("localhost")
+    return current_app.config["PUBLIC_URL"] + adapter.build(endpoint, values)

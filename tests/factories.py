@@ -1,0 +1,104 @@
+"""Data builders and the steps a reader takes, for tests."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from petition.extensions import db
+from petition.models import Campaign, Petition, PetitionState, Signature, utcnow
+from petition.services.counting import flush_counts
+from petition.services.seed import PETITION_SLUG
+from tests.parts import text_of
+
+SLUG = PETITION_SLUG
+ORIGIN = "http://petition.test"
+
+TOKEN_FIELD = re.compile(r'name="form_token" value="([^"]+)"')
+LINK = re.compile(r"(https?://\S+/signatures/(confirm|withdraw)/[A-Za-z0-9_\-]+)")
+
+
+def make_petition(
+    slug: str = "second-petition", state: PetitionState = PetitionState.OPEN, **fields: Any
+) -> Petition:
+    campaign = db.session.scalar(select(Campaign).limit(1))
+    petition = Petition(
+        campaign=campaign,
+        slug=slug,
+        title=fields.pop("title", f"Petition {slug}"),
+        ask=fields.pop("ask", "Do the right thing."),
+        state=state,
+        opens_at=fields.pop("opens_at", utcnow()),
+        **fields,
+    )
+    db.session.add(petition)
+    db.session.commit()
+    return petition
+
+
+def form_token(client: FlaskClient, slug: str = SLUG) -> str:
+    page = client.get(f"/petitions/{slug}")
+    assert page.status_code == 200, page.status_code
+    match = TOKEN_FIELD.search(page.get_data(as_text=True))
+    assert match, "the petition page carries no form token"
+    return match.group(1)
+
+
+def signer(**overrides: Any) -> dict[str, str]:
+    fields = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "country": "GB",
+        "postcode": "SW1A 1AA",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def sign(
+    client: FlaskClient,
+    slug: str = SLUG,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> TestResponse:
+    """Post the sign form the way a browser on our page does."""
+    data = signer(**fields)
+    data.setdefault("form_token", token or form_token(client, slug))
+    return client.post(
+        f"/petitions/{slug}/sign",
+        data=data,
+        headers={"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin", **(headers or {})},
+    )
+
+
+def links_in(message: Any) -> dict[str, str]:
+    """The confirm and withdraw links in an email's text, as paths."""
+    found = {kind: urlsplit(url).path for url, kind in LINK.findall(text_of(message))}
+    return found
+
+
+def signature_for(email: str, slug: str = SLUG) -> Signature | None:
+    from petition.services.addresses import canonical_email
+
+    return db.session.scalar(
+        select(Signature)
+        .join(Petition)
+        .where(Petition.slug == slug, Signature.canonical_email == canonical_email(email))
+    )
+
+
+def count_of(slug: str = SLUG) -> int:
+    """Fold pending count changes in and read the stored confirmed count."""
+    flush_counts()
+    return db.session.scalar(select(Petition.confirmed_count).where(Petition.slug == slug))
+
+
+def at(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp)

@@ -1,0 +1,166 @@
+"""The real parts tests talk to: an SMTP server on loopback, PostgreSQL databases, a live server.
+
+A part that is missing skips its tests with the reason on a laptop; with REQUIRE_ALL_PARTS=1
+(as `.ci/run` sets) it fails them instead.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from werkzeug.serving import make_server
+
+
+def require_part(name: str, detail: str, reason: str = "") -> None:
+    """Check that a part answers; skip (laptop) or fail (CI) when it does not."""
+    problem = reason or _probe(detail)
+    if problem is None:
+        return
+    message = f"{name} is not available ({detail}): {problem}"
+    if os.environ.get("REQUIRE_ALL_PARTS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _probe(url: str) -> str | None:
+    if url.startswith("postgres"):
+        try:
+            psycopg.connect(_plain(url), connect_timeout=3).close()
+        except psycopg.Error as exc:
+            return str(exc).strip()
+    return None
+
+
+def _plain(url: str) -> str:
+    """A libpq URL from a SQLAlchemy one."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@contextmanager
+def postgres_database(server_url: str, name: str) -> Iterator[str]:
+    """Create an empty database `name` next to the one in `server_url`, and drop it after."""
+    admin = _plain(server_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin)
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.messages: list[EmailMessage] = []
+        self._arrived = threading.Condition()
+        self._controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self._arrived:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def start(self) -> Mailbox:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def clear(self) -> None:
+        with self._arrived:
+            self.messages.clear()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        """Block until at least `count` messages have arrived; fail after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.messages) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"expected {count} message(s), got {len(self.messages)} after {timeout}s"
+                    )
+                self._arrived.wait(left)
+            return list(self.messages)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] and address.lower() in str(m["To"]).lower()]
+
+
+def start_mailbox(port: int | None = None) -> Mailbox:
+    return Mailbox(port).start()
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return body.get_content()
+
+
+class LiveServer:
+    """The app served over real HTTP on loopback, in a thread of the test process."""
+
+    def __init__(self, app: Flask, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 5.0, interval: float = 0.05) -> Any:
+    """Poll `check` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        time.sleep(interval)

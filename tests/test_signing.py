@@ -1,0 +1,168 @@
+"""The signing journey through the web pages: sign → email → confirm → counted."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from petition.extensions import db
+from petition.mail import deliver_due
+from petition.models import ConsentWording, OutboxMessage, Signature, SignatureState
+from petition.services.signing import CONSENT_TEXT
+from tests.factories import SLUG, count_of, links_in, sign, signature_for
+from tests.parts import text_of
+
+
+def test_petition_page_shows_the_ask_count_and_an_unticked_consent_box(client):
+    page = client.get(f"/petitions/{SLUG}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Go further and faster" in html
+    checkbox = re.search(r'<input[^>]*name="consent_updates"[^>]*>', html)
+    assert checkbox and "checked" not in checkbox.group(0)
+    assert CONSENT_TEXT in html
+    assert "<progress" in html
+    for field, token in [
+        ("name", "name"),
+        ("email", "email"),
+        ("postcode", "postal-code"),
+        ("country", "country"),
+    ]:
+        assert f'name="{field}"' in html and f'autocomplete="{token}"' in html
+    # The United Kingdom comes first in the country list.
+    assert html.index('value="GB"') < html.index('value="AF"')
+
+
+def test_signing_sends_a_confirmation_and_only_confirming_counts(app, client, mailbox):
+    response = sign(client, name="Ada Lovelace", email="Ada@Example.org", consent_updates="y")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/petitions/{SLUG}/thanks"
+    thanks = client.get(response.headers["Location"])
+    assert "check your email" in thanks.get_data(as_text=True).lower()
+
+    with app.app_context():
+        signature = signature_for("ada@example.org")
+        assert signature.state == SignatureState.PENDING
+        assert signature.consent_updates is True and signature.consented_at is not None
+        assert signature.consent_wording.text == CONSENT_TEXT
+        assert signature.ip_address == "127.0.0.1"
+        assert deliver_due().sent == 1
+        assert count_of() == 0
+
+    [message] = mailbox.wait_for(1)
+    assert message["To"] == "Ada@example.org"
+    assert "confirm" in message["Subject"].lower()
+    assert message.get_body(("html",)) is not None
+    links = links_in(message)
+    assert set(links) == {"confirm", "withdraw"}
+
+    # Opening the link (as a mail scanner does) changes nothing.
+    page = client.get(links["confirm"])
+    assert page.status_code == 200
+    assert "Confirm my signature" in page.get_data(as_text=True)
+    with app.app_context():
+        assert count_of() == 0
+        assert signature_for("ada@example.org").state == SignatureState.PENDING
+
+    confirmed = client.post(links["confirm"], headers={"Origin": "http://petition.test"})
+    assert confirmed.status_code == 200
+    assert "your signature is counted" in confirmed.get_data(as_text=True)
+    with app.app_context():
+        assert count_of() == 1
+        assert signature_for("ada@example.org").confirmed_at is not None
+
+    # Confirming again is harmless and still counts once.
+    again = client.post(links["confirm"])
+    assert again.status_code == 200
+    with app.app_context():
+        assert count_of() == 1
+
+
+def test_consent_is_off_unless_ticked_and_the_wording_is_still_recorded(app, client):
+    assert sign(client).status_code == 303
+    with app.app_context():
+        signature = signature_for("ada@example.org")
+        assert signature.consent_updates is False and signature.consented_at is None
+        assert signature.consent_wording is not None
+        assert db.session.scalar(select(func.count()).select_from(ConsentWording)) == 1
+
+
+def test_signing_again_gives_the_same_response_and_an_email_instead(app, client, mailbox):
+    first = sign(client, email="grace.hopper@gmail.com")
+    again = sign(client, email="GraceHopper+news@googlemail.com")
+    assert (first.status_code, first.headers["Location"]) == (
+        again.status_code,
+        again.headers["Location"],
+    )
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+        deliver_due()
+    messages = mailbox.wait_for(2)
+    assert "already signed" in messages[1]["Subject"].lower()
+    assert messages[1]["To"] == "GraceHopper+news@googlemail.com"
+    # The new email carries a working confirm link too.
+    client.post(links_in(messages[1])["confirm"])
+    with app.app_context():
+        assert count_of() == 1
+
+
+def test_repeat_notices_are_capped(app, client, mailbox):
+    for _ in range(6):
+        assert sign(client).status_code == 303
+    with app.app_context():
+        kinds = db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
+    assert kinds == ["confirm"] + ["already_signed"] * app.config["DUPLICATE_NOTICE_LIMIT"]
+
+
+def test_already_confirmed_signer_is_told_so(app, client, mailbox):
+    sign(client)
+    with app.app_context():
+        deliver_due()
+    client.post(links_in(mailbox.wait_for(1)[0])["confirm"])
+    sign(client)
+    with app.app_context():
+        deliver_due()
+    notice = mailbox.wait_for(2)[1]
+    assert "already signed and your signature is counted" in text_of(notice)
+    assert "confirm" not in links_in(notice)
+
+
+def test_withdrawing_takes_the_signature_out_of_the_count(app, client, mailbox):
+    sign(client)
+    with app.app_context():
+        deliver_due()
+    links = links_in(mailbox.wait_for(1)[0])
+    client.post(links["confirm"])
+    with app.app_context():
+        assert count_of() == 1
+
+    page = client.get(links["withdraw"])
+    assert "Withdraw my signature" in page.get_data(as_text=True)
+    with app.app_context():
+        assert count_of() == 1
+    done = client.post(links["withdraw"])
+    assert "has been withdrawn" in done.get_data(as_text=True)
+    with app.app_context():
+        assert count_of() == 0
+        assert signature_for("ada@example.org").state == SignatureState.WITHDRAWN
+    # Withdrawing twice changes nothing more.
+    client.post(links["withdraw"])
+    with app.app_context():
+        assert count_of() == 0
+
+
+def test_unknown_links_get_a_helpful_page(client):
+    for path in ("/signatures/confirm/not-a-real-token", "/signatures/withdraw/nope"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "expired or is not valid" in response.get_data(as_text=True)
+        assert client.post(path).status_code == 404
+
+
+def test_honeypot_gets_the_same_response_and_saves_nothing(app, client):
+    response = sign(client, website="http://spam.example")
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Signature)) == 0
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
