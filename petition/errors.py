@@ -61,7 +61,7 @@ def register_error_handlers(app: Flask) -> None:
         response, status, headers = error_response(
             503,
             "unavailable",
-            "We could not handle that just now because we are very busy. Please try again in a moment.",
+            "We are very busy and could not handle that just now. Please try again shortly.",
         )
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response, status, headers
