@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,12 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("INSTANCE_PATH") or None,
+        template_folder="../templates",
+    )
     load_config(app, test_config)
     register_logging(app)
     register_extensions(app)

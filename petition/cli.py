@@ -7,6 +7,7 @@ import threading
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from petition.services import counting
 from petition.services.errors import NotFound
@@ -20,12 +21,14 @@ def register_commands(app: Flask) -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command() -> None:
     """Create the Refugees Welcome campaign and its petition if they are missing."""
     click.echo(f"Seed: {seed()}.")
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Run one round of every job, then exit.")
 def worker_command(once: bool) -> None:
     """Deliver queued mail, refresh counts and apply retention, until stopped."""
@@ -48,6 +51,7 @@ def worker_command(once: bool) -> None:
 
 
 @click.command("recount")
+@with_appcontext
 @click.argument("slug", required=False)
 def recount_command(slug: str | None) -> None:
     """Recompute stored counts from the signatures themselves (all petitions, or SLUG)."""

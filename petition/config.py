@@ -57,6 +57,7 @@ class Defaults:
 # Environment variables read at start-up, with the type each one is parsed as.
 ENV_VARS: dict[str, type] = {
     "APP_ENV": str,
+    # INSTANCE_PATH (read by create_app) moves instance/ somewhere writable.
     "SECRET_KEY": str,
     "DATABASE_URL": str,
     "PUBLIC_URL": str,

@@ -4,7 +4,7 @@ a real SMTP server on loopback, and the app's test client and CLI runner."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,13 +112,31 @@ def app_config(tmp_path: Path, postgres_url: str, mailbox: Mailbox) -> dict[str,
     return make_config(tmp_path, url, mailbox.url)
 
 
+def dispose(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     app = build_app(app_config)
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    dispose(app)
+
+
+@pytest.fixture
+def make_app(app_config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
+    """Build another app on the test's database, with some settings changed."""
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        apps.append(build_app({**app_config, **overrides}))
+        return apps[-1]
+
+    yield factory
+    for app in apps:
+        dispose(app)
 
 
 @pytest.fixture

@@ -90,5 +90,8 @@ def _is_admin_path(path: str) -> bool:
 
 
 def init_security(app: Flask) -> None:
+    from petition.security.input import init_input_checks
+
     app.session_interface = AdminOnlySessionInterface()
     app.after_request(set_headers)
+    init_input_checks(app)

@@ -1,0 +1,73 @@
+"""Configuration from the environment, and refusing to start without secrets in production."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from petition import create_app
+from petition.config import database_url, parse_bool
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_postgres_urls_are_driven_by_psycopg_3():
+    assert (
+        database_url("postgresql://u:p@db:5432/petition")
+        == "postgresql+psycopg://u:p@db:5432/petition"
+    )
+    assert database_url("postgres://u@db/petition") == "postgresql+psycopg://u@db/petition"
+    assert database_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_booleans_are_read_strictly():
+    assert parse_bool("false") is False and parse_bool("TRUE") is True
+    with pytest.raises(ValueError):
+        parse_bool("maybe")
+
+
+def test_production_without_a_secret_key_stops_with_one_line(tmp_path):
+    env = {
+        "APP_ENV": "production",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "INSTANCE_PATH": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("SECRET_KEY is not set")
+
+
+def test_development_generates_a_key_once_and_keeps_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    config = {"APP_ENV": "development", "AUTO_SETUP": False}
+    first = create_app(config)
+    assert first.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/petition.db"
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    second = create_app(config)
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+
+
+def test_environment_variables_override_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("RATELIMIT_ENABLED", "false")
+    monkeypatch.setenv("SIGN_RATE_LIMIT", "2 per minute")
+    monkeypatch.setenv("PUBLIC_URL", "https://petition.example/")
+    app = create_app(
+        {"SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "AUTO_SETUP": False}
+    )
+    assert app.config["RATELIMIT_ENABLED"] is False
+    assert app.config["SIGN_RATE_LIMIT"] == "2 per minute"
+    assert app.config["PUBLIC_URL"] == "https://petition.example"
+
+
+def test_a_bad_value_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXY_COUNT", "two")
+    with pytest.raises(SystemExit, match="TRUSTED_PROXY_COUNT"):
+        create_app({"SECRET_KEY": "x", "AUTO_SETUP": False, "DATABASE_URL": "sqlite://"})

@@ -1,0 +1,145 @@
+"""Counts: folded in from a journal in batches, reconciled on demand, never double-counted."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select, update
+
+from petition.extensions import db
+from petition.models import (
+    CountJournalEntry,
+    Petition,
+    PetitionCountryCount,
+    PetitionMilestone,
+    Signature,
+    SignatureState,
+    display_goal,
+)
+from petition.services import counting
+from tests.factories import SLUG, count_of, sign
+
+
+def confirm_all() -> None:
+    """Confirm every pending signature through the service's own state change."""
+    from petition.services.signing import _move
+
+    for signature in db.session.scalars(select(Signature).where(Signature.state == "pending")):
+        _move(signature, SignatureState.CONFIRMED)
+    db.session.commit()
+
+
+def petition() -> Petition:
+    return db.session.scalar(select(Petition).where(Petition.slug == SLUG))
+
+
+def test_counts_change_only_when_the_journal_is_folded_in(app, client):
+    for i in range(5):
+        sign(
+            client,
+            email=f"p{i}@example.org",
+            country="GB" if i < 3 else "FR",
+            postcode="SW1A 1AA" if i < 3 else "",
+        )
+    with app.app_context():
+        assert petition().pending_count == 0
+        assert counting.flush_counts() == 5
+        assert (petition().pending_count, petition().confirmed_count) == (5, 0)
+        confirm_all()
+        assert petition().confirmed_count == 0
+        assert counting.flush_counts() == 10  # one -1 pending and one +1 confirmed each
+        assert (petition().pending_count, petition().confirmed_count) == (0, 5)
+        by_country = dict(
+            db.session.execute(
+                select(PetitionCountryCount.country, PetitionCountryCount.confirmed_count)
+            ).all()
+        )
+        assert by_country == {"GB": 3, "FR": 2}
+        assert db.session.scalar(select(func.count()).select_from(CountJournalEntry)) == 0
+        assert counting.flush_counts() == 0
+
+
+def test_recount_repairs_drift_and_is_idempotent(app, client, runner):
+    for i in range(3):
+        sign(client, email=f"r{i}@example.org")
+    with app.app_context():
+        confirm_all()
+        counting.flush_counts()
+        db.session.execute(update(Petition).values(confirmed_count=99, pending_count=7))
+        db.session.commit()
+    result = runner.invoke(args=["recount"])
+    assert result.exit_code == 0, result.output
+    assert "corrected" in result.output
+    with app.app_context():
+        assert (petition().confirmed_count, petition().pending_count) == (3, 0)
+    again = runner.invoke(args=["recount", SLUG])
+    assert "already right (3 confirmed)" in again.output
+    assert runner.invoke(args=["recount", "nope"]).exit_code != 0
+
+
+def test_recount_does_not_double_count_changes_still_in_the_journal(app, client):
+    sign(client)
+    with app.app_context():
+        counting.recount()
+        assert counting.flush_counts() == 0  # the journal entry was absorbed by the recount
+        assert petition().pending_count == 1
+
+
+def test_milestones_are_recorded_once_and_the_goal_raises_itself(app):
+    with app.app_context():
+        p = petition()
+        p.goal = 100
+        db.session.commit()
+        for delta in (60, 60, 400):
+            db.session.add(
+                CountJournalEntry(petition_id=p.id, state="confirmed", country="GB", delta=delta)
+            )
+            db.session.commit()
+            counting.flush_counts()
+        thresholds = db.session.scalars(
+            select(PetitionMilestone.threshold).order_by(PetitionMilestone.threshold)
+        ).all()
+        assert thresholds == [100, 500]
+        assert display_goal(100, 520) == 1_000
+    assert display_goal(10_000, 9_999) == 10_000
+    assert display_goal(10_000, 10_000) == 25_000
+    assert display_goal(10_000, 12_000_000) == 13_000_000
+
+
+def test_the_api_count_follows_confirmations(app, client):
+    from petition.extensions import cache
+
+    with app.app_context():
+        assert count_of() == 0
+    sign(client)
+    with app.app_context():
+        confirm_all()
+        counting.flush_counts()
+    cache.clear_local()
+    data = client.get(f"/api/v1/petitions/{SLUG}").get_json()
+    assert data["signature_count"] == 1
+
+
+def test_concurrent_flushes_apply_every_entry_exactly_once(app):
+    with app.app_context():
+        p = petition()
+        for _ in range(600):
+            db.session.add(
+                CountJournalEntry(petition_id=p.id, state="confirmed", country="GB", delta=1)
+            )
+        db.session.commit()
+
+    def flush() -> None:
+        with app.app_context():
+            while counting.flush_counts(batch=50):
+                pass
+            db.session.remove()
+
+    threads = [threading.Thread(target=flush) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        assert petition().confirmed_count == 600
+        assert db.session.scalar(select(PetitionCountryCount.confirmed_count)) == 600

@@ -1,0 +1,50 @@
+"""A reader's whole journey over real HTTP, with the web process delivering mail by itself."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+
+from tests.factories import SLUG, links_in, signer
+from tests.parts import LiveServer, text_of
+from tests.test_concurrency import post_form
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def test_sign_confirm_and_be_counted_within_five_seconds(make_app, mailbox):
+    app = make_app(EMBEDDED_WORKER=True, WORKER_POLL_SECONDS=0.5)
+    with LiveServer(app) as server:
+        app.config["PUBLIC_URL"] = server.url
+        status, page = get(f"{server.url}/petitions/{SLUG}")
+        token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+        fields = {**signer(email="reader@example.org"), "form_token": token}
+        assert post_form(f"{server.url}/petitions/{SLUG}/sign", fields, server.url) == 303
+
+        # No worker process is running: the web process sends the mail itself, within seconds.
+        [message] = mailbox.wait_for(1, timeout=5)
+        assert str(message["To"]) == "reader@example.org"
+        assert "Hello Ada Lovelace" in text_of(message)
+        confirm = server.url + links_in(message)["confirm"]
+
+        status, _ = get(confirm)
+        assert status == 200
+        time.sleep(1.5)
+        assert json.loads(get(f"{server.url}/api/v1/petitions/{SLUG}")[1])["signature_count"] == 0
+
+        assert post_form(confirm, {}, server.url) == 200
+        confirmed_at = time.monotonic()
+        while True:
+            count = json.loads(get(f"{server.url}/api/v1/petitions/{SLUG}")[1])["signature_count"]
+            if count == 1:
+                break
+            assert time.monotonic() - confirmed_at < 5, "the count did not move within 5 s"
+            time.sleep(0.1)
+        status, page = get(f"{server.url}/petitions/{SLUG}")
+        assert re.search(r"data-count>1<", page)
+        app.extensions["petition_worker"].stop.set()

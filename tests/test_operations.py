@@ -1,0 +1,47 @@
+"""Health checks and operator commands."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from petition import create_app
+from petition.extensions import db
+from petition.models import Campaign, OutboxMessage, Petition
+from tests.conftest import make_config
+from tests.factories import sign
+
+
+def test_liveness_and_readiness(client):
+    assert client.get("/healthz").get_data() == b"ok\n"
+    assert client.get("/readyz").status_code == 200
+
+
+def test_pages_answer_503_quickly_when_the_database_is_unreachable(tmp_path):
+    unreachable = "postgresql://nobody@127.0.0.1:1/none"
+    down = create_app(make_config(tmp_path, unreachable, "console"))
+    response = down.test_client().get("/readyz")
+    assert response.status_code == 503
+    page = down.test_client().get("/")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"]
+    assert "very busy" in page.get_data(as_text=True)
+
+
+def test_seed_is_idempotent(app, runner):
+    for _ in range(2):
+        result = runner.invoke(args=["seed"])
+        assert result.exit_code == 0
+        assert "nothing to do" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Campaign)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Petition)) == 1
+
+
+def test_worker_once_sends_mail_and_folds_counts(app, client, runner, mailbox):
+    sign(client)
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Sent 1 email(s)" in result.output and "folded 1 count change(s)" in result.output
+    mailbox.wait_for(1)
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.sent_at)) is not None
