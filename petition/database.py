@@ -17,8 +17,10 @@ def engine_options(config: dict[str, Any]) -> dict[str, Any]:
     url = config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 5}}
+    # No pre-ping: it costs a round trip per request. After a database restart the first
+    # statement on a stale connection fails (503, retried by the client) and SQLAlchemy then
+    # replaces every pooled connection at once.
     return {
-        "pool_pre_ping": True,
         "pool_size": config["DB_POOL_SIZE"],
         "max_overflow": config["DB_MAX_OVERFLOW"],
         "pool_timeout": config["DB_POOL_TIMEOUT"],

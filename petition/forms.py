@@ -11,7 +11,7 @@ from typing import Any
 import pycountry
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
-from wtforms import BooleanField, EmailField, Form, HiddenField, SelectField, StringField
+from wtforms import BooleanField, EmailField, Form, HiddenField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from petition.services.addresses import parse_email
@@ -30,6 +30,11 @@ def country_choices() -> tuple[tuple[str, str], ...]:
     names = {c.alpha_2: getattr(c, "common_name", c.name) for c in pycountry.countries}
     rest = sorted((code for code in names if code != "GB"), key=lambda code: names[code])
     return (("GB", names["GB"]), *((code, names[code]) for code in rest))
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    return frozenset(code for code, _ in country_choices())
 
 
 def _strip(value: Any) -> Any:
@@ -69,7 +74,8 @@ class SignatureForm(PublicForm):
         ],
         filters=[_strip],
     )
-    country = SelectField("Country", choices=country_choices, default="GB")
+    # A plain field checked against a set: a SelectField walks all 249 choices per request.
+    country = StringField("Country", default="GB", filters=[_strip])
     postcode = StringField(
         "Postcode",
         validators=[Length(max=16, message="Your postcode must be 16 characters or fewer")],
@@ -96,6 +102,10 @@ class SignatureForm(PublicForm):
             raise ValidationError(
                 "Enter an email address in the correct format, like name@example.com"
             ) from None
+
+    def validate_country(self, field: StringField) -> None:
+        if field.data not in country_codes():
+            raise ValidationError("Choose the country where you live from the list")
 
     def validate_postcode(self, field: StringField) -> None:
         value = " ".join((field.data or "").upper().split())

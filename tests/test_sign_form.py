@@ -43,7 +43,7 @@ def nothing_written(app) -> bool:
         ("postcode", "", "Enter your postcode"),
         ("postcode", "NOT A POSTCODE", "real UK postcode"),
         ("postcode", "x" * 5000, "16 characters or fewer"),
-        ("country", "XX", "Not a valid choice"),
+        ("country", "XX", "Choose the country where you live"),
     ],
 )
 def test_bad_input_is_refused_with_a_message_next_to_the_field(app, client, field, value, message):

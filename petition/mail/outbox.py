@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from flask import current_app, render_template
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from petition.extensions import db
@@ -24,6 +24,7 @@ from petition.models import OutboxMessage, utcnow
 log = logging.getLogger("petition.mail")
 
 LEASE = timedelta(minutes=5)
+INSERT_MESSAGE = insert(OutboxMessage.__table__)
 
 # Set once mail has been committed, so a waiting deliverer sends it straight away.
 mail_waiting = threading.Event()
@@ -47,19 +48,24 @@ def queue_email(
     *,
     signature_id: int | None = None,
     **context: object,
-) -> OutboxMessage:
-    """Render `emails/<template>.txt` and `.html` and add them to the session (no commit)."""
-    message = OutboxMessage(
-        kind=template,
-        to_address=to_address,
-        subject=" ".join(subject.split())[:200],
-        body_text=render_template(f"emails/{template}.txt", **context),
-        body_html=render_template(f"emails/{template}.html", subject=subject, **context),
-        signature_id=signature_id,
+) -> None:
+    """Render `emails/<template>.txt` and `.html` into the outbox, in the caller's transaction."""
+    now = utcnow()
+    db.session.connection().execute(
+        INSERT_MESSAGE,
+        dict(
+            kind=template,
+            to_address=to_address,
+            subject=" ".join(subject.split())[:200],
+            body_text=render_template(f"emails/{template}.txt", **context),
+            body_html=render_template(f"emails/{template}.html", subject=subject, **context),
+            signature_id=signature_id,
+            created_at=now,
+            next_attempt_at=now,
+            attempts=0,
+        ),
     )
-    db.session.add(message)
     db.session.info["mail_queued"] = True
-    return message
 
 
 @dataclass

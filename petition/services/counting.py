@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from petition.database import dialect_insert
@@ -27,6 +27,8 @@ from petition.models import (
 from petition.services.errors import NotFound
 from petition.urls import external_url
 
+INSERT_JOURNAL = insert(CountJournalEntry.__table__)
+
 # could_not_serialize and deadlock_detected: safe to retry from the start.
 SERIALIZATION_FAILURES = {"40001", "40P01"}
 
@@ -42,13 +44,19 @@ def record_change(
     petition_id: int, country: str, old: SignatureState | None, new: SignatureState | None
 ) -> None:
     """Journal a signature moving between states, inside the caller's transaction."""
-    for state, delta in ((old, -1), (new, +1)):
-        if state is not None:
-            db.session.add(
-                CountJournalEntry(
-                    petition_id=petition_id, country=country, state=state.value, delta=delta
-                )
-            )
+    now = utcnow()
+    entries = [
+        {
+            "petition_id": petition_id,
+            "country": country,
+            "state": state.value,
+            "delta": delta,
+            "created_at": now,
+        }
+        for state, delta in ((old, -1), (new, +1))
+        if state is not None
+    ]
+    db.session.connection().execute(INSERT_JOURNAL, entries)
 
 
 def flush_counts(batch: int = 5000) -> int:

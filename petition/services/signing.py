@@ -6,9 +6,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from petition.database import dialect_insert
@@ -16,8 +17,6 @@ from petition.extensions import db
 from petition.mail import queue_email
 from petition.models import (
     ConsentWording,
-    Petition,
-    PetitionState,
     Signature,
     SignatureState,
     SignatureToken,
@@ -26,7 +25,7 @@ from petition.models import (
 )
 from petition.services import counting
 from petition.services.addresses import canonical_email
-from petition.services.errors import ConfirmationClosed, LinkInvalid, NotFound, PetitionNotOpen
+from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
 from petition.urls import external_url
 
 # The words beside the updates checkbox. Change the version whenever the words change:
@@ -38,6 +37,10 @@ CONSENT_TEXT = (
 )
 
 WITHDRAW_LINK_DAYS = 3 * 365
+
+# Built once: Core statements skip the ORM's per-call work on the hottest path there is.
+INSERT_SIGNATURE = insert(Signature.__table__).returning(Signature.__table__.c.id)
+INSERT_TOKEN = insert(SignatureToken.__table__)
 
 
 @dataclass(frozen=True)
@@ -63,23 +66,35 @@ class Attribution:
     ip_address: str | None = None
 
 
-def current_consent() -> ConsentWording:
-    """The consent wording shown now, recorded in the database the first time it is used."""
-    wording = db.session.scalar(
-        select(ConsentWording).where(ConsentWording.version == CONSENT_VERSION)
-    )
-    if wording is None:
+def current_consent() -> int:
+    """The id of the consent wording shown now, recorded the first time it is used."""
+    cached = current_app.extensions.get("petition_consent_id")
+    if cached is not None:
+        return cached
+    find = select(ConsentWording.id).where(ConsentWording.version == CONSENT_VERSION)
+    wording_id = db.session.scalar(find)
+    if wording_id is None:
         db.session.execute(
             dialect_insert(ConsentWording)
             .values(version=CONSENT_VERSION, text=CONSENT_TEXT, created_at=utcnow())
             .on_conflict_do_nothing()
         )
         db.session.commit()
-        wording = db.session.scalar(
-            select(ConsentWording).where(ConsentWording.version == CONSENT_VERSION)
-        )
-    assert wording is not None
-    return wording
+        wording_id = db.session.scalar(find)
+    current_app.extensions["petition_consent_id"] = wording_id
+    return wording_id
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a signer email goes to, and what it is about."""
+
+    signature_id: int
+    state: SignatureState
+    name: str
+    address: str
+    petition_title: str
+    petition_slug: str
 
 
 def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) -> None:
@@ -88,50 +103,54 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
     An address that has already signed gets an email saying so instead (a few at most), and
     the caller sees exactly the same outcome, so the response reveals nothing.
     """
-    wording = current_consent()
+    wording_id = current_consent()
     petition = _petition_taking_signatures(slug)
     canonical = canonical_email(entry.email)
     now = utcnow()
-    signature = Signature(
-        petition_id=petition.id,
-        name=entry.name,
-        email=entry.email,
-        canonical_email=canonical,
-        postcode=entry.postcode,
-        country=entry.country,
-        consent_updates=entry.consent_updates,
-        consent_wording_id=wording.id,
-        consented_at=now if entry.consent_updates else None,
-        source=attribution.source,
-        referrer_host=attribution.referrer_host,
-        utm_source=attribution.utm_source,
-        utm_medium=attribution.utm_medium,
-        utm_campaign=attribution.utm_campaign,
-        ip_address=attribution.ip_address,
-        created_at=now,
-    )
-    db.session.add(signature)
     try:
-        db.session.flush()
+        signature_id = (
+            db.session.connection()
+            .execute(
+                INSERT_SIGNATURE,
+                dict(
+                    petition_id=petition["id"],
+                    name=entry.name,
+                    email=entry.email,
+                    canonical_email=canonical,
+                    postcode=entry.postcode,
+                    country=entry.country,
+                    consent_updates=entry.consent_updates,
+                    consent_wording_id=wording_id,
+                    consented_at=now if entry.consent_updates else None,
+                    source=attribution.source,
+                    referrer_host=attribution.referrer_host,
+                    utm_source=attribution.utm_source,
+                    utm_medium=attribution.utm_medium,
+                    utm_campaign=attribution.utm_campaign,
+                    ip_address=attribution.ip_address,
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
+            .scalar_one()
+        )
     except IntegrityError:
         db.session.rollback()
-        _tell_existing_signer(petition.id, canonical, entry.email)
+        _tell_existing_signer(petition["id"], canonical, entry.email)
         return
-    counting.record_change(petition.id, entry.country, None, SignatureState.PENDING)
-    _queue_confirmation(
-        signature, petition, "confirm", f"Please confirm your signature: {petition.title}"
+    counting.record_change(petition["id"], entry.country, None, SignatureState.PENDING)
+    recipient = Recipient(
+        signature_id, SignatureState.PENDING, entry.name, entry.email, petition["title"], slug
     )
+    _queue_confirmation(recipient, "confirm", f"Please confirm your signature: {petition['title']}")
     db.session.commit()
 
 
-def _petition_taking_signatures(slug: str) -> Petition:
-    petition = db.session.scalar(
-        select(Petition).where(Petition.slug == slug, Petition.state != PetitionState.DRAFT)
-    )
-    if petition is None:
-        raise NotFound(f"no petition {slug!r}")
-    if not petition.is_open():
-        raise PetitionNotOpen(petition.title)
+def _petition_taking_signatures(slug: str) -> dict[str, Any]:
+    """The petition as readers see it (briefly cached), if it is taking signatures."""
+    petition = counting.petition_snapshot(slug)
+    if not petition["is_open"]:
+        raise PetitionNotOpen(petition["title"])
     return petition
 
 
@@ -155,58 +174,67 @@ def _tell_existing_signer(petition_id: int, canonical: str, typed_address: str) 
             Signature.duplicate_notices < current_app.config["DUPLICATE_NOTICE_LIMIT"],
         )
         .values(duplicate_notices=Signature.duplicate_notices + 1)
+        .execution_options(synchronize_session=False)
     )
     if not raised.rowcount:
         db.session.rollback()
         return
     petition = signature.petition
-    subject = f"You have already signed: {petition.title}"
-    _queue_confirmation(signature, petition, "already_signed", subject, to_address=typed_address)
+    recipient = Recipient(
+        signature.id,
+        signature.state,
+        signature.name or "",
+        typed_address,
+        petition.title,
+        petition.slug,
+    )
+    _queue_confirmation(recipient, "already_signed", f"You have already signed: {petition.title}")
     db.session.commit()
 
 
-def _queue_confirmation(
-    signature: Signature,
-    petition: Petition,
-    template: str,
-    subject: str,
-    to_address: str | None = None,
-) -> None:
+def _queue_confirmation(recipient: Recipient, template: str, subject: str) -> None:
     now = utcnow()
-    confirm_url = None
-    if signature.state != SignatureState.CONFIRMED:
-        days = current_app.config["CONFIRM_TOKEN_DAYS"]
-        token = _issue_token(signature, TokenPurpose.CONFIRM, now + timedelta(days=days))
-        confirm_url = external_url("public.confirm", token=token)
-    withdraw_token = _issue_token(
-        signature, TokenPurpose.WITHDRAW, now + timedelta(days=WITHDRAW_LINK_DAYS)
-    )
+    config = current_app.config
+    tokens = {TokenPurpose.WITHDRAW: now + timedelta(days=WITHDRAW_LINK_DAYS)}
+    if recipient.state != SignatureState.CONFIRMED:
+        tokens[TokenPurpose.CONFIRM] = now + timedelta(days=config["CONFIRM_TOKEN_DAYS"])
+    issued = _issue_tokens(recipient.signature_id, tokens)
+    confirm = issued.get(TokenPurpose.CONFIRM)
     queue_email(
         template,
-        to_address or signature.email or "",
+        recipient.address,
         subject,
-        signature_id=signature.id,
-        name=signature.name,
-        state=signature.state.value,
-        petition_title=petition.title,
-        petition_url=external_url("public.petition", slug=petition.slug),
-        confirm_url=confirm_url,
-        confirm_days=current_app.config["CONFIRM_TOKEN_DAYS"],
-        withdraw_url=external_url("public.withdraw", token=withdraw_token),
+        signature_id=recipient.signature_id,
+        name=recipient.name,
+        state=recipient.state.value,
+        petition_title=recipient.petition_title,
+        petition_url=external_url("public.petition", slug=recipient.petition_slug),
+        confirm_url=external_url("public.confirm", token=confirm) if confirm else None,
+        confirm_days=config["CONFIRM_TOKEN_DAYS"],
+        withdraw_url=external_url("public.withdraw", token=issued[TokenPurpose.WITHDRAW]),
     )
 
 
-def _issue_token(signature: Signature, purpose: TokenPurpose, expires_at: datetime) -> str:
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        SignatureToken(
-            signature_id=signature.id,
-            purpose=purpose,
-            token_hash=_hash(token),
-            expires_at=expires_at,
-        )
+def _issue_tokens(
+    signature_id: int, expiries: dict[TokenPurpose, datetime]
+) -> dict[TokenPurpose, str]:
+    """New random link tokens for a signature; only their hashes are stored."""
+    now = utcnow()
+    tokens = {purpose: secrets.token_urlsafe(32) for purpose in expiries}
+    db.session.connection().execute(
+        INSERT_TOKEN,
+        [
+            {
+                "signature_id": signature_id,
+                "purpose": purpose,
+                "token_hash": _hash(token),
+                "expires_at": expiries[purpose],
+                "created_at": now,
+            }
+            for purpose, token in tokens.items()
+        ],
     )
-    return token
+    return tokens
 
 
 def _hash(token: str) -> str:

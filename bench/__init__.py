@@ -1,0 +1,1 @@
+"""Benchmarks: every figure next to a bare-Flask baseline measured in the same run."""

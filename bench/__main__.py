@@ -1,0 +1,86 @@
+"""`python -m bench [scenario …]`: run benchmarks and print one table, ours next to baselines.
+
+Needs PostgreSQL (BENCH_DATABASE_URL, default the local `test` server) and wrk
+(`apt-get install -y wrk`). Each run uses a fresh database of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import urllib.request
+from collections.abc import Callable
+
+from bench.common import (
+    DATABASE_URL,
+    Row,
+    Target,
+    app_env,
+    background,
+    compare,
+    flask,
+    server,
+    table,
+)
+from petition.services.seed import PETITION_SLUG as SEED_SLUG
+from tests.parts import Mailbox, postgres_database
+
+
+def signing() -> list[Row]:
+    """The real sign form post vs a bare one-row insert; then again with mail being sent."""
+    mailbox = MailSink().start()
+    try:
+        with postgres_database(DATABASE_URL, "petition_bench") as url:
+            env = app_env(url, MAIL_URL=mailbox.url)
+            flask("db", "upgrade", env=env)
+            flask("seed", env=env)
+            with (
+                server("app:app", env) as ours,
+                server("bench.baseline_app:app", env) as bare,
+            ):
+                sign = Target(
+                    ours, "sign.lua", (f"/petitions/{SEED_SLUG}/sign", page_token(ours), ours)
+                )
+                insert = Target(bare, "sign.lua", ("/insert", "unused", bare))
+                quiet = compare(sign, insert)
+                with background([sys.executable, "-m", "flask", "--app", "app", "worker"], env):
+                    busy = compare(sign, insert)
+    finally:
+        mailbox.stop()
+    baseline = "bare Flask: insert one row"
+    return [
+        Row("sign (form post → 303)", quiet[0], baseline, quiet[1]),
+        Row("sign, while the worker sends the mail", busy[0], baseline, busy[1]),
+    ]
+
+
+def page_token(base: str) -> str:
+    page = urllib.request.urlopen(f"{base}/petitions/{SEED_SLUG}").read().decode()
+    return re.search(r'name="form_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+class MailSink(Mailbox):
+    """A real SMTP server that accepts and forgets: tens of thousands of messages arrive."""
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        return "250 Accepted"
+
+
+SCENARIOS: dict[str, Callable[[], list[Row]]] = {"signing": signing}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("scenarios", nargs="*", choices=[*SCENARIOS, []], default=list(SCENARIOS))
+    chosen = parser.parse_args().scenarios or list(SCENARIOS)
+    rows: list[Row] = []
+    for name in chosen:
+        print(f"running {name} …", flush=True)
+        rows += SCENARIOS[name]()
+    print()
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

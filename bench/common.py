@@ -1,0 +1,262 @@
+"""Running servers and load for the benchmarks: gunicorn, a mail sink, wrk."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.parts import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 32))
+DURATION = int(os.environ.get("BENCH_SECONDS", 10))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+
+
+def app_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The service configured as the README's production section says."""
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": "benchmark-secret-key",
+        "DATABASE_URL": database_url,
+        "EMBEDDED_WORKER": "false",
+        # Every request comes from one address here; real readers come from many.
+        "RATELIMIT_ENABLED": "false",
+        "MAIL_URL": "console",
+        **extra,
+    }
+
+
+@contextmanager
+def server(app_spec: str, env: dict[str, str]) -> Iterator[str]:
+    """A gunicorn server for `app_spec` with the project's gunicorn.conf.py, on a free port."""
+    port = free_port()
+    env = {**env, "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            app_spec,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/healthz", process, log.name)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+@contextmanager
+def background(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: str, timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited early; see {log}:\n{Path(log).read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server did not come up at {url}; see {log}")
+
+
+def flask(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class Load:
+    """What wrk measured."""
+
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def wrk(
+    url: str, script: str | None = None, args: tuple[str, ...] = (), seconds: int = DURATION
+) -> Load:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        command += ["-s", str(ROOT / "bench" / script)]
+    command.append(url)
+    if args:
+        command += ["--", *args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if os.environ.get("BENCH_VERBOSE"):
+        print(" ".join(command), output, sep="\n", flush=True)
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> Load:
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = int(bad.group(1)) if bad else 0
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return Load(requests=requests, rps=rps, p50_ms=ms("50"), p99_ms=ms("99"), errors=errors)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One side of a comparison: a server URL, a wrk script and its arguments."""
+
+    url: str
+    script: str | None = None
+    args: tuple[str, ...] = ()
+
+
+def compare(ours: Target, baseline: Target, rounds: int = ROUNDS) -> tuple[Load, Load]:
+    """Alternate runs of ours and the baseline (machine noise hits both alike); take medians."""
+    mine, theirs = [], []
+    for _ in range(rounds):
+        mine.append(wrk(ours.url, ours.script, ours.args))
+        theirs.append(wrk(baseline.url, baseline.script, baseline.args))
+    return median(mine), median(theirs)
+
+
+def median(loads: list[Load]) -> Load:
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return Load(
+        requests=sum(x.requests for x in loads),
+        rps=mid([x.rps for x in loads]),
+        p50_ms=mid([x.p50_ms for x in loads]),
+        p99_ms=mid([x.p99_ms for x in loads]),
+        errors=sum(x.errors for x in loads),
+    )
+
+
+@dataclass
+class Row:
+    scenario: str
+    ours: Load
+    baseline_name: str
+    baseline: Load
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.rps / self.baseline.rps if self.baseline.rps else float("nan")
+
+
+COLUMNS = (
+    "scenario",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "baseline",
+    "baseline req/s",
+    "baseline p50 ms",
+    "baseline p99 ms",
+    "ratio",
+)
+
+
+def table(rows: list[Row]) -> str:
+    """The results as a Markdown table, ready for the README."""
+    lines = [
+        f"Machine: {machine()}. PostgreSQL; {CONNECTIONS} concurrent connections; "
+        f"medians of {ROUNDS} alternating {DURATION} s runs of each side.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        cells = (
+            r.scenario,
+            f"{r.ours.rps:,.0f}",
+            f"{r.ours.p50_ms:.1f}",
+            f"{r.ours.p99_ms:.1f}",
+            str(r.ours.errors),
+            r.baseline_name,
+            f"{r.baseline.rps:,.0f}",
+            f"{r.baseline.p50_ms:.1f}",
+            f"{r.baseline.p99_ms:.1f}",
+            f"{r.ratio:.2f}×",
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}"

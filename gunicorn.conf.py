@@ -1,0 +1,24 @@
+"""Gunicorn settings for production (read automatically from the working directory).
+
+Threads overlap the waits on PostgreSQL; processes use the cores. Size the database pool
+(DB_POOL_SIZE + DB_MAX_OVERFLOW) to at least `threads`, and keep
+`workers × (pool size + overflow)` below PostgreSQL's max_connections.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
+# A request that takes longer than this is killed; readers see a quick error, not a hang.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = 20
+keepalive = 5
+# Bound the queue of connections waiting for a thread, so overload answers fast.
+backlog = int(os.environ.get("GUNICORN_BACKLOG", 256))
+max_requests = 20_000
+max_requests_jitter = 2_000
+accesslog = os.environ.get("ACCESS_LOG") or None
+errorlog = "-"
