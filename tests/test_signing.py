@@ -68,6 +68,8 @@ def test_signing_sends_a_confirmation_and_only_confirming_counts(app, client, ma
     confirmed = client.post(links["confirm"], headers={"Origin": "http://petition.test"})
     assert confirmed.status_code == 200
     assert "your signature is counted" in confirmed.get_data(as_text=True)
+    # The reader sees themselves in the count at once, before the batch catches up.
+    assert "data-count>1<" in confirmed.get_data(as_text=True)
     with app.app_context():
         assert count_of() == 1
         assert signature_for("ada@example.org").confirmed_at is not None

@@ -249,6 +249,8 @@ class SignatureLink:
     petition_title: str
     state: SignatureState
     can_confirm: bool
+    # True when this very request moved the signature into the count.
+    changed: bool = False
 
 
 def look_up_link(token: str, purpose: TokenPurpose) -> SignatureLink:
@@ -271,15 +273,18 @@ def confirm_signature(token: str) -> SignatureLink:
     signature = _signature_for(token, TokenPurpose.CONFIRM)
     petition = signature.petition
     grace = timedelta(hours=current_app.config["CONFIRM_GRACE_HOURS"])
+    changed = False
     if signature.state in (SignatureState.PENDING, SignatureState.WITHDRAWN):
         if not petition.accepts_confirmations(grace):
             db.session.rollback()
             raise ConfirmationClosed(petition.title)
-        _move(signature, SignatureState.CONFIRMED, confirmed_at=utcnow(), withdrawn_at=None)
+        changed = _move(
+            signature, SignatureState.CONFIRMED, confirmed_at=utcnow(), withdrawn_at=None
+        )
     elif signature.state == SignatureState.INVALIDATED:
         db.session.rollback()
         raise LinkInvalid("signature invalidated")
-    link = SignatureLink(petition.slug, petition.title, SignatureState.CONFIRMED, True)
+    link = SignatureLink(petition.slug, petition.title, SignatureState.CONFIRMED, True, changed)
     db.session.commit()
     return link
 
@@ -311,7 +316,7 @@ def _signature_for(token: str, purpose: TokenPurpose) -> Signature:
     return found.signature
 
 
-def _move(signature: Signature, new: SignatureState, **timestamps: datetime | None) -> None:
+def _move(signature: Signature, new: SignatureState, **timestamps: datetime | None) -> bool:
     """Change state only if nobody else just did, and journal the change for the counts."""
     old = signature.state
     moved = db.session.execute(
@@ -320,5 +325,7 @@ def _move(signature: Signature, new: SignatureState, **timestamps: datetime | No
         .values(state=new, updated_at=utcnow(), **timestamps)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount:
-        counting.record_change(signature.petition_id, signature.country, old, new)
+    if not moved.rowcount:
+        return False
+    counting.record_change(signature.petition_id, signature.country, old, new)
+    return True

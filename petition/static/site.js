@@ -56,6 +56,7 @@
         tally.querySelector("[data-goal]").textContent = format.format(goal);
       }).catch(function () {});
     }
+    setTimeout(refresh, 5000);
     setInterval(refresh, 30000);
   });
 })();
