@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import getpass
 import signal
+import sys
 import threading
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from petition.services import counting
-from petition.services.errors import NotFound
+from petition.models import Role, SignatureState
+from petition.services import accounts, counting, exports, retention
+from petition.services.audit import Actor
+from petition.services.errors import InvalidInput, NotFound
+from petition.services.exports import ExportFilter
 from petition.services.seed import seed
 
 
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(seed_command)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(recount_command)
+    for command in (
+        seed_command,
+        worker_command,
+        recount_command,
+        create_admin_command,
+        export_command,
+        purge_command,
+    ):
+        app.cli.add_command(command)
 
 
 @click.command("seed")
@@ -66,3 +77,72 @@ def recount_command(slug: str | None) -> None:
             click.echo(
                 f"{result.slug}: counts already right ({result.after['confirmed_count']} confirmed)"
             )
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.ADMIN.value,
+    show_default=True,
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_admin_command(email: str, role: str, password_stdin: bool) -> None:
+    """Create an admin account, or reset the password and role of an existing one."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user, created = accounts.save_admin(email, password, Role(role))
+    except InvalidInput as exc:
+        raise click.ClickException(" ".join(exc.errors.values())) from None
+    click.echo(f"{'Created' if created else 'Updated'} {user.role.value} {user.email}.")
+
+
+@click.command("export-signatures")
+@click.argument("slug")
+@click.option(
+    "--state",
+    type=click.Choice([*(s.value for s in SignatureState), "all"]),
+    default="confirmed",
+    show_default=True,
+)
+@click.option(
+    "--consent", type=click.Choice(["any", "yes", "no"]), default="any", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: standard output).",
+)
+@with_appcontext
+def export_command(slug: str, state: str, consent: str, output: str | None) -> None:
+    """Export a petition's signatures as CSV (audited, like exports from the admin)."""
+    f = ExportFilter(
+        state=None if state == "all" else SignatureState(state),
+        consent={"yes": True, "no": False}.get(consent),
+    )
+    who = Actor(f"command line ({getpass.getuser()})")
+    try:
+        export = exports.start_export(slug, f, who)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        for chunk in export.chunks():
+            stream.write(chunk)
+    finally:
+        if output:
+            stream.close()
+    if output:
+        click.echo(f"Wrote {export.rows} signature(s) to {output}.", err=True)
+
+
+@click.command("purge")
+@with_appcontext
+def purge_command() -> None:
+    """Apply retention now: old unconfirmed signatures, old IP addresses, old mail records."""
+    click.echo(f"Purge: {retention.purge(actor=Actor('command line'))}.")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import cast, event, func
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.engine import Engine
 
 from petition.extensions import db
@@ -37,11 +39,27 @@ def init_engine(app: Flask) -> None:
         _tune_sqlite(engine)
 
 
+def _sqlite_ip_in_network(address: str | None, network: str) -> int:
+    if not address:
+        return 0
+    try:
+        return int(ipaddress.ip_address(address) in ipaddress.ip_network(network, strict=False))
+    except ValueError:
+        return 0
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
+        dbapi_connection.create_function(
+            "ip_in_network", 2, _sqlite_ip_in_network, deterministic=True
+        )
+        # SQLite's lower() only knows ASCII; readers' names do not.
+        dbapi_connection.create_function(
+            "unicode_lower", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True
+        )
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -54,6 +72,28 @@ def _tune_sqlite(engine: Engine) -> None:
         # Take the write lock up front: a deferred transaction that later writes can fail with
         # "database is locked" instead of waiting its turn.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def ip_in_network(column: Any, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Any:
+    """A condition: the address in `column` lies in `network` (PostgreSQL's inet, or ours)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(column, INET).op("<<=")(cast(str(network), INET))
+    return func.ip_in_network(column, str(network)) == 1
+
+
+def lower(column: Any) -> Any:
+    """Lower-case text in the database, for every alphabet."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.lower(column)
+    return func.unicode_lower(column)
+
+
+def time_bucket(column: Any, unit: str) -> Any:
+    """`column` truncated to the hour or day, as text sortable in time order."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        pattern = "YYYY-MM-DD HH24:00" if unit == "hour" else "YYYY-MM-DD"
+        return func.to_char(func.timezone("UTC", column), pattern)
+    return func.strftime("%Y-%m-%d %H:00" if unit == "hour" else "%Y-%m-%d", column)
 
 
 def dialect_insert(table: Any) -> Any:

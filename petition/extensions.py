@@ -2,6 +2,7 @@
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
@@ -13,3 +14,5 @@ migrate = Migrate()
 # Limits are declared on the views that need them; nothing is limited by default.
 limiter = Limiter(get_remote_address, in_memory_fallback_enabled=True, swallow_errors=True)
 cache = Cache()
+# Admin only: public pages never touch the session (see security/headers.py).
+login_manager = LoginManager()

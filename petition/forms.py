@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -151,5 +152,12 @@ def attribution(
         utm_source=pick("utm_source", UTM, lower=False),
         utm_medium=pick("utm_medium", UTM, lower=False),
         utm_campaign=pick("utm_campaign", UTM, lower=False),
-        ip_address=ip_address,
+        ip_address=_valid_ip(ip_address),
     )
+
+
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,9 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from petition.extensions import db
 from petition.mail import deliver_due
 from petition.mail.outbox import mail_waiting
+from petition.models import utcnow
 from petition.services.counting import flush_counts
+from petition.services.retention import purge
 
 log = logging.getLogger("petition.worker")
+
+
+PURGE_EVERY = timedelta(days=1)
 
 
 @dataclass
@@ -28,6 +34,7 @@ class Round:
     mail_sent: int = 0
     mail_deferred: int = 0
     counts_folded: int = 0
+    purged: bool = False
 
     @property
     def busy(self) -> bool:
@@ -39,6 +46,7 @@ class Worker:
         self.app = app
         self.poll = app.config["WORKER_POLL_SECONDS"]
         self._failing = False
+        self._last_purge: datetime | None = None
 
     def run_once(self) -> Round:
         """One round of every job, each in its own transaction."""
@@ -49,6 +57,10 @@ class Worker:
                 report = deliver_due()
                 done.mail_sent, done.mail_deferred = report.sent, report.deferred
                 done.counts_folded = flush_counts()
+                if self._last_purge is None or utcnow() - self._last_purge >= PURGE_EVERY:
+                    log.info("retention: %s", purge())
+                    self._last_purge = utcnow()
+                    done.purged = True
             finally:
                 db.session.remove()
         return done

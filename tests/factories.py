@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from petition.extensions import db
-from petition.models import Campaign, Petition, PetitionState, Signature, utcnow
+from petition.models import Campaign, Petition, PetitionState, Signature, SignatureState, utcnow
 from petition.services.counting import flush_counts
 from petition.services.seed import PETITION_SLUG
 from tests.parts import text_of
@@ -102,3 +102,55 @@ def count_of(slug: str = SLUG) -> int:
 
 def at(timestamp: str) -> datetime:
     return datetime.fromisoformat(timestamp)
+
+
+ADMIN_PASSWORD = "correct horse battery staple"
+CSRF_FIELD = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+def make_admin(
+    email: str = "admin@example.org", role: str = "admin", password: str = ADMIN_PASSWORD
+) -> Any:
+    from petition.models import Role
+    from petition.services.accounts import save_admin
+
+    user, _ = save_admin(email, password, Role(role))
+    return user
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def log_in(
+    client: FlaskClient, email: str = "admin@example.org", password: str = ADMIN_PASSWORD
+) -> TestResponse:
+    page = client.get("/admin/login")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(
+        "/admin/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+
+
+def admin_csrf(client: FlaskClient, path: str = "/admin/petitions/new") -> str:
+    return csrf_from(client.get(path).get_data(as_text=True))
+
+
+def confirmed_signatures(
+    app: Any, client: FlaskClient, people: list[dict[str, str]], slug: str = SLUG
+) -> None:
+    """Sign and confirm for each person, through the service's own paths."""
+    from petition.services.signing import _move
+
+    for person in people:
+        assert sign(client, slug=slug, **person).status_code == 303
+    with app.app_context():
+        for person in people:
+            signature = signature_for(person["email"], slug)
+            _move(signature, SignatureState.CONFIRMED, confirmed_at=utcnow())
+        db.session.commit()
+        flush_counts()

@@ -15,6 +15,7 @@ from petition.models import (
     Signature,
     SignatureState,
     display_goal,
+    utcnow,
 )
 from petition.services import counting
 from tests.factories import SLUG, count_of, sign
@@ -25,7 +26,7 @@ def confirm_all() -> None:
     from petition.services.signing import _move
 
     for signature in db.session.scalars(select(Signature).where(Signature.state == "pending")):
-        _move(signature, SignatureState.CONFIRMED)
+        _move(signature, SignatureState.CONFIRMED, confirmed_at=utcnow())
     db.session.commit()
 
 

@@ -1,5 +1,6 @@
 """Every model, importable from one place (Alembic and the services read them from here)."""
 
+from petition.models.admin import AdminUser, AuditLog, Role
 from petition.models.base import Base, utcnow
 from petition.models.campaign import (
     MILESTONES,
@@ -21,6 +22,9 @@ from petition.models.signature import (
 
 __all__ = [
     "MILESTONES",
+    "AdminUser",
+    "AuditLog",
+    "Role",
     "Base",
     "Campaign",
     "ConsentWording",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petition.models.base import Base, BigId, UTCDateTime, utcnow
@@ -37,6 +37,13 @@ class Signature(Base):
         UniqueConstraint("petition_id", "canonical_email"),
         Index("ix_signatures_petition_id_state_created_at", "petition_id", "state", "created_at"),
         Index("ix_signatures_state_created_at", "state", "created_at"),
+        # Only rows still holding an IP address: small, and what the retention job scans.
+        Index(
+            "ix_signatures_created_at_with_ip",
+            "created_at",
+            postgresql_where=text("ip_address IS NOT NULL"),
+            sqlite_where=text("ip_address IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -68,6 +75,7 @@ class Signature(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invalidation_reason: Mapped[str | None] = mapped_column(String(200))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     petition: Mapped[Petition] = relationship()

@@ -17,11 +17,18 @@ class EmailAddress:
     canonical: str  # one spelling per mailbox: the key for "one signature per person"
 
 
-def parse_email(raw: str) -> EmailAddress:
-    """Validate an address without network look-ups; raise ValueError with a reader's message."""
+def parse_email(raw: str, internal: bool = False) -> EmailAddress:
+    """Validate an address without network look-ups; raise ValueError with a reader's message.
+
+    `internal` also accepts domains that only exist inside an organisation (staff accounts).
+    """
     try:
         checked = validate_email(
-            raw.strip(), check_deliverability=False, allow_smtputf8=False, allow_display_name=False
+            raw.strip(),
+            check_deliverability=False,
+            allow_smtputf8=False,
+            allow_display_name=False,
+            globally_deliverable=not internal,
         )
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None

@@ -59,6 +59,28 @@ def record_change(
     db.session.connection().execute(INSERT_JOURNAL, entries)
 
 
+def record_changes(
+    changes: dict[tuple[int, str, SignatureState, SignatureState | None], int],
+) -> None:
+    """Journal many moves at once: (petition, country, old, new) → how many signatures."""
+    now = utcnow()
+    entries = []
+    for (petition_id, country, old, new), n in changes.items():
+        for state, delta in ((old, -n), (new, n)):
+            if state is not None and n:
+                entries.append(
+                    {
+                        "petition_id": petition_id,
+                        "country": country,
+                        "state": state.value,
+                        "delta": delta,
+                        "created_at": now,
+                    }
+                )
+    if entries:
+        db.session.connection().execute(INSERT_JOURNAL, entries)
+
+
 def flush_counts(batch: int = 5000) -> int:
     """Fold journal entries into the stored counts; returns how many entries were folded.
 

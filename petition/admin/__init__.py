@@ -1,0 +1,15 @@
+"""The admin side (`/admin`): signed-in staff only, sessions and CSRF protection, no caching."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from petition.admin import (  # noqa: E402,F401
+    access,
+    audit_views,
+    auth,
+    dashboard,
+    petitions,
+    privacy,
+    signatures,
+)

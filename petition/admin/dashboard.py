@@ -1,0 +1,25 @@
+"""The dashboard: every petition's counts, how it is moving, and where signers come from."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from petition.admin import bp
+from petition.services import dashboard
+
+
+@bp.get("/", endpoint="dashboard")
+def dashboard_view() -> str:
+    petitions = dashboard.petition_overview()
+    panels = [
+        {
+            "petition": p,
+            "hours": dashboard.activity(p.id, "hour"),
+            "days": dashboard.activity(p.id, "day"),
+            "countries": dashboard.top_countries(p.id),
+            "sources": dashboard.top_sources(p.id),
+        }
+        for p in petitions
+        if p.state.value != "draft"
+    ]
+    return render_template("admin/dashboard.html", petitions=petitions, panels=panels)

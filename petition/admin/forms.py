@@ -1,0 +1,236 @@
+"""Admin forms (Flask-WTF: CSRF-protected through the admin session)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from petition.models import SignatureState
+from petition.services.exports import ExportFilter
+from petition.services.moderation import SignatureFilter
+from petition.services.petitions import CampaignCopy, PetitionDraft
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def start_of(day: Any) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+
+
+def end_of(day: Any) -> datetime | None:
+    """The moment after a day ends, so `until` includes the whole day."""
+    from datetime import timedelta
+
+    return datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=1) if day else None
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[InputRequired("Enter your email address"), Length(max=254)],
+        filters=[_strip],
+    )
+    password = PasswordField(
+        "Password", validators=[InputRequired("Enter your password"), Length(max=1024)]
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: carries nothing but its CSRF token."""
+
+
+class PetitionForm(FlaskForm):
+    slug = StringField(
+        "Web address",
+        description=(
+            "Lower-case words joined by hyphens, as in /petitions/help-ukraine-refugees. "
+            "It cannot change later."
+        ),
+        validators=[InputRequired("Enter the web address"), Length(max=80)],
+        filters=[_strip],
+    )
+    title = StringField(
+        "Title", validators=[InputRequired("Enter a title"), Length(max=200)], filters=[_strip]
+    )
+    ask = TextAreaField(
+        "What we ask the government",
+        validators=[InputRequired("Enter the ask"), Length(max=2000)],
+        filters=[_strip],
+    )
+    background = TextAreaField(
+        "Why it matters (campaign copy)", validators=[Length(max=5000)], filters=[_strip]
+    )
+    goal = IntegerField(
+        "Goal (signatures)",
+        description="Once passed, readers see the next milestone as the goal.",
+        validators=[InputRequired("Enter a goal"), NumberRange(min=1, max=100_000_000)],
+        default=10_000,
+    )
+    closes_on = DateField("Closes on (optional)", validators=[Optional()])
+
+    def validate_slug(self, field: StringField) -> None:
+        if not SLUG.match(field.data or ""):
+            raise ValidationError("Use lower-case letters, numbers and single hyphens only")
+
+    def draft(self) -> PetitionDraft:
+        return PetitionDraft(
+            slug=self.slug.data,
+            title=self.title.data,
+            ask=self.ask.data,
+            background=self.background.data or "",
+            goal=self.goal.data,
+            closes_at=end_of(self.closes_on.data),
+        )
+
+
+class CampaignForm(FlaskForm):
+    name = StringField(
+        "Campaign name", validators=[InputRequired(), Length(max=120)], filters=[_strip]
+    )
+    tagline = StringField("Tagline", validators=[Length(max=200)], filters=[_strip])
+    intro = TextAreaField("Introduction", validators=[Length(max=5000)], filters=[_strip])
+    history = TextAreaField("About the campaign", validators=[Length(max=5000)], filters=[_strip])
+    gofundme_url = StringField(
+        "GoFundMe fundraiser address",
+        validators=[
+            Optional(),
+            URL(message="Enter a full web address, starting https://"),
+            Length(max=500),
+        ],
+        filters=[_strip],
+    )
+
+    def validate_gofundme_url(self, field: StringField) -> None:
+        if field.data and not field.data.startswith("https://"):
+            raise ValidationError("Enter a full web address, starting https://")
+
+    def copy(self) -> CampaignCopy:
+        return CampaignCopy(
+            name=self.name.data,
+            tagline=self.tagline.data or "",
+            intro=self.intro.data or "",
+            history=self.history.data or "",
+            gofundme_url=self.gofundme_url.data or None,
+        )
+
+
+STATE_CHOICES = [SelectChoice("", "Any state")] + [
+    SelectChoice(s.value, s.value.capitalize()) for s in SignatureState
+]
+
+
+class SearchForm(FlaskForm):
+    """The signature search: read-only, sent by GET, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    petition = SelectField("Petition", choices=[], validate_choice=False)
+    email = StringField(
+        "Email (any spelling)", validators=[Optional(), Length(max=254)], filters=[_strip]
+    )
+    domain = StringField("Email domain", validators=[Optional(), Length(max=253)], filters=[_strip])
+    ip = StringField(
+        "IP address or range", validators=[Optional(), Length(max=50)], filters=[_strip]
+    )
+    postcode = StringField(
+        "Postcode starts with", validators=[Optional(), Length(max=16)], filters=[_strip]
+    )
+    name = StringField("Name contains", validators=[Optional(), Length(max=100)], filters=[_strip])
+    since = DateField("Signed from", validators=[Optional()])
+    until = DateField("Signed until", validators=[Optional()])
+    state = SelectField("State", choices=STATE_CHOICES, default="")
+
+    def filter(self) -> SignatureFilter:
+        return SignatureFilter(
+            petition=self.petition.data or None,
+            email=self.email.data or None,
+            domain=self.domain.data or None,
+            ip=self.ip.data or None,
+            postcode=self.postcode.data or None,
+            name=self.name.data or None,
+            since=start_of(self.since.data),
+            until=end_of(self.until.data),
+            state=SignatureState(self.state.data) if self.state.data else None,
+        )
+
+
+class BulkForm(FlaskForm):
+    reason = StringField(
+        "Reason (kept in the audit log)", validators=[Optional(), Length(max=200)], filters=[_strip]
+    )
+    expected = IntegerField(validators=[InputRequired()])
+
+
+class PrivacyForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    email = EmailField(
+        "Reader's email address",
+        validators=[InputRequired("Enter an email address"), Length(max=254)],
+        filters=[_strip],
+    )
+
+
+class PrivacyActionForm(FlaskForm):
+    email = HiddenField(validators=[InputRequired(), Length(max=254)])
+    confirm = BooleanField("I have checked this is the reader's own request")
+
+
+class ExportForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    state = SelectField(
+        "Signatures",
+        choices=[
+            SelectChoice("confirmed", "Confirmed"),
+            SelectChoice("pending", "Pending"),
+            SelectChoice("withdrawn", "Withdrawn"),
+            SelectChoice("invalidated", "Invalidated"),
+            SelectChoice("all", "All"),
+        ],
+        default="confirmed",
+    )
+    consent = SelectField(
+        "Consent to updates",
+        choices=[
+            SelectChoice("any", "Any"),
+            SelectChoice("yes", "Only those who agreed"),
+            SelectChoice("no", "Only those who did not"),
+        ],
+        default="any",
+    )
+    since = DateField("Signed from", validators=[Optional()])
+    until = DateField("Signed until", validators=[Optional()])
+
+    def export_filter(self) -> ExportFilter:
+        return ExportFilter(
+            state=None
+            if self.state.data == "all"
+            else SignatureState(self.state.data or "confirmed"),
+            consent={"yes": True, "no": False}.get(self.consent.data or "any"),
+            since=start_of(self.since.data),
+            until=end_of(self.until.data),
+        )

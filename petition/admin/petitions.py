@@ -1,0 +1,128 @@
+"""Petitions and the campaign's copy; the signature export lives here too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+from petition.admin import bp
+from petition.admin.access import actor, admin_only
+from petition.admin.forms import ActionForm, CampaignForm, ExportForm, PetitionForm
+from petition.services import exports, petitions
+from petition.services.dashboard import petition_overview
+from petition.services.errors import InvalidInput, NotFound
+
+
+def _petition_or_404(slug: str) -> Any:
+    try:
+        return petitions.get(slug)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/petitions")
+def petition_list() -> str:
+    return render_template(
+        "admin/petitions.html", petitions=petition_overview(), action=ActionForm()
+    )
+
+
+@bp.route("/petitions/new", methods=["GET", "POST"])
+def petition_new() -> Any:
+    form = PetitionForm()
+    if form.validate_on_submit():
+        try:
+            petition = petitions.create(form.draft(), actor())
+        except InvalidInput as exc:
+            _attach(form, exc)
+        else:
+            flash(f"Petition “{petition.title}” created as a draft. Open it when it is ready.")
+            return redirect(url_for("admin.petition_edit", slug=petition.slug), 303)
+    return render_template(
+        "admin/petition_form.html", form=form, petition=None
+    ), 422 if form.errors else 200
+
+
+@bp.route("/petitions/<slug>", methods=["GET", "POST"])
+def petition_edit(slug: str) -> Any:
+    petition = _petition_or_404(slug)
+    form = PetitionForm(obj=petition)
+    if request.method == "GET" and petition.closes_at:
+        form.closes_on.data = petition.closes_at.date()
+    if form.validate_on_submit():
+        try:
+            petitions.update(slug, form.draft(), actor())
+        except InvalidInput as exc:
+            _attach(form, exc)
+        else:
+            flash("Saved.")
+            return redirect(url_for("admin.petition_edit", slug=slug), 303)
+    return render_template(
+        "admin/petition_form.html",
+        form=form,
+        petition=petition,
+        action=ActionForm(),
+        export=ExportForm(formdata=None),
+    ), 422 if form.errors else 200
+
+
+@bp.post("/petitions/<slug>/open")
+def petition_open(slug: str) -> BaseResponse:
+    _petition_or_404(slug)
+    if ActionForm().validate_on_submit():
+        petitions.open_petition(slug, actor())
+        flash("The petition is open: readers can sign it now.")
+    return redirect(url_for("admin.petition_edit", slug=slug), 303)
+
+
+@bp.post("/petitions/<slug>/close")
+def petition_close(slug: str) -> BaseResponse:
+    _petition_or_404(slug)
+    if ActionForm().validate_on_submit():
+        petitions.close_petition(slug, actor())
+        flash("The petition is closed. Signatures made before now can be confirmed for 24 hours.")
+    return redirect(url_for("admin.petition_edit", slug=slug), 303)
+
+
+@bp.get("/petitions/<slug>/signatures.csv")
+@admin_only
+def petition_export(slug: str) -> Response:
+    form = ExportForm(request.args)
+    if not form.validate():
+        abort(400, description="; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
+    try:
+        export = exports.start_export(slug, form.export_filter(), actor())
+    except NotFound:
+        abort(404)
+    response = Response(stream_with_context(export.chunks()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/campaign", methods=["GET", "POST"])
+def campaign_edit() -> Any:
+    campaign = petitions.current_campaign()
+    form = CampaignForm(obj=campaign)
+    if form.validate_on_submit():
+        petitions.update_campaign(form.copy(), actor())
+        flash("Campaign copy saved.")
+        return redirect(url_for("admin.campaign_edit"), 303)
+    return render_template("admin/campaign_form.html", form=form), 422 if form.errors else 200
+
+
+def _attach(form: Any, exc: InvalidInput) -> None:
+    for field, message in exc.errors.items():
+        target = getattr(form, field)
+        target.errors = [*target.errors, message]

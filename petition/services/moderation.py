@@ -1,0 +1,227 @@
+"""Finding signatures and fighting spam: search, bulk invalidation with a reason, restore."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+
+from petition.database import ip_in_network, lower
+from petition.extensions import db
+from petition.models import Petition, Signature, SignatureState, utcnow
+from petition.services import audit, counting
+from petition.services.addresses import canonical_email
+from petition.services.audit import Actor
+from petition.services.errors import InvalidInput
+
+PAGE_SIZE = 50
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class SignatureFilter:
+    """What an admin searches by; every field optional, all given fields must match."""
+
+    petition: str | None = None
+    email: str | None = None
+    domain: str | None = None
+    ip: str | None = None
+    postcode: str | None = None
+    name: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    state: SignatureState | None = None
+
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+    def describe(self) -> dict[str, str]:
+        """The filters as text, for the audit log."""
+        return {
+            k: (v.isoformat() if isinstance(v, datetime) else str(v))
+            for k, v in asdict(self).items()
+            if v
+        }
+
+
+def conditions(f: SignatureFilter) -> list[Any]:
+    """The WHERE clauses for a filter; raise InvalidInput for an unreadable IP range."""
+    where: list[Any] = [Signature.erased_at.is_(None)]
+    if f.petition:
+        where.append(
+            Signature.petition_id
+            == select(Petition.id).where(Petition.slug == f.petition).scalar_subquery()
+        )
+    if f.email:
+        where.append(Signature.canonical_email == canonical_email(f.email))
+    if f.domain:
+        domain = f.domain.strip().lstrip("@").lower()
+        where.append(Signature.canonical_email.endswith("@" + domain, autoescape=True))
+    if f.ip:
+        try:
+            network = ipaddress.ip_network(f.ip.strip(), strict=False)
+        except ValueError:
+            raise InvalidInput(
+                {"ip": "Enter an IP address (192.0.2.1) or a range (192.0.2.0/24)"}
+            ) from None
+        if network.num_addresses == 1:
+            where.append(Signature.ip_address == str(network.network_address))
+        else:
+            where.append(ip_in_network(Signature.ip_address, network))
+    if f.postcode:
+        where.append(
+            func.upper(Signature.postcode).startswith(f.postcode.strip().upper(), autoescape=True)
+        )
+    if f.name:
+        where.append(lower(Signature.name).contains(f.name.strip().lower(), autoescape=True))
+    if f.since:
+        where.append(Signature.created_at >= f.since)
+    if f.until:
+        where.append(Signature.created_at < f.until)
+    if f.state:
+        where.append(Signature.state == f.state)
+    return where
+
+
+@dataclass
+class SearchPage:
+    signatures: list[Signature]
+    total: int
+    page: int
+    pages: int
+
+
+def search(f: SignatureFilter, page: int = 1) -> SearchPage:
+    where = conditions(f)
+    total = db.session.scalar(select(func.count()).select_from(Signature).where(*where)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(
+        select(Signature)
+        .where(*where)
+        .order_by(Signature.id.desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    ).all()
+    return SearchPage(list(rows), total, page, pages)
+
+
+def count_invalidatable(f: SignatureFilter) -> int:
+    """How many signatures an invalidation with this filter would take out of the counts."""
+    return _count(f, (SignatureState.PENDING, SignatureState.CONFIRMED))
+
+
+def count_restorable(f: SignatureFilter) -> int:
+    return _count(f, (SignatureState.INVALIDATED,))
+
+
+def _count(f: SignatureFilter, states: tuple[SignatureState, ...]) -> int:
+    query = (
+        select(func.count())
+        .select_from(Signature)
+        .where(*conditions(f), Signature.state.in_(states))
+    )
+    return db.session.scalar(query) or 0
+
+
+def invalidate(f: SignatureFilter, reason: str, expected: int, actor: Actor) -> int:
+    """Take every pending or confirmed signature matching `f` out of the counts, with a reason.
+
+    `expected` is the count the admin saw in the preview: if the matching set has changed
+    since, nothing happens and they are asked to look again.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput({"reason": "Give a reason: it goes in the audit log"})
+    if f.is_empty():
+        raise InvalidInput({"filters": "Choose at least one filter before invalidating"})
+    states = (SignatureState.PENDING, SignatureState.CONFIRMED)
+    moved = _move_matching(
+        f,
+        states,
+        lambda s: SignatureState.INVALIDATED,
+        expected,
+        invalidated_at=utcnow(),
+        invalidation_reason=reason[:200],
+    )
+    audit.record(
+        actor,
+        "invalidate",
+        f.petition or "all petitions",
+        {"filters": f.describe(), "reason": reason},
+        moved,
+    )
+    db.session.commit()
+    return moved
+
+
+def restore(f: SignatureFilter, expected: int, actor: Actor) -> int:
+    """Put invalidated signatures back: confirmed ones count again, the rest wait for it."""
+    if f.is_empty():
+        raise InvalidInput({"filters": "Choose at least one filter before restoring"})
+    moved = _move_matching(
+        f,
+        (SignatureState.INVALIDATED,),
+        _state_before_invalidation,
+        expected,
+        invalidated_at=None,
+        invalidation_reason=None,
+    )
+    audit.record(actor, "restore", f.petition or "all petitions", {"filters": f.describe()}, moved)
+    db.session.commit()
+    return moved
+
+
+def _state_before_invalidation(row: Any) -> SignatureState:
+    return SignatureState.CONFIRMED if row.confirmed_at else SignatureState.PENDING
+
+
+def _move_matching(
+    f: SignatureFilter,
+    states: tuple[SignatureState, ...],
+    new_state: Any,
+    expected: int,
+    **values: Any,
+) -> int:
+    query: Select[Any] = (
+        select(
+            Signature.id,
+            Signature.petition_id,
+            Signature.country,
+            Signature.state,
+            Signature.confirmed_at,
+        )
+        .where(*conditions(f), Signature.state.in_(states))
+        .order_by(Signature.id)
+        .with_for_update()
+    )
+    rows = db.session.execute(query).all()
+    if len(rows) != expected:
+        db.session.rollback()
+        raise InvalidInput(
+            {
+                "expected": f"The matching signatures changed (now {len(rows)}). "
+                "Check the list and try again."
+            }
+        )
+    changes: Counter[tuple[int, str, SignatureState, SignatureState]] = Counter()
+    groups: dict[SignatureState, list[int]] = {}
+    for row in rows:
+        target = new_state(row)
+        changes[(row.petition_id, row.country, row.state, target)] += 1
+        groups.setdefault(target, []).append(row.id)
+    now = utcnow()
+    for target, ids in groups.items():
+        for start in range(0, len(ids), CHUNK):
+            db.session.execute(
+                update(Signature)
+                .where(Signature.id.in_(ids[start : start + CHUNK]))
+                .values(state=target, updated_at=now, **values)
+                .execution_options(synchronize_session=False)
+            )
+    counting.record_changes(dict(changes))
+    return len(rows)

@@ -1,0 +1,115 @@
+"""Running the campaign: petitions and the campaign's own copy, edited by staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from petition.extensions import cache, db
+from petition.models import Campaign, Petition, PetitionState, utcnow
+from petition.services import audit
+from petition.services.audit import Actor
+from petition.services.campaigns import HOME_KEY
+from petition.services.counting import forget_petitions
+from petition.services.errors import InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class PetitionDraft:
+    slug: str
+    title: str
+    ask: str
+    background: str
+    goal: int
+    closes_at: datetime | None
+
+
+def get(slug: str) -> Petition:
+    petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+    if petition is None:
+        raise NotFound(f"no petition {slug!r}")
+    return petition
+
+
+def create(draft: PetitionDraft, actor: Actor) -> Petition:
+    """A new petition, as a draft: nobody sees it until it is opened."""
+    if db.session.scalar(select(Petition.id).where(Petition.slug == draft.slug)):
+        raise InvalidInput({"slug": "Another petition already uses this address"})
+    campaign = db.session.scalar(select(Campaign).order_by(Campaign.id).limit(1))
+    if campaign is None:
+        raise NotFound("no campaign: run `flask --app app seed` first")
+    petition = Petition(campaign=campaign, state=PetitionState.DRAFT, **draft.__dict__)
+    db.session.add(petition)
+    audit.record(actor, "petition_created", draft.slug)
+    db.session.commit()
+    _forget(petition.slug)
+    return petition
+
+
+def update(slug: str, draft: PetitionDraft, actor: Actor) -> Petition:
+    petition = get(slug)
+    if draft.slug != slug:
+        raise InvalidInput({"slug": "A petition's address cannot change once it exists"})
+    for field in ("title", "ask", "background", "goal", "closes_at"):
+        setattr(petition, field, getattr(draft, field))
+    audit.record(actor, "petition_updated", slug)
+    db.session.commit()
+    _forget(slug)
+    return petition
+
+
+def open_petition(slug: str, actor: Actor) -> Petition:
+    petition = get(slug)
+    petition.state = PetitionState.OPEN
+    petition.opens_at = petition.opens_at or utcnow()
+    petition.closed_at = None
+    if petition.closes_at and petition.closes_at <= utcnow():
+        petition.closes_at = None
+    audit.record(actor, "petition_opened", slug)
+    db.session.commit()
+    _forget(slug)
+    return petition
+
+
+def close_petition(slug: str, actor: Actor) -> Petition:
+    petition = get(slug)
+    petition.state = PetitionState.CLOSED
+    petition.closed_at = utcnow()
+    audit.record(actor, "petition_closed", slug)
+    db.session.commit()
+    _forget(slug)
+    return petition
+
+
+@dataclass(frozen=True)
+class CampaignCopy:
+    name: str
+    tagline: str
+    intro: str
+    history: str
+    gofundme_url: str | None
+
+
+def current_campaign() -> Campaign:
+    campaign = db.session.scalar(select(Campaign).order_by(Campaign.id).limit(1))
+    if campaign is None:
+        raise NotFound("no campaign: run `flask --app app seed` first")
+    return campaign
+
+
+def update_campaign(copy: CampaignCopy, actor: Actor) -> Campaign:
+    campaign = current_campaign()
+    for field, value in copy.__dict__.items():
+        setattr(campaign, field, value)
+    audit.record(actor, "campaign_updated", campaign.slug)
+    db.session.commit()
+    cache.delete(HOME_KEY)
+    forget_petitions(*(p.slug for p in campaign.petitions))
+    return campaign
+
+
+def _forget(slug: str) -> None:
+    forget_petitions(slug)
+    cache.delete(HOME_KEY)

@@ -1,0 +1,245 @@
+"""The admin side's locks: accounts, sign-in, sessions, roles, headers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from petition.extensions import db
+from petition.models import AdminUser, AuditLog
+from tests.factories import ADMIN_PASSWORD, SLUG, admin_csrf, csrf_from, log_in, make_admin
+
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/petitions",
+    "/admin/petitions/new",
+    f"/admin/petitions/{SLUG}",
+    f"/admin/petitions/{SLUG}/signatures.csv",
+    "/admin/campaign",
+    "/admin/signatures?email=a%40b.c",
+    "/admin/privacy?email=a%40b.c",
+    "/admin/audit",
+]
+ADMIN_ONLY = [
+    f"/admin/petitions/{SLUG}/signatures.csv",
+    "/admin/signatures?email=a%40b.c",
+    "/admin/privacy?email=a%40b.c",
+    "/admin/audit",
+]
+
+
+def test_create_admin_from_stdin_then_sign_in(app, runner, client):
+    result = runner.invoke(
+        args=["create-admin", "Staff@Example.ORG", "--password-stdin"], input=ADMIN_PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin staff@example.org" in result.output
+    with app.app_context():
+        user = db.session.scalar(select(AdminUser))
+        assert user.password_hash.startswith("$argon2id$")
+        assert ADMIN_PASSWORD not in user.password_hash
+
+    response = log_in(client, "staff@example.org")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/"
+    dashboard = client.get("/admin/")
+    assert dashboard.status_code == 200
+    assert "Dashboard" in dashboard.get_data(as_text=True)
+
+    again = runner.invoke(
+        args=["create-admin", "staff@example.org", "--role", "editor", "--password-stdin"],
+        input="another long password\n",
+    )
+    assert "Updated editor staff@example.org" in again.output
+
+
+def test_short_passwords_and_bad_addresses_are_refused(runner):
+    short = runner.invoke(
+        args=["create-admin", "a@example.org", "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
+    bad = runner.invoke(
+        args=["create-admin", "not-an-email", "--password-stdin"], input=ADMIN_PASSWORD + "\n"
+    )
+    assert bad.exit_code != 0 and "Not a valid email" in bad.output
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_visitors_who_are_not_signed_in_get_no_data(client, path):
+    response = client.get(path)
+    assert response.status_code in (302, 303)
+    assert response.headers["Location"].startswith("/admin/login")
+    assert "Ada" not in response.get_data(as_text=True)
+
+
+def test_every_admin_route_is_locked(app, client):
+    """Walk the URL map: nothing under /admin answers a stranger but the sign-in page."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or rule.endpoint == "admin.login":
+            continue
+        path = re.sub(r"<[^>]+>", SLUG, rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(path, method=method)
+            assert response.status_code in (302, 303), (method, path, response.status_code)
+            assert "/admin/login" in response.headers["Location"]
+
+
+def test_wrong_passwords_are_slowed_down_without_revealing_accounts(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    with app.app_context():
+        make_admin()
+    client = app.test_client()
+    unknown = log_in(client, "nobody@example.org", "wrong password!!")
+    wrong = log_in(client, "admin@example.org", "wrong password!!")
+    assert unknown.status_code == wrong.status_code == 422
+    message = "Email address or password is not right"
+    assert message in unknown.get_data(as_text=True) and message in wrong.get_data(as_text=True)
+    codes = [log_in(client, "admin@example.org", f"guess {i}").status_code for i in range(10)]
+    assert 429 in codes
+    assert codes.index(429) <= 4
+    # The right password does not get through while the door is shut either.
+    assert log_in(client, "admin@example.org").status_code == 429
+    with app.app_context():
+        failures = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "sign_in_failed")
+        ).all()
+        assert len(failures) >= 5
+
+
+def test_per_account_limit_holds_across_addresses(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    with app.app_context():
+        make_admin()
+    codes = []
+    for i in range(8):
+        client = app.test_client()
+        page = client.get("/admin/login", environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+        codes.append(
+            client.post(
+                "/admin/login",
+                data={
+                    "email": "admin@example.org",
+                    "password": "nope nope nope",
+                    "csrf_token": csrf_from(page.get_data(as_text=True)),
+                },
+                environ_base={"REMOTE_ADDR": f"198.51.100.{i}"},
+            ).status_code
+        )
+    assert codes[:5] == [422] * 5 and 429 in codes[5:]
+
+
+def test_logout_ends_the_session_on_the_server(app, client):
+    with app.app_context():
+        make_admin()
+    assert log_in(client).status_code == 303
+    cookie = client.get_cookie("rw_admin", path="/admin")
+    assert cookie is not None
+    stolen = cookie.value
+    token = admin_csrf(client)
+    assert client.post("/admin/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/admin/").status_code in (302, 303)
+
+    replay = app.test_client()
+    replay.set_cookie("rw_admin", stolen, path="/admin")
+    response = replay.get("/admin/")
+    assert response.status_code in (302, 303)
+    assert "/admin/login" in response.headers["Location"]
+    with app.app_context():
+        assert db.session.scalar(select(AuditLog.action).order_by(AuditLog.id.desc())) == "sign_out"
+
+
+def test_logout_needs_the_csrf_token(app, client):
+    with app.app_context():
+        make_admin()
+    log_in(client)
+    client.post("/admin/logout")
+    assert client.get("/admin/").status_code == 200
+
+
+def test_session_cookie_is_locked_down(app, client):
+    with app.app_context():
+        make_admin()
+    response = log_in(client)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/admin" in cookie
+    assert "Secure" not in cookie  # PUBLIC_URL is http in tests
+
+
+def test_secure_cookie_when_public_url_is_https(make_app):
+    app = make_app(PUBLIC_URL="https://petition.example")
+    with app.app_context():
+        make_admin()
+    response = log_in(app.test_client())
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_admin_responses_are_never_cached_or_framed(app, client):
+    with app.app_context():
+        make_admin()
+    for response in (client.get("/admin/login"), log_in(client), client.get("/admin/")):
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    ("target", "lands_on"),
+    [
+        ("/admin/audit", "/admin/audit"),
+        ("https://evil.example/admin", "/admin/"),
+        ("//evil.example/admin", "/admin/"),
+        ("/\\evil.example", "/admin/"),
+        ("/petitions/x", "/admin/"),
+        ("javascript:alert(1)", "/admin/"),
+    ],
+)
+def test_next_only_leads_to_our_own_admin_pages(app, client, target, lands_on):
+    with app.app_context():
+        make_admin()
+    page = client.get("/admin/login", query_string={"next": target})
+    token = csrf_from(page.get_data(as_text=True))
+    response = client.post(
+        "/admin/login",
+        query_string={"next": target},
+        data={"email": "admin@example.org", "password": ADMIN_PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == lands_on
+
+
+def test_forms_without_a_csrf_token_change_nothing(app, client):
+    with app.app_context():
+        make_admin()
+    log_in(client)
+    response = client.post(
+        "/admin/petitions/new", data={"slug": "sneaky", "title": "Sneaky", "ask": "x", "goal": "10"}
+    )
+    assert response.status_code == 422
+    assert "This form had expired" in response.get_data(as_text=True)
+    assert client.get("/petitions/sneaky").status_code == 404
+    client.post(f"/admin/petitions/{SLUG}/close")
+    assert "Sign this petition" in client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ADMIN_ONLY)
+def test_editors_see_no_personal_data(app, client, path):
+    with app.app_context():
+        make_admin("editor@example.org", role="editor")
+    log_in(client, "editor@example.org")
+    response = client.get(path)
+    assert response.status_code == 403
+
+
+def test_editors_manage_petitions_and_see_aggregates(app, client):
+    with app.app_context():
+        make_admin("editor@example.org", role="editor")
+    log_in(client, "editor@example.org")
+    for path in ("/admin/", "/admin/petitions", f"/admin/petitions/{SLUG}", "/admin/campaign"):
+        assert client.get(path).status_code == 200, path
+    html = client.get(f"/admin/petitions/{SLUG}").get_data(as_text=True)
+    assert "Export signatures" not in html
+    nav = client.get("/admin/").get_data(as_text=True)
+    assert "Privacy requests" not in nav and "Audit log" not in nav
