@@ -12,6 +12,7 @@ import sys
 import urllib.request
 from collections.abc import Callable
 
+from bench import exports
 from bench.common import (
     DATABASE_URL,
     Row,
@@ -72,14 +73,31 @@ SCENARIOS: dict[str, Callable[[], list[Row]]] = {"signing": signing}
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("scenarios", nargs="*", choices=[*SCENARIOS, []], default=list(SCENARIOS))
-    chosen = parser.parse_args().scenarios or list(SCENARIOS)
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="scenario",
+        help=f"any of: {', '.join([*SCENARIOS, 'export'])}",
+    )
+    chosen = parser.parse_args().scenarios or [*SCENARIOS, "export"]
+    unknown = set(chosen) - {*SCENARIOS, "export"}
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     rows: list[Row] = []
     for name in chosen:
-        print(f"running {name} …", flush=True)
-        rows += SCENARIOS[name]()
+        if name in SCENARIOS:
+            print(f"running {name} …", flush=True)
+            rows += SCENARIOS[name]()
+    exported = []
+    if "export" in chosen:
+        print("running export …", flush=True)
+        exported = exports.export()
     print()
-    print(table(rows))
+    if rows:
+        print(table(rows))
+        print()
+    if exported:
+        print(exports.export_table(exported))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import getpass
 import signal
 import sys
 import threading
+import time
 
 import click
 from flask import Flask, current_app
@@ -130,15 +131,21 @@ def export_command(slug: str, state: str, consent: str, output: str | None) -> N
         export = exports.start_export(slug, f, who)
     except NotFound as exc:
         raise click.ClickException(str(exc)) from None
-    stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    started = time.perf_counter()
+    stream = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
     try:
         for chunk in export.chunks():
             stream.write(chunk)
     finally:
         if output:
             stream.close()
+    seconds = time.perf_counter() - started
     if output:
-        click.echo(f"Wrote {export.rows} signature(s) to {output}.", err=True)
+        click.echo(
+            f"Wrote {export.rows} signature(s) to {output} in {seconds:.2f} s "
+            f"({export.rows / max(seconds, 1e-9):,.0f} rows/s).",
+            err=True,
+        )
 
 
 @click.command("purge")

@@ -96,6 +96,13 @@ def time_bucket(column: Any, unit: str) -> Any:
     return func.strftime("%Y-%m-%d %H:00" if unit == "hour" else "%Y-%m-%d", column)
 
 
+def iso_utc(column: Any) -> Any:
+    """A timestamp as ISO 8601 text in UTC, formatted by the database (exports stay fast)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+
+
 def dialect_insert(table: Any) -> Any:
     """An INSERT that knows `ON CONFLICT` on both PostgreSQL and SQLite."""
     if db.session.get_bind().dialect.name == "postgresql":

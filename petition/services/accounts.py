@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,8 +18,15 @@ from petition.services.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 12
 hasher = PasswordHasher()  # argon2id with the library's current recommended costs
-# Verified against when the account does not exist, so both cases take the same time.
-_DUMMY_HASH = hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the account does not exist, so both cases take the same time.
+
+    Made on first use: hashing takes 64 MB for a moment, which no other process should pay.
+    """
+    return hasher.hash(secrets.token_hex(16))
 
 
 def save_admin(email: str, password: str, role: Role) -> tuple[AdminUser, bool]:
@@ -53,7 +61,7 @@ def authenticate(email: str, password: str, ip_address: str | None) -> AdminUser
     address = email.strip().lower()
     user = db.session.scalar(select(AdminUser).where(AdminUser.email == address))
     try:
-        hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        hasher.verify(user.password_hash if user else _dummy_hash(), password)
         ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False

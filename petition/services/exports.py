@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, case, func, literal, select, type_coerce, update
 
+from petition.database import iso_utc
 from petition.extensions import db
 from petition.models import AuditLog, ConsentWording, Petition, Signature, SignatureState
 from petition.services import audit
@@ -57,6 +58,12 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def neutralised(column: Any) -> Any:
+    """The same rule, applied by the database: text that cannot run as a formula."""
+    text = func.coalesce(type_coerce(column, String), "")
+    return case((func.substr(text, 1, 1).in_(FORMULA_STARTS), literal("'") + text), else_=text)
+
+
 @dataclass
 class Export:
     """A started export: its file name, and its rows as CSV text in chunks."""
@@ -66,45 +73,56 @@ class Export:
     query: Any
     rows: int = 0
 
-    def chunks(self) -> Iterator[str]:
-        """Stream the CSV; the audit row learns how many rows went out when it finishes."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-        writer.writerow(HEADER)
+    def chunks(self) -> Iterator[bytes]:
+        """Stream the CSV as UTF-8; the audit row learns how many rows went out at the end."""
         # End the session's transaction first: the rows come through a connection of their own.
         db.session.close()
         with db.engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=5000).execute(
-                self.query
-            )
-            for partition in result.partitions():
-                writer.writerows(_cells(row) for row in partition)
-                self.rows += len(partition)
-                if buffer.tell() >= CHUNK_BYTES:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+            if connection.dialect.name == "postgresql":
+                yield from self._copy(connection)
+            else:
+                yield from self._write(connection)
         db.session.execute(
             update(AuditLog).where(AuditLog.id == self.audit_id).values(row_count=self.rows)
         )
         db.session.commit()
 
+    def _copy(self, connection: Any) -> Iterator[bytes]:
+        """PostgreSQL writes the CSV itself (COPY), from the same query: as fast as it gets."""
+        compiled = self.query.compile(
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        statement = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)"
+        buffer = bytearray(_header())
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(statement, compiled.params) as copy:
+                for data in copy:
+                    buffer += data
+                    if len(buffer) >= CHUNK_BYTES:
+                        yield bytes(buffer)
+                        buffer.clear()
+            self.rows = cursor.rowcount
+        yield bytes(buffer)
 
-def _cells(row: Any) -> tuple[str, ...]:
-    name, email, postcode, country, state, consent, version, signed, confirmed, source = row
-    return (
-        neutralise(name or ""),
-        neutralise(email or ""),
-        neutralise(postcode or ""),
-        country,
-        state.value if hasattr(state, "value") else state,
-        "yes" if consent else "no",
-        version or "",
-        signed.isoformat() if signed else "",
-        confirmed.isoformat() if confirmed else "",
-        neutralise(source or ""),
-    )
+    def _write(self, connection: Any) -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        buffer.write(_header().decode())
+        result = connection.execution_options(stream_results=True, yield_per=5000).execute(
+            self.query
+        )
+        for partition in result.partitions():
+            writer.writerows(partition)
+            self.rows += len(partition)
+            if buffer.tell() >= CHUNK_BYTES:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode()
+
+
+def _header() -> bytes:
+    return (",".join(f'"{name}"' for name in HEADER) + "\n").encode()
 
 
 def start_export(slug: str, f: ExportFilter, actor: Actor) -> Export:
@@ -112,18 +130,20 @@ def start_export(slug: str, f: ExportFilter, actor: Actor) -> Export:
     petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
     if petition is None:
         raise NotFound(f"no petition {slug!r}")
+    # Every cell is text made by the database, so rows go straight from the cursor to the
+    # csv writer's C loop: several hundred thousand rows a second.
     query = (
         select(
-            Signature.name,
-            Signature.email,
-            Signature.postcode,
-            Signature.country,
-            Signature.state,
-            Signature.consent_updates,
-            ConsentWording.version,
-            Signature.created_at,
-            Signature.confirmed_at,
-            Signature.source,
+            neutralised(Signature.name),
+            neutralised(Signature.email),
+            neutralised(Signature.postcode),
+            type_coerce(Signature.country, String),
+            type_coerce(Signature.state, String),
+            case((Signature.consent_updates, "yes"), else_="no"),
+            func.coalesce(ConsentWording.version, ""),
+            func.coalesce(iso_utc(Signature.created_at), ""),
+            func.coalesce(iso_utc(Signature.confirmed_at), ""),
+            neutralised(Signature.source),
         )
         .outerjoin(ConsentWording, ConsentWording.id == Signature.consent_wording_id)
         .where(Signature.petition_id == petition.id)
