@@ -30,6 +30,7 @@ class Defaults:
     GOFUNDME_URL = ""
     EMBED_ALLOWED_ORIGINS = "*"
     SIGN_RATE_LIMIT = "10 per minute; 200 per hour"
+    DONATE_RATE_LIMIT = "10 per minute; 100 per hour"
     RATELIMIT_ENABLED = True
     TRUSTED_PROXY_COUNT = 0
     # The web process runs the outbox and count refresher itself unless told not to.
@@ -70,6 +71,7 @@ ENV_VARS: dict[str, type] = {
     "GOFUNDME_URL": str,
     "EMBED_ALLOWED_ORIGINS": str,
     "SIGN_RATE_LIMIT": str,
+    "DONATE_RATE_LIMIT": str,
     "RATELIMIT_ENABLED": bool,
     "TRUSTED_PROXY_COUNT": int,
     "EMBEDDED_WORKER": bool,

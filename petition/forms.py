@@ -16,6 +16,8 @@ from wtforms import BooleanField, EmailField, Form, HiddenField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from petition.services.addresses import parse_email
+from petition.services.donations import parse_amount
+from petition.services.errors import InvalidInput
 from petition.services.signing import Attribution, SignatureEntry
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -132,6 +134,24 @@ class SignatureForm(PublicForm):
             country=self.country.data,
             consent_updates=bool(self.consent_updates.data),
         )
+
+
+class DonationForm(PublicForm):
+    """An amount in pounds; the rules for it live in the donations service."""
+
+    amount = StringField("Other amount (£)", filters=[_strip])
+    source = HiddenField()
+    form_token = HiddenField()
+
+    def validate_amount(self, field: StringField) -> None:
+        try:
+            self.amount_minor = parse_amount(field.data)
+        except InvalidInput as exc:
+            raise ValidationError(exc.errors["amount"]) from None
+
+    def source_label(self, default: str) -> str:
+        value = (self.source.data or "").strip().lower()
+        return value if SOURCE.match(value) else default
 
 
 def attribution(

@@ -13,3 +13,10 @@ def _sign_limit() -> str:
 
 # One budget per IP address for signing, whether through the page, the widget or the API.
 sign_limit = limiter.shared_limit(_sign_limit, scope="sign")
+
+
+def _donate_limit() -> str:
+    return current_app.config["DONATE_RATE_LIMIT"]
+
+
+donate_limit = limiter.shared_limit(_donate_limit, scope="donate")

@@ -10,8 +10,19 @@ from flask import Flask, current_app, url_for
 
 from petition.forms import country_choices
 from petition.models import display_goal
+from petition.security import form_tokens
+from petition.services import donations, stripe_gateway
 from petition.sharing import share_links, tagged
 from petition.urls import external_url
+
+
+def pounds_exact(minor: int | None) -> str:
+    """Pence as pounds and pence: 1000 → £10.00."""
+    return f"£{(minor or 0) / 100:,.2f}"
+
+
+def donate_token() -> str:
+    return form_tokens.issue("donate", "donate")
 
 
 def thousands(value: int | None) -> str:
@@ -52,9 +63,14 @@ def init_templating(app: Flask) -> None:
     env = app.jinja_env
     env.trim_blocks = True
     env.lstrip_blocks = True
-    env.filters.update(thousands=thousands, pounds=pounds)
+    env.filters.update(thousands=thousands, pounds=pounds, pounds_exact=pounds_exact)
     env.globals.update(
         asset_url=asset_url,
+        card_payments_enabled=stripe_gateway.card_payments_enabled,
+        donate_token=donate_token,
+        donation_presets=donations.PRESET_POUNDS,
+        donation_summary=donations.summary,
+        fundraiser_url=donations.fundraiser_url,
         country_choices=country_choices,
         country_name=country_name,
         display_goal=display_goal,

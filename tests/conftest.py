@@ -147,3 +147,23 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[Any]:
+    from tests.fake_stripe import FakeStripe
+
+    server = FakeStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_app(make_app: Callable[..., Flask], fake_stripe: Any) -> Flask:
+    from tests.fake_stripe import SECRET_KEY, WEBHOOK_SECRET
+
+    return make_app(
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        STRIPE_API_BASE=fake_stripe.url,
+    )

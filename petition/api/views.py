@@ -6,6 +6,7 @@ from typing import Any
 from flask import Response, abort, request
 
 from petition.api import bp
+from petition.services import donations
 from petition.services.campaigns import campaign_overview
 from petition.services.counting import petition_snapshot
 from petition.services.errors import NotFound
@@ -42,3 +43,9 @@ def petition(slug: str) -> Response:
     except NotFound:
         abort(404, description=f"There is no petition called {slug!r}.")
     return public_json(petition_json(snapshot))
+
+
+@bp.get("/donations/summary")
+def donation_summary() -> Response:
+    """Paid, unrefunded card donations: how many and how much."""
+    return public_json(donations.summary(), max_age=30)

@@ -11,6 +11,13 @@ from petition.models.campaign import (
     display_goal,
 )
 from petition.models.counts import CountJournalEntry, PetitionCountryCount
+from petition.models.donation import (
+    STATUS_RANK,
+    Donation,
+    DonationStatus,
+    OutboundClick,
+    StripeEvent,
+)
 from petition.models.outbox import OutboxMessage
 from petition.models.signature import (
     ConsentWording,
@@ -22,6 +29,11 @@ from petition.models.signature import (
 
 __all__ = [
     "MILESTONES",
+    "STATUS_RANK",
+    "Donation",
+    "DonationStatus",
+    "OutboundClick",
+    "StripeEvent",
     "AdminUser",
     "AuditLog",
     "Role",

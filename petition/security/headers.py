@@ -10,7 +10,7 @@ from flask import Flask, current_app, make_response, request
 from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
 
-from petition.security.origin import embed_origins
+from petition.security.origin import embed_origins, origin_of
 
 BASE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -46,8 +46,11 @@ def frame_ancestors() -> str:
 
 
 def form_action() -> str:
-    extra = getattr(request, "form_action_extra", "")
-    return f"'self' {extra}".strip()
+    """Our own pages, plus Stripe Checkout, where the donate form's answer redirects to."""
+    sources = ["'self'", "https://checkout.stripe.com"]
+    if current_app.config["STRIPE_API_BASE"]:
+        sources.append(origin_of(current_app.config["STRIPE_API_BASE"]))
+    return " ".join(sources)
 
 
 def set_headers(response: Response) -> Response:

@@ -13,6 +13,7 @@ from petition.services import audit
 from petition.services.audit import Actor
 from petition.services.campaigns import HOME_KEY
 from petition.services.counting import forget_petitions
+from petition.services.donations import FUNDRAISER_KEY
 from petition.services.errors import InvalidInput, NotFound
 
 
@@ -105,7 +106,7 @@ def update_campaign(copy: CampaignCopy, actor: Actor) -> Campaign:
         setattr(campaign, field, value)
     audit.record(actor, "campaign_updated", campaign.slug)
     db.session.commit()
-    cache.delete(HOME_KEY)
+    cache.delete(HOME_KEY, FUNDRAISER_KEY)
     forget_petitions(*(p.slug for p in campaign.petitions))
     return campaign
 
