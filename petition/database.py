@@ -103,6 +103,13 @@ def iso_utc(column: Any) -> Any:
     return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
 
 
+def pounds_text(minor: Any) -> Any:
+    """Pence as "12.50", formatted by the database."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(minor / 100.0, "FM99999999990.00")
+    return func.printf("%.2f", minor / 100.0)
+
+
 def dialect_insert(table: Any) -> Any:
     """An INSERT that knows `ON CONFLICT` on both PostgreSQL and SQLite."""
     if db.session.get_bind().dialect.name == "postgresql":

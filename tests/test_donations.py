@@ -375,3 +375,44 @@ def test_a_webhook_while_the_database_is_down_asks_stripe_to_retry(tmp_path, fak
     )
     assert response.status_code == 503
     assert response.headers["Retry-After"]
+
+
+def test_admins_see_totals_the_list_clicks_and_can_export(stripe_app, fake_stripe):
+    import csv
+    import io
+
+    from petition.models import AuditLog
+    from tests.factories import log_in, make_admin
+
+    client = stripe_app.test_client()
+    donate(client, "10", source="thanks:help-ukraine-refugees")
+    donate(client, "7.50", source="home")
+    post_event(
+        client,
+        event("checkout.session.completed", paid_session(fake_stripe, "cs_test_000001"), "e1"),
+    )
+    client.get("/go/gofundme?source=home")
+    client.get("/go/gofundme?source=home")
+    client.get("/go/gofundme?source=article:riot-police")
+    with stripe_app.app_context():
+        make_admin()
+        make_admin("editor@example.org", role="editor")
+    admin = stripe_app.test_client()
+    log_in(admin)
+    html = admin.get("/admin/donations").get_data(as_text=True)
+    assert "£10</dd>" in html and "£7.50</dd>" in html
+    assert "thanks:help-ukraine-refugees" in html and "cs_test_000002" in html
+    assert "article:riot-police" in html and ">2<" in html.replace(" ", "")
+    body = admin.get("/admin/donations.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [(r["amount_gbp"], r["status"]) for r in rows] == [
+        ("10.00", "paid"),
+        ("7.50", "pending"),
+    ]
+    with stripe_app.app_context():
+        entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "export_donations"))
+        assert entry.row_count == 2 and entry.actor == "admin@example.org"
+    editor = stripe_app.test_client()
+    log_in(editor, "editor@example.org")
+    assert editor.get("/admin/donations").status_code == 403
+    assert editor.get("/admin/donations.csv").status_code == 403

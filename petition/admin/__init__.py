@@ -9,6 +9,7 @@ from petition.admin import (  # noqa: E402,F401
     audit_views,
     auth,
     dashboard,
+    donations,
     petitions,
     privacy,
     signatures,

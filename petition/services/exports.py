@@ -71,6 +71,7 @@ class Export:
     filename: str
     audit_id: int
     query: Any
+    header: tuple[str, ...] = HEADER
     rows: int = 0
 
     def chunks(self) -> Iterator[bytes]:
@@ -93,7 +94,7 @@ class Export:
             dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
         )
         statement = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)"
-        buffer = bytearray(_header())
+        buffer = bytearray(self._header())
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(statement, compiled.params) as copy:
                 for data in copy:
@@ -107,7 +108,7 @@ class Export:
     def _write(self, connection: Any) -> Iterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        buffer.write(_header().decode())
+        buffer.write(self._header().decode())
         result = connection.execution_options(stream_results=True, yield_per=5000).execute(
             self.query
         )
@@ -120,9 +121,8 @@ class Export:
                 buffer.truncate()
         yield buffer.getvalue().encode()
 
-
-def _header() -> bytes:
-    return (",".join(f'"{name}"' for name in HEADER) + "\n").encode()
+    def _header(self) -> bytes:
+        return (",".join(f'"{name}"' for name in self.header) + "\n").encode()
 
 
 def start_export(slug: str, f: ExportFilter, actor: Actor) -> Export:
