@@ -62,9 +62,11 @@ def register_blueprints(app: Flask) -> None:
     from petition.api import bp as api_bp
     from petition.donations import bp as donations_bp
     from petition.public import bp as public_bp
+    from petition.widget import bp as widget_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(donations_bp)
+    app.register_blueprint(widget_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     init_admin_access(app)

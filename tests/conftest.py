@@ -167,3 +167,28 @@ def stripe_app(make_app: Callable[..., Flask], fake_stripe: Any) -> Flask:
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         STRIPE_API_BASE=fake_stripe.url,
     )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download is possible here)."""
+    from pathlib import Path as _Path
+
+    from tests.parts import CHROMIUM, CHROMIUM_ARGS
+
+    if not _Path(CHROMIUM).exists():
+        require_part("Chromium", CHROMIUM, "not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where browser tests leave screenshots for people to look at."""
+    folder = Path(__file__).resolve().parent.parent / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder

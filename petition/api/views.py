@@ -3,15 +3,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, abort, request
+from flask import Response, abort, jsonify, request
+from werkzeug.datastructures import MultiDict
 
 from petition.api import bp
-from petition.services import donations
+from petition.api.openapi import openapi_document
+from petition.forms import SignatureForm, attribution
+from petition.ratelimits import sign_limit
+from petition.security import form_tokens
+from petition.security.form_tokens import TokenCheck
+from petition.security.origin import embed_origins
+from petition.services import donations, signing
 from petition.services.campaigns import campaign_overview
 from petition.services.counting import petition_snapshot
-from petition.services.errors import NotFound
+from petition.services.errors import NotFound, PetitionNotOpen
 
-PUBLIC_FIELDS = ("slug", "title", "state", "goal", "display_goal", "signature_count", "closes_at")
+PUBLIC_FIELDS = (
+    "slug",
+    "title",
+    "url",
+    "state",
+    "goal",
+    "display_goal",
+    "signature_count",
+    "opens_at",
+    "closes_at",
+)
 
 
 def public_json(payload: Any, max_age: int = 5) -> Response:
@@ -24,9 +41,12 @@ def public_json(payload: Any, max_age: int = 5) -> Response:
     return response.make_conditional(request)
 
 
-def petition_json(snapshot: dict[str, Any]) -> dict[str, Any]:
+def petition_json(snapshot: dict[str, Any], detail: bool = False) -> dict[str, Any]:
     data = {field: snapshot[field] for field in PUBLIC_FIELDS}
-    data["url"] = snapshot.get("url")
+    if detail:
+        data["ask"] = snapshot["ask"]
+        data["signatures_by_country"] = snapshot["countries"]
+        data["milestones"] = snapshot["milestones"]
     return data
 
 
@@ -42,10 +62,95 @@ def petition(slug: str) -> Response:
         snapshot = petition_snapshot(slug)
     except NotFound:
         abort(404, description=f"There is no petition called {slug!r}.")
-    return public_json(petition_json(snapshot))
+    return public_json(petition_json(snapshot, detail=True))
 
 
 @bp.get("/donations/summary")
 def donation_summary() -> Response:
     """Paid, unrefunded card donations: how many and how much."""
     return public_json(donations.summary(), max_age=30)
+
+
+SIGN = "sign"
+TEXT_FIELDS = ("name", "email", "postcode", "country", "website", "form_token", "source", "ref")
+TEXT_FIELDS += ("utm_source", "utm_medium", "utm_campaign")
+
+
+@bp.route("/petitions/<slug>/signatures", methods=["POST", "OPTIONS"])
+@sign_limit
+def sign(slug: str) -> Any:
+    """Sign from the widget or a partner: the same service and rules as the sign form."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        abort(400, description="Send a JSON object.")
+    token_state = form_tokens.guard(
+        SIGN, slug, _text(data.get("form_token")), extra=embed_origins(), allow_null=True
+    )
+    if token_state is TokenCheck.EXPIRED:
+        abort(403, description="This form has expired. Reload it and try again.")
+    fields, wrong = _form_fields(data)
+    form = SignatureForm(fields)
+    if not form.validate() or wrong:
+        return jsonify({"errors": {**form.error_messages(), **wrong}}), 422
+    if not form.is_bot():
+        try:
+            signing.sign_petition(
+                slug, form.entry(), attribution(fields, request.remote_addr, "api")
+            )
+        except NotFound:
+            abort(404, description=f"There is no petition called {slug!r}.")
+        except PetitionNotOpen:
+            abort(409, description="This petition is not taking signatures.")
+    return jsonify({"status": "check_email", "message": CHECK_EMAIL}), 202
+
+
+CHECK_EMAIL = (
+    "Thank you. Now check your email: your signature counts once you press the link we sent."
+)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _form_fields(data: dict[str, Any]) -> tuple[MultiDict[str, Any], dict[str, str]]:
+    """JSON values as the form expects them; anything that is not text is refused by name."""
+    fields: MultiDict[str, Any] = MultiDict()
+    wrong: dict[str, str] = {}
+    for name in TEXT_FIELDS:
+        value = data.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            fields[name] = value
+        else:
+            wrong[name] = "Must be text"
+    consent = data.get("consent_updates", False)
+    if isinstance(consent, bool):
+        if consent:
+            fields["consent_updates"] = "y"
+    else:
+        wrong["consent_updates"] = "Must be true or false"
+    return fields, wrong
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+@bp.after_request
+def open_to_everyone(response: Response) -> Response:
+    """Anyone may read the API from any page; nothing here depends on a cookie."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return public_json(openapi_document(), max_age=3600)

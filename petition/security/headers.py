@@ -41,7 +41,8 @@ def frame_ancestors() -> str:
         return "'none'"
     if request.blueprint == "widget":
         origins = embed_origins()
-        return "*" if "*" in origins or not origins else " ".join(origins)
+        # Our own pages (article pages, the admin's preview) may always show the widget.
+        return "*" if "*" in origins or not origins else " ".join(["'self'", *origins])
     return "'self'"
 
 

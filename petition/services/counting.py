@@ -300,6 +300,17 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
             {"threshold": m.threshold, "reached_at": _iso(m.reached_at)}
             for m in petition.milestones
         ],
+        "countries": [
+            {"country": code, "count": n}
+            for code, n in db.session.execute(
+                select(PetitionCountryCount.country, PetitionCountryCount.confirmed_count)
+                .where(
+                    PetitionCountryCount.petition_id == petition.id,
+                    PetitionCountryCount.confirmed_count > 0,
+                )
+                .order_by(PetitionCountryCount.confirmed_count.desc(), PetitionCountryCount.country)
+            )
+        ],
         "campaign": {
             "slug": campaign.slug,
             "name": campaign.name,

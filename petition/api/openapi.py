@@ -1,0 +1,333 @@
+"""The public API described in OpenAPI 3.1 (served at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+SLUG = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 80},
+    "example": "help-ukraine-refugees",
+}
+
+CACHE_HEADERS = {
+    "ETag": {
+        "schema": {"type": "string"},
+        "description": "Send it back in If-None-Match for a 304.",
+    },
+    "Cache-Control": {"schema": {"type": "string"}},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "Petition": {
+        "type": "object",
+        "required": ["slug", "title", "url", "state", "goal", "display_goal", "signature_count"],
+        "properties": {
+            "slug": {"type": "string"},
+            "title": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "state": {"type": "string", "enum": ["open", "closed"]},
+            "goal": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "The goal set by the campaign.",
+            },
+            "display_goal": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "The goal shown: raised to the next milestone once passed.",
+            },
+            "signature_count": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Confirmed signatures.",
+            },
+            "opens_at": {"type": ["string", "null"], "format": "date-time"},
+            "closes_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "PetitionDetail": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Petition"},
+            {
+                "type": "object",
+                "required": ["ask", "signatures_by_country", "milestones"],
+                "properties": {
+                    "ask": {"type": "string"},
+                    "signatures_by_country": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["country", "count"],
+                            "properties": {
+                                "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                                "count": {"type": "integer", "minimum": 1},
+                            },
+                        },
+                    },
+                    "milestones": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["threshold", "reached_at"],
+                            "properties": {
+                                "threshold": {"type": "integer"},
+                                "reached_at": {"type": "string", "format": "date-time"},
+                            },
+                        },
+                    },
+                },
+            },
+        ]
+    },
+    "SignatureRequest": {
+        "type": "object",
+        "required": ["name", "email", "country", "form_token"],
+        "properties": {
+            "name": {"type": "string", "maxLength": 100},
+            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "country": {"type": "string", "description": "ISO 3166-1 alpha-2", "example": "GB"},
+            "postcode": {
+                "type": "string",
+                "maxLength": 16,
+                "description": "Required when country is GB.",
+            },
+            "consent_updates": {"type": "boolean", "default": False},
+            "form_token": {
+                "type": "string",
+                "description": "From the widget page; proves the form is ours and recent.",
+            },
+            "source": {
+                "type": "string",
+                "description": "Where the signature came from, e.g. widget:news.example",
+            },
+            "ref": {"type": "string", "description": "The host name of the page the form sat on."},
+            "utm_source": {"type": "string"},
+            "utm_medium": {"type": "string"},
+            "utm_campaign": {"type": "string"},
+        },
+    },
+    "SignatureAccepted": {
+        "type": "object",
+        "required": ["status", "message"],
+        "properties": {"status": {"const": "check_email"}, "message": {"type": "string"}},
+    },
+    "ValidationErrors": {
+        "type": "object",
+        "required": ["errors"],
+        "properties": {"errors": {"type": "object", "additionalProperties": {"type": "string"}}},
+    },
+    "DonationSummary": {
+        "type": "object",
+        "required": ["count", "amount_minor", "currency"],
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "amount_minor": {"type": "integer", "minimum": 0, "description": "Pence."},
+            "currency": {"const": "gbp"},
+        },
+    },
+    "OEmbed": {
+        "type": "object",
+        "required": ["version", "type", "html", "width", "height", "provider_name", "provider_url"],
+        "properties": {
+            "version": {"const": "1.0"},
+            "type": {"const": "rich"},
+            "title": {"type": "string"},
+            "html": {"type": "string"},
+            "width": {"type": "integer"},
+            "height": {"type": "integer"},
+            "provider_name": {"type": "string"},
+            "provider_url": {"type": "string"},
+            "cache_age": {"type": "integer"},
+        },
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    server = current_app.config["PUBLIC_URL"]
+    json_ok = {"content": {"application/json": {"schema": {}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Refugees Welcome petition API",
+            "version": "1.0.0",
+            "description": (
+                "Live counts for anyone (cacheable, CORS-open, no personal data), signing for our "
+                "widget and partners, and oEmbed for content management systems."
+            ),
+        },
+        "servers": [{"url": server}],
+        "paths": {
+            "/api/v1/petitions": {
+                "get": {
+                    "summary": "Public petitions with their confirmed counts",
+                    "responses": {
+                        "200": {
+                            "description": "The petitions",
+                            "headers": CACHE_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["petitions"],
+                                        "properties": {
+                                            "petitions": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Petition"},
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/api/v1/petitions/{slug}": {
+                "get": {
+                    "summary": "One petition: counts, goal, state and counts by country",
+                    "parameters": [SLUG],
+                    "responses": {
+                        "200": {
+                            "description": "The petition",
+                            "headers": CACHE_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/PetitionDetail"}
+                                }
+                            },
+                        },
+                        "304": {"description": "Not modified since the ETag given"},
+                        "404": _error("No such petition"),
+                    },
+                }
+            },
+            "/api/v1/petitions/{slug}/signatures": {
+                "post": {
+                    "summary": "Sign; a confirmation email follows (same answer if already signed)",
+                    "parameters": [SLUG],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/SignatureRequest"}
+                            },
+                        },
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "Accepted: the signer must confirm by email",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/SignatureAccepted"}
+                                }
+                            },
+                        },
+                        "400": _error("Not a JSON object, or unreadable"),
+                        "403": _error(
+                            "Missing, forged or expired form token, or a page that is not allowed"
+                        ),
+                        "404": _error("No such petition"),
+                        "409": _error("The petition is not taking signatures"),
+                        "413": _error("Body too large"),
+                        "422": {
+                            "description": "Field errors",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ValidationErrors"}
+                                }
+                            },
+                        },
+                        "429": _error("Too many attempts from this address"),
+                    },
+                }
+            },
+            "/api/v1/donations/summary": {
+                "get": {
+                    "summary": "Paid, unrefunded card donations",
+                    "responses": {
+                        "200": {
+                            "description": "The summary",
+                            "headers": CACHE_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/DonationSummary"}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1", **json_ok}},
+                }
+            },
+            "/oembed": {
+                "get": {
+                    "summary": "oEmbed for petition pages",
+                    "parameters": [
+                        {
+                            "name": "url",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["json", "xml"]},
+                        },
+                        {
+                            "name": "maxwidth",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "maxheight",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The embed",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/OEmbed"}
+                                }
+                            },
+                        },
+                        "400": _error("Bad parameters"),
+                        "404": _error("Not one of our petitions"),
+                    },
+                }
+            },
+        },
+        "components": {"schemas": SCHEMAS},
+    }

@@ -1,0 +1,134 @@
+// The petition widget inside its frame: signs with fetch (works in sandboxed frames, where forms
+// cannot submit), tells the host page its height and what happened, and stays accessible.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-widget]");
+  if (!root) return;
+  var parentOrigin = root.getAttribute("data-parent-origin") || "*";
+  var form = root.querySelector("[data-form]");
+  var thanks = root.querySelector("[data-thanks]");
+
+  function tell(type, extra) {
+    if (window.parent === window) return;
+    var message = { type: type, slug: root.getAttribute("data-slug") };
+    for (var key in extra || {}) message[key] = extra[key];
+    try { window.parent.postMessage(message, parentOrigin); } catch (e) { /* host gone */ }
+  }
+
+  var lastHeight = 0;
+  function resize() {
+    var height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (height !== lastHeight) { lastHeight = height; tell("petition:resize", { height: height }); }
+  }
+  if (window.ResizeObserver) new ResizeObserver(resize).observe(document.documentElement);
+  window.addEventListener("load", resize);
+  resize();
+
+  var donate = root.querySelector("[data-donate]");
+  if (donate) donate.addEventListener("click", function () { tell("petition:donate"); });
+
+  // Same-site pages (our own articles) hear about a confirmation made in another tab.
+  if (window.BroadcastChannel) {
+    new BroadcastChannel("refugees-welcome").onmessage = function (event) {
+      if (event.data && event.data.type === "confirmed" && event.data.slug === root.getAttribute("data-slug")) tell("petition:confirmed");
+    };
+  }
+
+  if (!form) { if (thanks && !thanks.hidden) tell("petition:signed"); return; }
+
+  var button = form.querySelector("[data-submit]");
+  var summary = form.querySelector("[data-summary]");
+  var list = form.querySelector("[data-summary-list]");
+  var status = form.querySelector("[data-message]");
+  var sending = false;
+
+  function clearErrors() {
+    summary.hidden = true;
+    list.textContent = "";
+    status.textContent = "";
+    form.querySelectorAll("[data-field]").forEach(function (field) {
+      var name = field.getAttribute("data-field");
+      var error = document.getElementById("w-" + name + "-error");
+      error.hidden = true;
+      error.textContent = "";
+      var control = document.getElementById("w-" + name);
+      if (control) control.removeAttribute("aria-invalid");
+    });
+  }
+
+  function showErrors(errors) {
+    // In the order of the fields on the page, not the order the server listed them.
+    var names = [];
+    form.querySelectorAll("[id^='w-']").forEach(function (control) {
+      var name = control.id.slice(2);
+      if (errors[name] && names.indexOf(name) < 0) names.push(name);
+    });
+    names.forEach(function (name) {
+      var control = document.getElementById("w-" + name);
+      var error = document.getElementById("w-" + name + "-error");
+      if (!control || !error) return;
+      error.textContent = errors[name];
+      error.hidden = false;
+      control.setAttribute("aria-invalid", "true");
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = "#w-" + name;
+      link.textContent = errors[name];
+      link.addEventListener("click", function (event) { event.preventDefault(); control.focus(); });
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    summary.hidden = false;
+    summary.focus();
+  }
+
+  function send(event) {
+    if (event) event.preventDefault();
+    if (sending) return;
+    sending = true;
+    button.setAttribute("aria-disabled", "true");
+    button.textContent = "Sending…";
+    clearErrors();
+    var data = {};
+    new FormData(form).forEach(function (value, key) { data[key] = value; });
+    data.consent_updates = form.querySelector("#w-consent_updates").checked;
+    // text/plain keeps this a "simple" request: no preflight, even from a sandboxed frame.
+    fetch(root.getAttribute("data-api"), {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "text/plain;charset=UTF-8", "Accept": "application/json" },
+      body: JSON.stringify(data)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) { return { status: response.status, body: body }; });
+    }).then(function (result) {
+      if (result.status === 202) {
+        form.hidden = true;
+        thanks.hidden = false;
+        thanks.focus();
+        tell("petition:signed");
+      } else if (result.status === 422 && result.body.errors) {
+        showErrors(result.body.errors);
+      } else if (result.status === 429) {
+        status.textContent = "That has been sent many times in a short while. Please wait a minute and try again.";
+      } else if (result.status === 403) {
+        status.textContent = "This form has expired. Please reload the page and try again.";
+      } else {
+        status.textContent = "Something went wrong. Please try again in a moment.";
+      }
+    }).catch(function () {
+      status.textContent = "We could not reach the petition. Check your connection and try again.";
+    }).then(function () {
+      sending = false;
+      button.removeAttribute("aria-disabled");
+      button.textContent = "Sign the petition";
+      resize();
+    });
+  }
+
+  // In a sandboxed frame a form never fires "submit": act on the button and on Enter instead.
+  button.addEventListener("click", send);
+  form.addEventListener("submit", send);
+  form.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.tagName === "INPUT" && event.target.type !== "checkbox") send(event);
+  });
+})();

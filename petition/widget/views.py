@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import abort, current_app, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from petition.api.views import public_json
+from petition.forms import HOST, SignatureForm, attribution
+from petition.ratelimits import sign_limit
+from petition.security import form_tokens
+from petition.security.form_tokens import TokenCheck
+from petition.security.headers import cacheable
+from petition.security.origin import embed_origins, origin_of
+from petition.services import signing
+from petition.services.counting import petition_snapshot
+from petition.services.errors import NotFound, PetitionNotOpen
+from petition.widget import bp
+
+SIGN = "sign"
+PETITION_PATH = re.compile(r"^/(?:embed/)?petitions/([a-z0-9]+(?:-[a-z0-9]+)*)/?$")
+
+
+def host_page() -> dict[str, str]:
+    """What the widget knows of the page it sits on: from `ref`, the host page's address."""
+    ref = request.values.get("ref", "")[:2000]
+    parts = urlsplit(ref)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not HOST.match(host):
+        return {}
+    fields = {"source": f"widget:{host}"[:120], "ref": host}
+    for key, value in parse_qsl(parts.query):
+        if key in ("utm_source", "utm_medium", "utm_campaign") and value:
+            fields[key] = value[:100]
+    origin = origin_of(ref)
+    allowed = embed_origins()
+    if "*" in allowed or origin in allowed:
+        fields["parent_origin"] = origin
+    return fields
+
+
+def render_widget(
+    slug: str, form: SignatureForm | None = None, state: str = "form", status: int = 200
+) -> Any:
+    try:
+        petition = petition_snapshot(slug)
+    except NotFound:
+        abort(404)
+    form = form or SignatureForm()
+    form.form_token.data = form_tokens.issue(SIGN, slug)
+    html = render_template(
+        "widget/petition.html",
+        petition=petition,
+        form=form,
+        host=host_page(),
+        consent=signing.CONSENT_TEXT,
+        state=state,
+    )
+    return html, status
+
+
+@bp.get("/embed/petitions/<slug>")
+@cacheable(30, stale=120)
+def petition(slug: str) -> Any:
+    return render_widget(slug)
+
+
+@bp.post("/embed/petitions/<slug>/sign")
+@sign_limit
+def sign(slug: str) -> Any:
+    """The widget without JavaScript: a plain form post, answered with the widget itself."""
+    token_state = form_tokens.guard(
+        SIGN, slug, request.form.get("form_token"), extra=embed_origins(), allow_null=True
+    )
+    form = SignatureForm(request.form)
+    if token_state is TokenCheck.EXPIRED or not form.validate():
+        return render_widget(slug, form, status=422 if form.errors else 400)
+    if not form.is_bot():
+        try:
+            signing.sign_petition(
+                slug, form.entry(), attribution(request.form, request.remote_addr, "widget")
+            )
+        except PetitionNotOpen:
+            return render_widget(slug, form, status=409)
+        except NotFound:
+            abort(404)
+    return render_widget(slug, state="thanks")
+
+
+@bp.get("/embed.js")
+def loader() -> Response:
+    """The loader news pages include: tiny, dependency-free and cacheable."""
+    body = render_template("widget/embed.js", origin=current_app.config["PUBLIC_URL"])
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=300, stale-while-revalidate=3600"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+OEMBED_WIDTH, OEMBED_HEIGHT = 560, 600
+
+
+@bp.get("/oembed")
+def oembed() -> Any:
+    """oEmbed (type "rich") for our petition pages, so CMSs embed the widget from a link."""
+    if request.args.get("format", "json") != "json":
+        # oEmbed suggests 501 here; a 400 says the same without looking like our failure.
+        abort(400, description="Only format=json is offered.")
+    try:
+        max_width = int(request.args.get("maxwidth", OEMBED_WIDTH))
+        max_height = int(request.args.get("maxheight", OEMBED_HEIGHT))
+    except ValueError:
+        abort(400, description="maxwidth and maxheight must be whole numbers.")
+    slug = _petition_slug(request.args.get("url", ""))
+    try:
+        petition = petition_snapshot(slug) if slug else None
+    except NotFound:
+        petition = None
+    if petition is None:
+        abort(404, description="That address is not one of our petitions.")
+    width, height = max(200, min(max_width, OEMBED_WIDTH)), max(250, min(max_height, OEMBED_HEIGHT))
+    src = current_app.config["PUBLIC_URL"] + url_for("widget.petition", slug=slug)
+    html = render_template(
+        "widget/oembed.html", src=src, width=width, height=height, title=petition["title"]
+    )
+    payload = {
+        "version": "1.0",
+        "type": "rich",
+        "title": petition["title"],
+        "provider_name": "Refugees Welcome",
+        "provider_url": current_app.config["PUBLIC_URL"] + "/",
+        "html": html.strip(),
+        "width": width,
+        "height": height,
+        "cache_age": 3600,
+    }
+    return public_json(payload, max_age=3600)
+
+
+def _petition_slug(url: str) -> str | None:
+    """The slug in one of our petition or widget addresses, or None for anything else."""
+    parts = urlsplit(url.strip()[:2000])
+    ours = urlsplit(current_app.config["PUBLIC_URL"])
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != ours.netloc.lower():
+        return None
+    path = parts.path
+    if ours.path and path.startswith(ours.path):
+        path = path[len(ours.path) :]
+    match = PETITION_PATH.match(path)
+    return match.group(1) if match else None

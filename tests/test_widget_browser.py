@@ -1,0 +1,131 @@
+"""The widget on someone else's page, in real Chromium: it grows, signs, and tells the host."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.factories import SLUG
+from tests.parts import LiveServer, StaticSite, text_of
+
+pytestmark = pytest.mark.browser
+
+HOST_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>News story</title>
+<style>body{{font-family:sans-serif;margin:16px}}</style></head>
+<body>
+<h1>Officers sue over dismissal</h1>
+<p>A news story, with the campaign's petition below.</p>
+{embed}
+<script>
+  window.heard = [];
+  ["petition:signed", "petition:confirmed", "petition:donate"].forEach(function (type) {{
+    document.addEventListener(type, function (event) {{
+      var slug = event.detail && event.detail.slug;
+      window.heard.push({{type: event.type, slug: slug, on: event.target.id}});
+    }});
+  }});
+</script>
+</body></html>"""
+
+SNIPPET = (
+    '<div id="first" data-petition="{slug}">'
+    '<a href="{base}/petitions/{slug}">Sign the petition</a></div>'
+)
+
+
+@pytest.fixture
+def live(make_app, mailbox):
+    app = make_app(EMBEDDED_WORKER=True, WORKER_POLL_SECONDS=0.2)
+    with LiveServer(app) as server:
+        app.config["PUBLIC_URL"] = server.url
+        yield app, server
+        app.extensions["petition_worker"].stop.set()
+
+
+def fill_and_sign(frame, email: str) -> None:
+    frame.get_by_label("Full name").fill("Widget Reader")
+    frame.get_by_label("Email address").fill(email)
+    frame.get_by_label("Country").select_option("GB")
+    frame.get_by_label("Postcode").fill("SW1A 1AA")
+    frame.get_by_role("button", name="Sign the petition").click()
+
+
+@pytest.mark.parametrize(("width", "name"), [(320, "phone"), (1280, "desktop")])
+def test_the_snippet_on_another_site_shows_a_widget_that_signs(
+    live, browser, mailbox, artifacts, width, name
+):
+    app, server = live
+    snippet = SNIPPET.format(slug=SLUG, base=server.url)
+    snippet += SNIPPET.replace('id="first"', 'id="second"').format(slug=SLUG, base=server.url)
+    snippet += f'<script src="{server.url}/embed.js" async></script>'
+    with StaticSite("localhost") as site:
+        site.pages["/story"] = HOST_PAGE.format(embed=snippet)
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.goto(f"{site.url}/story")
+        frames = page.locator("iframe")
+        frames.first.wait_for()
+        assert frames.count() == 2  # several widgets on one page
+
+        # The loader resizes the frame to its content once the widget reports its height.
+        page.wait_for_function("document.querySelector('#first iframe').style.height !== '520px'")
+        height = page.evaluate(
+            "document.querySelector('#first iframe').getBoundingClientRect().height"
+        )
+        assert height >= 250
+        frame = page.frame_locator("#first iframe")
+        assert frame.get_by_role("heading", name=re.compile("Go further and faster")).is_visible()
+        page.screenshot(path=str(artifacts / f"widget-{name}.png"), full_page=True)
+
+        # A mistake first: the summary takes focus and links to the field.
+        frame.get_by_label("Full name").fill("=cmd")
+        frame.get_by_role("button", name="Sign the petition").click()
+        expect_text(frame, "cannot start with")
+        page.screenshot(path=str(artifacts / f"widget-{name}-error.png"), full_page=True)
+
+        fill_and_sign(frame, f"widget-{name}@example.org")
+        expect_text(frame, "Now check your email")
+        page.wait_for_function("window.heard.length > 0")
+        assert page.evaluate("window.heard") == [
+            {"type": "petition:signed", "slug": SLUG, "on": "first"}
+        ]
+        page.screenshot(path=str(artifacts / f"widget-{name}-signed.png"), full_page=True)
+        page.close()
+
+    [message] = mailbox.wait_for(1, timeout=10)
+    assert str(message["To"]) == f"widget-{name}@example.org"
+    assert "/signatures/confirm/" in text_of(message)
+    with app.app_context():
+        from tests.factories import signature_for
+
+        assert signature_for(f"widget-{name}@example.org").source == "widget:localhost"
+
+
+def test_the_oembed_html_signs_inside_a_sandboxed_frame(live, browser, mailbox, artifacts, client):
+    app, server = live
+    oembed = (
+        app.test_client()
+        .get("/oembed", query_string={"url": f"{server.url}/petitions/{SLUG}"})
+        .get_json()
+    )
+    # What WordPress does with an oEmbed: the HTML inside a frame that may only run scripts.
+    embedded = oembed["html"].replace(
+        "<iframe ", '<iframe id="wp-embed" sandbox="allow-scripts" ', 1
+    )
+    with StaticSite("localhost") as site:
+        site.pages["/wordpress"] = HOST_PAGE.format(embed=embedded)
+        page = browser.new_page(viewport={"width": 390, "height": 900})
+        page.goto(f"{site.url}/wordpress")
+        frame = page.frame_locator("#wp-embed")
+        fill_and_sign(frame, "sandboxed@example.org")
+        expect_text(frame, "Now check your email")
+        page.screenshot(path=str(artifacts / "widget-sandboxed-signed.png"), full_page=True)
+        page.close()
+    [message] = mailbox.wait_for(1, timeout=10)
+    assert str(message["To"]) == "sandboxed@example.org"
+
+
+def expect_text(frame, text: str) -> None:
+    frame.get_by_text(text).first.wait_for(state="visible", timeout=10_000)
