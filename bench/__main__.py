@@ -56,6 +56,23 @@ def signing() -> list[Row]:
     ]
 
 
+def reads() -> list[Row]:
+    """What a viral story's readers hit most: the count API, the petition page, the widget."""
+    with postgres_database(DATABASE_URL, "petition_bench_reads") as url:
+        env = app_env(url)
+        flask("db", "upgrade", env=env)
+        flask("seed", env=env)
+        with server("app:app", env) as ours, server("bench.baseline_app:app", env) as bare:
+            count = compare(Target(f"{ours}/api/v1/petitions/{SEED_SLUG}"), Target(f"{bare}/json"))
+            page = compare(Target(f"{ours}/petitions/{SEED_SLUG}"), Target(f"{bare}/html"))
+            widget = compare(Target(f"{ours}/embed/petitions/{SEED_SLUG}"), Target(f"{bare}/html"))
+    return [
+        Row("count API (JSON)", count[0], "bare Flask: jsonify a dict", count[1]),
+        Row("petition page (HTML)", page[0], "bare Flask: render a template", page[1]),
+        Row("widget page (HTML)", widget[0], "bare Flask: render a template", widget[1]),
+    ]
+
+
 def page_token(base: str) -> str:
     page = urllib.request.urlopen(f"{base}/petitions/{SEED_SLUG}").read().decode()
     return re.search(r'name="form_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -68,7 +85,7 @@ class MailSink(Mailbox):
         return "250 Accepted"
 
 
-SCENARIOS: dict[str, Callable[[], list[Row]]] = {"signing": signing}
+SCENARIOS: dict[str, Callable[[], list[Row]]] = {"signing": signing, "reads": reads}
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from petition import create_app
-from petition.extensions import cache, db
+from petition.extensions import db
 from petition.services.seed import seed
 from tests.parts import Mailbox, postgres_database, require_part, start_mailbox
 
@@ -95,7 +95,9 @@ def build_app(config: dict[str, Any]) -> Flask:
             db.create_all()
         seed()
         db.session.remove()
-    cache.clear_local()
+    from tests.factories import forget_cached
+
+    forget_cached()
     return app
 
 

@@ -154,3 +154,12 @@ def confirmed_signatures(
             _move(signature, SignatureState.CONFIRMED, confirmed_at=utcnow())
         db.session.commit()
         flush_counts()
+
+
+def forget_cached() -> None:
+    """Drop this process's cached counts and pages, so the next read sees the database."""
+    from petition import microcache
+    from petition.extensions import cache
+
+    cache.clear_local()
+    microcache.clear_all()

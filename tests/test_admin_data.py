@@ -18,6 +18,7 @@ from tests.factories import (
     admin_csrf,
     confirmed_signatures,
     count_of,
+    forget_cached,
     log_in,
     make_admin,
     make_petition,
@@ -432,15 +433,11 @@ def test_petitions_can_be_created_edited_opened_and_closed(app, admin):
     )
     assert edited.status_code == 303
     with app.app_context():
-        from petition.extensions import cache
-
-        cache.clear_local()
+        forget_cached()
     assert "Safe and legal routes" in admin.get("/petitions/safe-routes").get_data(as_text=True)
     admin.post("/admin/petitions/safe-routes/close", data={"csrf_token": token})
     with app.app_context():
-        from petition.extensions import cache
-
-        cache.clear_local()
+        forget_cached()
     assert "This petition is closed" in admin.get("/petitions/safe-routes").get_data(as_text=True)
     with app.app_context():
         actions = db.session.scalars(
@@ -478,7 +475,5 @@ def test_campaign_copy_and_fundraiser_link(app, admin):
     )
     assert ok.status_code == 303
     with app.app_context():
-        from petition.extensions import cache
-
-        cache.clear_local()
+        forget_cached()
     assert "New tagline" in admin.get("/").get_data(as_text=True)

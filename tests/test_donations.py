@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from petition import create_app
-from petition.extensions import cache, db
+from petition.extensions import db
 from petition.models import Donation, DonationStatus, OutboundClick, StripeEvent
 from tests.conftest import make_config
-from tests.factories import ORIGIN, SLUG
+from tests.factories import ORIGIN, SLUG, forget_cached
 from tests.fake_stripe import WEBHOOK_SECRET, event, signed
 
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
@@ -41,7 +41,7 @@ def post_event(client, payload, secret=WEBHOOK_SECRET, at=None):
 
 
 def summary(client):
-    cache.clear_local()
+    forget_cached()
     return client.get("/api/v1/donations/summary").get_json()
 
 

@@ -7,10 +7,10 @@ from werkzeug.wrappers import Response
 
 from petition.donations import bp
 from petition.forms import SOURCE, DonationForm
+from petition.microcache import public_cache
 from petition.ratelimits import donate_limit
 from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
-from petition.security.headers import cacheable
 from petition.services import donations, stripe_gateway
 
 DONATE = "donate"
@@ -42,7 +42,7 @@ def render_donate(form: DonationForm, status: int = 200, problem: str | None = N
 
 
 @bp.get("/donate")
-@cacheable(60)
+@public_cache(60)
 def donate() -> Any:
     form = DonationForm(
         data={

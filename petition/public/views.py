@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from petition.extensions import db
 from petition.forms import SignatureForm, attribution
+from petition.microcache import public_cache
 from petition.models import TokenPurpose
 from petition.public import bp
 from petition.ratelimits import sign_limit
@@ -31,11 +32,13 @@ def _snapshot_or_404(slug: str) -> dict[str, Any]:
 
 
 @bp.get("/")
+@public_cache(10)
 def home() -> str:
     return render_template("public/home.html", campaign=campaign_overview())
 
 
 @bp.get("/petitions/<slug>")
+@public_cache(10)
 def petition(slug: str) -> str:
     snapshot = _snapshot_or_404(slug)
     form = SignatureForm(data=_hidden_fields(request.args))
@@ -85,6 +88,7 @@ def sign(slug: str) -> Any:
 
 
 @bp.get("/petitions/<slug>/thanks")
+@public_cache(60)
 def thanks(slug: str) -> str:
     return render_template("public/thanks.html", petition=_snapshot_or_404(slug))
 
@@ -126,6 +130,7 @@ def withdraw(token: str) -> Any:
 
 
 @bp.get("/privacy")
+@public_cache(3600)
 def privacy() -> str:
     return render_template(
         "public/privacy.html",

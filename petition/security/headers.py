@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app, make_response, request
+from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
 
-from petition.security.origin import embed_origins, origin_of
+from petition.security.origin import origin_of
 
 BASE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -18,61 +16,58 @@ BASE_POLICY = (
 )
 
 
-def cacheable(max_age: int, stale: int = 60) -> Callable[..., Any]:
-    """Let browsers and shared caches keep a successful response for a while."""
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Response:
-            response = make_response(view(*args, **kwargs))
-            if response.status_code == 200:
-                response.headers["Cache-Control"] = (
-                    f"public, max-age={max_age}, stale-while-revalidate={stale}"
-                )
-            return response
-
-        return wrapped
-
-    return decorate
-
-
-def frame_ancestors() -> str:
-    if request.blueprint == "admin":
-        return "'none'"
-    if request.blueprint == "widget":
-        origins = embed_origins()
-        # Our own pages (article pages, the admin's preview) may always show the widget.
-        return "*" if "*" in origins or not origins else " ".join(["'self'", *origins])
-    return "'self'"
-
-
-def form_action() -> str:
-    """Our own pages, plus Stripe Checkout, where the donate form's answer redirects to."""
-    sources = ["'self'", "https://checkout.stripe.com"]
-    if current_app.config["STRIPE_API_BASE"]:
-        sources.append(origin_of(current_app.config["STRIPE_API_BASE"]))
-    return " ".join(sources)
+def header_sets(config: Any) -> dict[str, list[tuple[str, str]]]:
+    """The default headers of each kind of response, worked out once from the configuration."""
+    origins = [o.rstrip("/") for o in config["EMBED_ALLOWED_ORIGINS"].replace(",", " ").split()]
+    # Our own pages (article pages, the admin's preview) may always show the widget.
+    widget_frames = "*" if "*" in origins or not origins else " ".join(["'self'", *origins])
+    form_action = ["'self'", "https://checkout.stripe.com"]
+    if config["STRIPE_API_BASE"]:
+        # Stripe Checkout (or a stand-in for it) is where the donate form's answer redirects.
+        form_action.append(origin_of(config["STRIPE_API_BASE"]))
+    page_policy = f"{BASE_POLICY}; form-action {' '.join(form_action)}"
+    common = [("X-Content-Type-Options", "nosniff")]
+    if config["PUBLIC_URL"].startswith("https://"):
+        common.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    referrer = ("Referrer-Policy", "strict-origin-when-cross-origin")
+    return {
+        "page": [
+            *common,
+            referrer,
+            ("Content-Security-Policy", f"{page_policy}; frame-ancestors 'self'"),
+            # For old browsers that ignore frame-ancestors.
+            ("X-Frame-Options", "SAMEORIGIN"),
+        ],
+        "widget": [
+            *common,
+            referrer,
+            ("Content-Security-Policy", f"{page_policy}; frame-ancestors {widget_frames}"),
+        ],
+        "admin": [
+            *common,
+            referrer,
+            ("Content-Security-Policy", f"{page_policy}; frame-ancestors 'none'"),
+            ("X-Frame-Options", "DENY"),
+        ],
+        # JSON is never rendered: nothing may load from it, nothing may frame it.
+        "api": [*common, ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")],
+    }
 
 
 def set_headers(response: Response) -> Response:
+    blueprint = request.blueprint
+    kind = blueprint if blueprint in ("admin", "widget", "api") else "page"
+    if request.path == "/oembed":
+        kind = "api"
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault(
-        "Content-Security-Policy",
-        f"{BASE_POLICY}; form-action {form_action()}; frame-ancestors {frame_ancestors()}",
-    )
-    if request.blueprint != "widget":
-        # Old browsers that ignore frame-ancestors; the widget must stay framable.
-        headers.setdefault(
-            "X-Frame-Options", "DENY" if request.blueprint == "admin" else "SAMEORIGIN"
-        )
-    if request.blueprint == "admin":
+    present = {key.lower() for key in headers.keys()}
+    for key, value in current_app.extensions["security_headers"][kind]:
+        if key.lower() not in present:
+            headers.add(key, value)
+    if kind == "admin":
         headers["Cache-Control"] = "no-store"
-    else:
-        headers.setdefault("Cache-Control", "no-store")
-    if current_app.config["PUBLIC_URL"].startswith("https://"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    elif "cache-control" not in present:
+        headers.add("Cache-Control", "no-store")
     return response
 
 
@@ -96,6 +91,7 @@ def _is_admin_path(path: str) -> bool:
 def init_security(app: Flask) -> None:
     from petition.security.input import init_input_checks
 
+    app.extensions["security_headers"] = header_sets(app.config)
     app.session_interface = AdminOnlySessionInterface()
     app.after_request(set_headers)
     init_input_checks(app)

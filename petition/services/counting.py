@@ -261,8 +261,8 @@ def _cache_key(slug: str) -> str:
 
 
 def forget_petitions(*slugs: str) -> None:
-    """Drop cached snapshots after a change readers should see soon."""
-    cache.delete(*(_cache_key(s) for s in slugs))
+    """Drop cached snapshots (and their encoded JSON) after a change readers should see soon."""
+    cache.delete(*(_cache_key(s) for s in slugs), *(f"petition-json:v1:{s}" for s in slugs))
 
 
 def petition_snapshot(slug: str) -> dict[str, Any]:

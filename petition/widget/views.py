@@ -9,10 +9,10 @@ from werkzeug.wrappers import Response
 
 from petition.api.views import public_json
 from petition.forms import HOST, SignatureForm, attribution
+from petition.microcache import public_cache
 from petition.ratelimits import sign_limit
 from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
-from petition.security.headers import cacheable
 from petition.security.origin import embed_origins, origin_of
 from petition.services import signing
 from petition.services.counting import petition_snapshot
@@ -62,7 +62,7 @@ def render_widget(
 
 
 @bp.get("/embed/petitions/<slug>")
-@cacheable(30, stale=120)
+@public_cache(30, stale=120)
 def petition(slug: str) -> Any:
     return render_widget(slug)
 

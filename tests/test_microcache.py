@@ -1,0 +1,76 @@
+"""The micro-cache: public pages and counts answered from memory for a second, nothing else."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from petition.extensions import db
+from petition.models import Petition
+from tests.factories import SLUG, forget_cached, log_in, make_admin
+
+
+def rename(app, title: str) -> None:
+    with app.app_context():
+        db.session.execute(update(Petition).values(title=title))
+        db.session.commit()
+        from petition.extensions import cache
+
+        cache.clear_local()  # only the micro-cache still remembers
+
+
+def test_public_pages_and_counts_are_served_from_memory_for_a_moment(app, client):
+    for path in (
+        f"/petitions/{SLUG}",
+        f"/api/v1/petitions/{SLUG}",
+        f"/embed/petitions/{SLUG}",
+        "/",
+    ):
+        first = client.get(path)
+        rename(app, "Renamed petition")
+        again = client.get(path)
+        assert again.get_data() == first.get_data(), path
+        assert "Renamed" not in again.get_data(as_text=True)
+        forget_cached()
+        assert "Renamed petition" in client.get(path).get_data(as_text=True), path
+        rename(app, "Go further and faster")
+        forget_cached()
+
+
+def test_cached_pages_keep_their_headers_and_revalidate(client):
+    first = client.get(f"/petitions/{SLUG}")
+    second = client.get(f"/petitions/{SLUG}")
+    for header in (
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Cache-Control",
+        "ETag",
+        "Content-Type",
+    ):
+        assert first.headers[header] == second.headers[header], header
+    assert "public" in second.headers["Cache-Control"]
+    revalidated = client.get(
+        f"/petitions/{SLUG}", headers={"If-None-Match": second.headers["ETag"]}
+    )
+    assert revalidated.status_code == 304 and revalidated.get_data() == b""
+    forget_cached()
+    fresh = client.get(f"/petitions/{SLUG}", headers={"If-None-Match": first.headers["ETag"]})
+    assert fresh.status_code == 304
+
+
+def test_query_strings_are_kept_apart(client):
+    plain = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    tagged = client.get(f"/petitions/{SLUG}?utm_source=newsletter").get_data(as_text=True)
+    assert 'value="newsletter"' in tagged and 'value="newsletter"' not in plain
+
+
+def test_nothing_private_or_changing_is_cached(app, client):
+    with app.app_context():
+        make_admin()
+    log_in(client)
+    dashboard = client.get("/admin/")
+    assert dashboard.headers["Cache-Control"] == "no-store"
+    cache = app.extensions["microcache"]
+    assert not any("/admin" in key for key in cache.store)
+    client.get(f"/petitions/{SLUG}/nope")
+    client.post(f"/petitions/{SLUG}/sign", data={})
+    assert not any("/sign" in key or "nope" in key for key in cache.store)
