@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from flask import Flask, current_app, url_for
 from petition.forms import country_choices
 from petition.models import display_goal
 from petition.security import form_tokens
-from petition.services import donations, stripe_gateway
+from petition.services import articles, donations, stripe_gateway
 from petition.sharing import share_links, tagged
 from petition.urls import external_url
 
@@ -23,6 +24,14 @@ def pounds_exact(minor: int | None) -> str:
 
 def donate_token() -> str:
     return form_tokens.issue("donate", "donate")
+
+
+def long_date(value: str | date | None) -> str:
+    """2022-03-24 → 24 March 2022."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.day} {day:%B %Y}"
 
 
 def thousands(value: int | None) -> str:
@@ -63,13 +72,16 @@ def init_templating(app: Flask) -> None:
     env = app.jinja_env
     env.trim_blocks = True
     env.lstrip_blocks = True
-    env.filters.update(thousands=thousands, pounds=pounds, pounds_exact=pounds_exact)
+    env.filters.update(
+        thousands=thousands, pounds=pounds, pounds_exact=pounds_exact, long_date=long_date
+    )
     env.globals.update(
         asset_url=asset_url,
         card_payments_enabled=stripe_gateway.card_payments_enabled,
         donate_token=donate_token,
         donation_presets=donations.PRESET_POUNDS,
         donation_summary=donations.summary,
+        latest_articles=articles.published,
         fundraiser_url=donations.fundraiser_url,
         country_choices=country_choices,
         country_name=country_name,

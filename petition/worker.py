@@ -20,6 +20,7 @@ from petition.extensions import db
 from petition.mail import deliver_due
 from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
+from petition.services.articles import flush_views
 from petition.services.counting import flush_counts
 from petition.services.retention import purge
 
@@ -57,6 +58,7 @@ class Worker:
                 report = deliver_due()
                 done.mail_sent, done.mail_deferred = report.sent, report.deferred
                 done.counts_folded = flush_counts()
+                flush_views()
                 if self._last_purge is None or utcnow() - self._last_purge >= PURGE_EVERY:
                     log.info("retention: %s", purge())
                     self._last_purge = utcnow()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 
 from petition.admin import bp
-from petition.services import dashboard
+from petition.services import articles, dashboard
 
 
 @bp.get("/", endpoint="dashboard")
@@ -22,4 +22,6 @@ def dashboard_view() -> str:
         for p in petitions
         if p.state.value != "draft"
     ]
-    return render_template("admin/dashboard.html", petitions=petitions, panels=panels)
+    return render_template(
+        "admin/dashboard.html", petitions=petitions, panels=panels, funnels=articles.funnels()
+    )

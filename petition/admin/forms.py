@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from petition.models import SignatureState
+from petition.services.articles import ArticleDraft
 from petition.services.exports import ExportFilter
 from petition.services.moderation import SignatureFilter
 from petition.services.petitions import CampaignCopy, PetitionDraft
@@ -100,6 +101,94 @@ class PetitionForm(FlaskForm):
             background=self.background.data or "",
             goal=self.goal.data,
             closes_at=end_of(self.closes_on.data),
+        )
+
+
+class ArticleForm(FlaskForm):
+    slug = StringField(
+        "Web address",
+        description=(
+            "Lower-case words joined by hyphens, as in /articles/riot-police-sue. "
+            "It cannot change later."
+        ),
+        validators=[InputRequired("Enter the web address"), Length(max=100)],
+        filters=[_strip],
+    )
+    headline = StringField(
+        "Headline",
+        validators=[InputRequired("Enter a headline"), Length(max=200)],
+        filters=[_strip],
+    )
+    standfirst = TextAreaField(
+        "Standfirst",
+        description="One or two sentences under the headline; 300 characters at most.",
+        validators=[
+            InputRequired("Enter a standfirst"),
+            Length(max=300, message="Keep the standfirst to 300 characters"),
+        ],
+        filters=[_strip],
+    )
+    key_points = TextAreaField(
+        "Key points",
+        description="Between 3 and 6, one per line, in our own words.",
+        validators=[InputRequired("Enter the key points")],
+    )
+    share_description = TextAreaField(
+        "Description for share previews (og:description)",
+        description=(
+            "What Facebook, WhatsApp and others show under the headline; 200 characters at most. "
+            "Empty: the standfirst."
+        ),
+        validators=[Optional(), Length(max=200, message="Keep it to 200 characters")],
+        filters=[_strip],
+    )
+    source_url = StringField(
+        "Full story address",
+        validators=[
+            InputRequired("Enter the address of the full story"),
+            URL(message="Enter a full web address"),
+            Length(max=500),
+        ],
+        filters=[_strip],
+    )
+    publisher = StringField(
+        "Publisher",
+        validators=[InputRequired("Enter the publisher"), Length(max=120)],
+        filters=[_strip],
+    )
+    published_on = DateField(
+        "Published on", validators=[InputRequired("Enter the date it was published")]
+    )
+    image_url = StringField(
+        "Image address (optional)",
+        validators=[Optional(), URL(), Length(max=500)],
+        filters=[_strip],
+    )
+    image_alt = StringField(
+        "Image description (alt text)", validators=[Optional(), Length(max=300)], filters=[_strip]
+    )
+    petition = SelectField("Petition it supports", choices=[], validate_choice=False)
+
+    def validate_slug(self, field: StringField) -> None:
+        if not SLUG.match(field.data or ""):
+            raise ValidationError("Use lower-case letters, numbers and single hyphens only")
+
+    def points(self) -> list[str]:
+        return [line.strip() for line in (self.key_points.data or "").splitlines() if line.strip()]
+
+    def draft(self) -> ArticleDraft:
+        return ArticleDraft(
+            slug=self.slug.data,
+            headline=self.headline.data,
+            standfirst=" ".join((self.standfirst.data or "").split()),
+            key_points=self.points(),
+            share_description=self.share_description.data or None,
+            source_url=self.source_url.data,
+            publisher=self.publisher.data,
+            published_on=self.published_on.data,
+            image_url=self.image_url.data or None,
+            image_alt=self.image_alt.data or None,
+            petition_slug=self.petition.data or None,
         )
 
 

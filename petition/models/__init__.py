@@ -1,6 +1,7 @@
 """Every model, importable from one place (Alembic and the services read them from here)."""
 
 from petition.models.admin import AdminUser, AuditLog, Role
+from petition.models.article import Article, ArticleDailyViews, ArticleState
 from petition.models.base import Base, utcnow
 from petition.models.campaign import (
     MILESTONES,
@@ -35,6 +36,9 @@ __all__ = [
     "OutboundClick",
     "StripeEvent",
     "AdminUser",
+    "Article",
+    "ArticleDailyViews",
+    "ArticleState",
     "AuditLog",
     "Role",
     "Base",

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import select
 
 from petition.extensions import db
-from petition.models import Campaign, Petition, PetitionState, utcnow
+from petition.models import Article, ArticleState, Campaign, Petition, PetitionState, utcnow
 from petition.services.signing import current_consent
 
 CAMPAIGN_SLUG = "refugees-welcome"
 PETITION_SLUG = "help-ukraine-refugees"
+ARTICLE_SLUG = "krasnodar-riot-police-sue-over-dismissal"
 
 CAMPAIGN = {
     "slug": CAMPAIGN_SLUG,
@@ -51,6 +53,47 @@ PETITION = {
 }
 
 
+# The story the campaign relaunched with, summarised in our own words. The full report was
+# published by The Independent in March 2022 (syndicated at the address below).
+ARTICLE = {
+    "slug": ARTICLE_SLUG,
+    "headline": (
+        "Twelve Russian riot police sacked for refusing to enter Ukraine take their bosses to court"
+    ),
+    "standfirst": (
+        "Officers from an Omon unit in Krasnodar say the order to cross the border on 25 February "
+        "was unlawful. They lost their jobs for saying no, and now want them back."
+    ),
+    "key_points": [
+        "Twelve members of an Omon riot police unit from Russia's Krasnodar region, part of the "
+        "Rosgvardia national guard, would not obey their commander when told to cross into "
+        "Ukraine on 25 February 2022, the day after Vladimir Putin launched his invasion.",
+        "The unit had been sent to Crimea for what it took to be a training exercise. After the "
+        "refusal the officers were returned to Krasnodar and dismissed; they have gone to court "
+        "to be reinstated.",
+        "They argue the order was illegal: no one carried a passport, their duties end at "
+        "Russia's border, and nobody explained the aims of the so-called special military "
+        "operation. Human rights lawyer Pavel Chikov says they had every right to refuse, and "
+        "that crossing a state border unlawfully is itself a crime under Article 322 of Russia's "
+        "criminal code.",
+        "Mikhail Benyash, who represents them, says the men wanted neither to kill nor to die, "
+        "and that police trained for batons and shields are no match for a regular army.",
+        "British defence intelligence judged in mid-March that Russia's advance had largely "
+        "stalled, with troops short of food and fuel; Nato estimated that as many as 15,000 "
+        "Russian soldiers had died in the first month, roughly Moscow's toll from ten years in "
+        "Afghanistan.",
+    ],
+    "share_description": (
+        "Twelve Krasnodar riot police refused to cross into Ukraine on 25 February 2022. Sacked, "
+        "they are suing to get their jobs back."
+    ),
+    "source_url": "https://uk.news.yahoo.com/russian-riot-police-rebelled-against-135316264.html",
+    "publisher": "The Independent",
+    # After the 17 March intelligence update and Nato's one-month estimate that it reports.
+    "published_on": date(2022, 3, 24),
+}
+
+
 @dataclass
 class SeedReport:
     created: list[str] = field(default_factory=list)
@@ -71,9 +114,13 @@ def seed() -> SeedReport:
         report.created.append(f"campaign {CAMPAIGN_SLUG}")
     petition = db.session.scalar(select(Petition).where(Petition.slug == PETITION_SLUG))
     if petition is None:
-        db.session.add(
-            Petition(**PETITION, campaign=campaign, state=PetitionState.OPEN, opens_at=utcnow())
+        petition = Petition(
+            **PETITION, campaign=campaign, state=PetitionState.OPEN, opens_at=utcnow()
         )
+        db.session.add(petition)
         report.created.append(f"petition {PETITION_SLUG}")
+    if db.session.scalar(select(Article.id).where(Article.slug == ARTICLE_SLUG)) is None:
+        db.session.add(Article(**ARTICLE, petition=petition, state=ArticleState.PUBLISHED))
+        report.created.append(f"article {ARTICLE_SLUG}")
     db.session.commit()
     return report

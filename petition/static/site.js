@@ -60,3 +60,25 @@
     setInterval(refresh, 30000);
   });
 })();
+
+// Character counters for fields with a limit (standfirst, share description): a live hint.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-count-chars][maxlength]").forEach(function (field) {
+    var limit = Number(field.getAttribute("maxlength"));
+    var counter = document.createElement("span");
+    counter.className = "char-count";
+    counter.id = field.id + "-count";
+    counter.setAttribute("aria-live", "polite");
+    field.insertAdjacentElement("afterend", counter);
+    var described = field.getAttribute("aria-describedby");
+    field.setAttribute("aria-describedby", (described ? described + " " : "") + counter.id);
+    function update() {
+      var left = limit - field.value.length;
+      counter.textContent = left >= 0 ? left + " characters left" : -left + " characters too many";
+      counter.classList.toggle("char-count--over", left < 0);
+    }
+    field.addEventListener("input", update);
+    update();
+  });
+})();

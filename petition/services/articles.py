@@ -1,0 +1,314 @@
+"""Articles: what readers see, what editors change, and which stories move people to act."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import case, func, select
+
+from petition.database import dialect_insert
+from petition.extensions import cache, db
+from petition.models import (
+    Article,
+    ArticleDailyViews,
+    ArticleState,
+    Donation,
+    DonationStatus,
+    OutboundClick,
+    Petition,
+    Signature,
+    SignatureState,
+    utcnow,
+)
+from petition.services import audit
+from petition.services.audit import Actor
+from petition.services.errors import InvalidInput, NotFound
+from petition.urls import external_url
+
+LIST_KEY = "articles:v1:published"
+MIN_POINTS, MAX_POINTS = 3, 6
+
+
+def source_for(slug: str) -> str:
+    """How signatures, donations and clicks started on an article are labelled."""
+    return f"article:{slug}"
+
+
+def published() -> list[dict[str, Any]]:
+    """Published articles, newest first (cached briefly)."""
+    return cache.get(LIST_KEY, current_app.config["COUNT_CACHE_SECONDS"] * 5, _load_published)
+
+
+def _load_published() -> list[dict[str, Any]]:
+    rows = db.session.scalars(
+        select(Article)
+        .where(Article.state == ArticleState.PUBLISHED)
+        .order_by(Article.published_on.desc(), Article.id.desc())
+    )
+    return [_describe(a) for a in rows]
+
+
+def page(slug: str, include_drafts: bool = False) -> dict[str, Any]:
+    """One article as its page shows it; drafts only for previews."""
+    if include_drafts:
+        found = _load(slug, include_drafts=True)
+    else:
+        ttl = current_app.config["COUNT_CACHE_SECONDS"]
+        found = cache.get(f"article:v1:{slug}", ttl, lambda: _load(slug))
+    if found is None:
+        raise NotFound(f"no article {slug!r}")
+    return found
+
+
+def _load(slug: str, include_drafts: bool = False) -> dict[str, Any] | None:
+    query = select(Article).where(Article.slug == slug)
+    if not include_drafts:
+        query = query.where(Article.state == ArticleState.PUBLISHED)
+    article = db.session.scalar(query)
+    return _describe(article) if article else None
+
+
+def _describe(a: Article) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "slug": a.slug,
+        "headline": a.headline,
+        "standfirst": a.standfirst,
+        "key_points": list(a.key_points or []),
+        "share_description": a.share_description or a.standfirst,
+        "source_url": a.source_url,
+        "publisher": a.publisher,
+        "published_on": a.published_on.isoformat(),
+        "image_url": a.image_url,
+        "image_alt": a.image_alt or "",
+        "petition_slug": a.petition.slug if a.petition else None,
+        "state": a.state.value,
+        "url": external_url("public.article", slug=a.slug),
+    }
+
+
+class ViewTally:
+    """Page views waiting for the next worker round: one database write every few seconds per
+    process, not one per view (a popular story is read thousands of times a minute)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[int, date]] = Counter()
+        self.lock = threading.Lock()
+
+
+def _tally() -> ViewTally:
+    return current_app.extensions.setdefault("article_views", ViewTally())
+
+
+def record_view(article_id: int) -> None:
+    tally = _tally()
+    with tally.lock:
+        tally.counts[(article_id, utcnow().date())] += 1
+
+
+def flush_views() -> int:
+    """Add the views counted in this process to the daily totals; returns how many."""
+    tally = _tally()
+    with tally.lock:
+        pending = dict(tally.counts)
+        tally.counts.clear()
+    if not pending:
+        return 0
+    try:
+        for (article_id, day), n in sorted(pending.items()):
+            insert = dialect_insert(ArticleDailyViews).values(
+                article_id=article_id, day=day, views=n
+            )
+            db.session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["article_id", "day"],
+                    set_={"views": ArticleDailyViews.views + n},
+                )
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        with tally.lock:  # keep them for the next round
+            tally.counts.update(pending)
+        raise
+    return sum(pending.values())
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """From reading to giving, for one article."""
+
+    slug: str
+    headline: str
+    views: int
+    signatures: int
+    confirmed: int
+    donate_clicks: int
+    donations: int
+
+    def steps(self) -> list[tuple[str, int]]:
+        return [
+            ("Views", self.views),
+            ("Signatures started", self.signatures),
+            ("Confirmed", self.confirmed),
+            ("Donate clicks", self.donate_clicks),
+            ("Donations", self.donations),
+        ]
+
+
+def funnels() -> list[Funnel]:
+    """Every article's funnel, newest first."""
+    articles = db.session.execute(
+        select(Article.id, Article.slug, Article.headline).order_by(
+            Article.published_on.desc(), Article.id.desc()
+        )
+    ).all()
+    if not articles:
+        return []
+    sources = {source_for(slug): article_id for article_id, slug, _ in articles}
+    views = dict(
+        db.session.execute(
+            select(ArticleDailyViews.article_id, func.sum(ArticleDailyViews.views)).group_by(
+                ArticleDailyViews.article_id
+            )
+        ).all()
+    )
+    confirmed_case = func.sum(case((Signature.state == SignatureState.CONFIRMED, 1), else_=0))
+    signed = {
+        source: (total, int(ok or 0))
+        for source, total, ok in db.session.execute(
+            select(Signature.source, func.count(), confirmed_case)
+            .where(Signature.source.in_(sources))
+            .group_by(Signature.source)
+        )
+    }
+    clicks = dict(
+        db.session.execute(
+            select(OutboundClick.source, func.count())
+            .where(OutboundClick.source.in_(sources))
+            .group_by(OutboundClick.source)
+        ).all()
+    )
+    started = dict(
+        db.session.execute(
+            select(Donation.source, func.count())
+            .where(Donation.source.in_(sources))
+            .group_by(Donation.source)
+        ).all()
+    )
+    paid = dict(
+        db.session.execute(
+            select(Donation.source, func.count())
+            .where(Donation.source.in_(sources), Donation.status == DonationStatus.PAID)
+            .group_by(Donation.source)
+        ).all()
+    )
+    result = []
+    for article_id, slug, headline in articles:
+        source = source_for(slug)
+        total, ok = signed.get(source, (0, 0))
+        result.append(
+            Funnel(
+                slug=slug,
+                headline=headline,
+                views=int(views.get(article_id, 0)),
+                signatures=total,
+                confirmed=ok,
+                # Card donations started count as clicks to give, as GoFundMe clicks do.
+                donate_clicks=int(clicks.get(source, 0)) + int(started.get(source, 0)),
+                donations=int(paid.get(source, 0)),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class ArticleDraft:
+    slug: str
+    headline: str
+    standfirst: str
+    key_points: list[str]
+    share_description: str | None
+    source_url: str
+    publisher: str
+    published_on: date
+    image_url: str | None
+    image_alt: str | None
+    petition_slug: str | None
+
+
+def _check(draft: ArticleDraft) -> None:
+    if not MIN_POINTS <= len(draft.key_points) <= MAX_POINTS:
+        raise InvalidInput(
+            {"key_points": f"Give between {MIN_POINTS} and {MAX_POINTS} key points, one per line"}
+        )
+    if draft.image_url and not draft.image_alt:
+        raise InvalidInput({"image_alt": "Describe the image for people who cannot see it"})
+
+
+def _petition_id(slug: str | None) -> int | None:
+    if not slug:
+        return None
+    petition_id = db.session.scalar(select(Petition.id).where(Petition.slug == slug))
+    if petition_id is None:
+        raise InvalidInput({"petition": "Choose one of the campaign's petitions"})
+    return petition_id
+
+
+def _fields(draft: ArticleDraft) -> dict[str, Any]:
+    values = {k: v for k, v in draft.__dict__.items() if k not in ("slug", "petition_slug")}
+    values["petition_id"] = _petition_id(draft.petition_slug)
+    return values
+
+
+def get(slug: str) -> Article:
+    article = db.session.scalar(select(Article).where(Article.slug == slug))
+    if article is None:
+        raise NotFound(f"no article {slug!r}")
+    return article
+
+
+def all_articles() -> list[Article]:
+    return list(
+        db.session.scalars(select(Article).order_by(Article.published_on.desc(), Article.id.desc()))
+    )
+
+
+def create(draft: ArticleDraft, actor: Actor) -> Article:
+    _check(draft)
+    if db.session.scalar(select(Article.id).where(Article.slug == draft.slug)):
+        raise InvalidInput({"slug": "Another article already uses this address"})
+    article = Article(slug=draft.slug, state=ArticleState.DRAFT, **_fields(draft))
+    db.session.add(article)
+    audit.record(actor, "article_created", draft.slug)
+    db.session.commit()
+    return article
+
+
+def update(slug: str, draft: ArticleDraft, actor: Actor) -> Article:
+    _check(draft)
+    article = get(slug)
+    for field, value in _fields(draft).items():
+        setattr(article, field, value)
+    audit.record(actor, "article_updated", slug)
+    db.session.commit()
+    _forget(slug)
+    return article
+
+
+def set_published(slug: str, publish: bool, actor: Actor) -> Article:
+    article = get(slug)
+    article.state = ArticleState.PUBLISHED if publish else ArticleState.DRAFT
+    audit.record(actor, "article_published" if publish else "article_unpublished", slug)
+    db.session.commit()
+    _forget(slug)
+    return article
+
+
+def _forget(slug: str) -> None:
+    cache.delete(LIST_KEY, f"article:v1:{slug}")
