@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import email
 import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -221,3 +224,21 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+AXE = NODE_MODULES / "axe-core" / "axe.min.js"
+
+
+def axe_source() -> str:
+    """axe-core from the npm registry (package.json); installed on first use where npm exists."""
+    if not AXE.exists() and shutil.which("npm"):
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=NODE_MODULES.parent,
+            check=False,
+            capture_output=True,
+        )
+    if not AXE.exists():
+        require_part("axe-core", str(AXE), "not installed (npm ci)")
+    return AXE.read_text()

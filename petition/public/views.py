@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -136,6 +137,14 @@ def privacy() -> str:
         "public/privacy.html",
         unconfirmed_days=current_app.config["UNCONFIRMED_RETENTION_DAYS"],
         ip_days=current_app.config["IP_RETENTION_DAYS"],
+    )
+
+
+@bp.get("/accessibility")
+@public_cache(3600)
+def accessibility() -> str:
+    return render_template(
+        "public/accessibility.html", contact=parseaddr(current_app.config["MAIL_FROM"])[1]
     )
 
 

@@ -82,3 +82,18 @@
     update();
   });
 })();
+
+// Error summary links move focus to the field itself, not just the page to it (GOV.UK pattern).
+(function () {
+  "use strict";
+  document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var field = document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) return;
+      event.preventDefault();
+      var label = document.querySelector("label[for='" + field.id + "']");
+      (label || field).scrollIntoView();
+      field.focus({ preventScroll: true });
+    });
+  });
+})();

@@ -1,0 +1,322 @@
+"""WCAG 2.2 A and AA, checked by axe-core in Chromium on every page and state readers meet,
+and a reader who signs, confirms and donates with the keyboard alone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from petition.mail import deliver_due
+from tests.factories import SLUG, links_in
+from tests.fake_stripe import event, signed
+from tests.parts import LiveServer, StaticSite, axe_source
+
+pytestmark = pytest.mark.browser
+
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+WIDTHS = [320, 1280]
+ARTICLE = "/articles/krasnodar-riot-police-sue-over-dismissal"
+
+
+@pytest.fixture(scope="module")
+def axe() -> str:
+    return axe_source()
+
+
+@pytest.fixture
+def site(stripe_app, fake_stripe, mailbox) -> Iterator[tuple[Any, LiveServer]]:
+    with LiveServer(stripe_app) as server:
+        stripe_app.config["PUBLIC_URL"] = server.url
+        yield stripe_app, server
+
+
+def audit(page: Any, axe: str) -> list[dict[str, Any]]:
+    """Run axe-core in the page and every frame in it; return the violations."""
+    for frame in page.frames:
+        frame.evaluate(axe)
+    result = page.evaluate(
+        """async (tags) => {
+            const options = {runOnly: {type: "tag", values: tags}, iframes: true};
+            const r = await axe.run(document, options);
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.map(n => n.target.join(" ")).slice(0, 5)}));
+        }""",
+        WCAG,
+    )
+    return result
+
+
+RESIZED = "(f => f && f.style.height !== '520px')(document.querySelector('iframe'))"
+
+
+def news_story(server: LiveServer, before: str = "", after: str = "") -> str:
+    """A news site's page with our snippet on it."""
+    return (
+        '<!doctype html><html lang="en"><head><title>News</title></head><body><main>'
+        f'<h1>A story</h1>{before}<div data-petition="{SLUG}"></div>'
+        f'<script src="{server.url}/embed.js" async></script>{after}</main></body></html>'
+    )
+
+
+@pytest.fixture
+def news(site) -> Iterator[StaticSite]:
+    with StaticSite("localhost") as other_site:
+        other_site.pages["/story"] = news_story(site[1])
+        yield other_site
+
+
+def states(
+    app: Any, server: LiveServer, news: StaticSite, mailbox: Any, fake_stripe: Any
+) -> dict[str, Any]:
+    """Every page and state, as a name and a way to reach it in a page."""
+    client = app.test_client()
+
+    def sign_and_link(kind: str, email: str) -> str:
+        from tests.factories import sign
+
+        assert sign(client, email=email, headers={"Origin": server.url}).status_code == 303
+        with app.app_context():
+            deliver_due()
+        message = next(m for m in mailbox.wait_for(1) if email in str(m["To"]))
+        return server.url + links_in(message)[kind]
+
+    def donate_thanks(page: Any) -> None:
+        page.goto(f"{server.url}/donate")
+        page.get_by_role("button", name="£10").click()
+        session = fake_stripe.sessions[sorted(fake_stripe.sessions)[-1]]
+        body, header = signed(
+            event("checkout.session.completed", {**session, "payment_status": "paid"})
+        )
+        app.test_client().post("/stripe/webhook", data=body, headers={"Stripe-Signature": header})
+        page.goto(f"{server.url}/donate/thanks?session_id={session['id']}")
+
+    def form_with_errors(page: Any) -> None:
+        page.goto(f"{server.url}/petitions/{SLUG}")
+        page.get_by_label("Full name").fill("=1")
+        page.get_by_role("button", name="Sign the petition").click()
+        page.wait_for_selector(".error-summary")
+
+    def confirmed(page: Any) -> None:
+        page.goto(sign_and_link("confirm", f"confirmed{id(page)}@example.org"))
+        page.get_by_role("button", name="Confirm my signature").click()
+        page.wait_for_selector("text=your signature is counted")
+
+    def withdrawn(page: Any) -> None:
+        page.goto(sign_and_link("withdraw", f"withdrawn{id(page)}@example.org"))
+        page.get_by_role("button", name="Withdraw my signature").click()
+        page.wait_for_selector("text=has been withdrawn")
+
+    def donate_errors(page: Any) -> None:
+        page.goto(f"{server.url}/donate")
+        page.get_by_label("Or give another amount, in pounds").fill("abc")
+        page.get_by_role("button", name="Continue to secure payment").click()
+        page.wait_for_selector(".error-summary")
+
+    def widget_on_a_news_page(page: Any) -> None:
+        page.goto(f"{news.url}/story")
+        page.wait_for_function(RESIZED)
+
+    simple = {
+        "home": "/",
+        "petition": f"/petitions/{SLUG}",
+        "thanks": f"/petitions/{SLUG}/thanks",
+        "donate": "/donate",
+        "articles": "/articles",
+        "article": ARTICLE,
+        "widget page": f"/embed/petitions/{SLUG}",
+        "admin login": "/admin/login",
+        "privacy": "/privacy",
+        "accessibility": "/accessibility",
+        "link not valid": "/signatures/confirm/not-a-token",
+        "not found": "/no-such-page",
+    }
+    reached: dict[str, Any] = {
+        name: (lambda p, path=path: p.goto(server.url + path)) for name, path in simple.items()
+    }
+    reached.update(
+        {
+            "form with errors": form_with_errors,
+            "confirm": lambda p: p.goto(sign_and_link("confirm", f"confirm{id(p)}@example.org")),
+            "confirmed": confirmed,
+            "withdraw": lambda p: p.goto(sign_and_link("withdraw", f"withdraw{id(p)}@example.org")),
+            "withdrawn": withdrawn,
+            "donate with errors": donate_errors,
+            "donate thanks": donate_thanks,
+            "widget on a news page": widget_on_a_news_page,
+        }
+    )
+    return reached
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_and_state_has_no_wcag_violations(
+    site, news, browser, axe, mailbox, fake_stripe, artifacts, width
+):
+    app, server = site
+    reach = states(app, server, news, mailbox, fake_stripe)
+    failures = {}
+    context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    try:
+        for name, go in reach.items():
+            page = context.new_page()
+            go(page)
+            violations = audit(page, axe)
+            if violations:
+                failures[name] = violations
+                page.screenshot(
+                    path=str(artifacts / f"a11y-{width}-{name.replace(' ', '-')}.png"),
+                    full_page=True,
+                )
+            h1s = page.locator("h1").count()
+            if name != "widget on a news page" and h1s != 1:
+                failures.setdefault(name, []).append({"id": "one-h1", "help": f"{h1s} h1 elements"})
+            page.close()
+    finally:
+        context.close()
+    assert not failures, failures
+
+
+DESCRIBE_FOCUS = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return "";
+    const label = el.labels && el.labels[0] ? el.labels[0].innerText : "";
+    const text = (label || el.innerText || el.value || "").trim().slice(0, 40);
+    return [el.tagName.toLowerCase(), el.id || "", text].join("|");
+}"""
+
+
+def focused(page: Any) -> str:
+    """A short description of what has keyboard focus, looking into frames of any origin."""
+    described = page.evaluate(DESCRIBE_FOCUS)
+    if not described.startswith("iframe|"):
+        return described
+    for frame in page.frames[1:]:
+        inner = frame.evaluate("() => document.hasFocus() ? 1 : 0") and frame.evaluate(
+            DESCRIBE_FOCUS
+        )
+        if inner:
+            return inner
+    return described
+
+
+def _focus_target(page: Any) -> Any:
+    """The frame whose document holds the focus."""
+    if page.evaluate("() => document.activeElement && document.activeElement.tagName") != "IFRAME":
+        return page
+    for frame in page.frames[1:]:
+        if frame.evaluate("() => document.hasFocus()"):
+            return frame
+    return page
+
+
+def focus_is_visible(page: Any) -> bool:
+    return _focus_target(page).evaluate(
+        """() => {
+            const el = document.activeElement;
+            const style = getComputedStyle(el);
+            const ring = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+            const shadow = style.boxShadow && style.boxShadow !== "none";
+            const filled = style.backgroundColor === "rgb(255, 221, 0)";
+            return ring || shadow || filled;
+        }"""
+    )
+
+
+def tab_to(page: Any, pattern: str, limit: int = 60, back: bool = False) -> list[str]:
+    """Press Tab (or Shift+Tab) until focus matches `pattern`; return what was passed on the way."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        now = focused(page)
+        seen.append(now)
+        if re.search(pattern, now):
+            assert focus_is_visible(page), f"focus not visible on {now}"
+            return seen
+    raise AssertionError(f"never reached {pattern!r}; passed {seen}")
+
+
+def test_sign_confirm_and_donate_with_the_keyboard_alone(
+    site, browser, mailbox, fake_stripe, artifacts
+):
+    app, server = site
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(f"{server.url}/petitions/{SLUG}")
+
+    # The skip link comes first and takes focus past the navigation.
+    tab_to(page, r"^a\|\|Skip to main content", limit=1)
+    page.keyboard.press("Enter")
+
+    # A failed submit: focus lands on the summary, whose links lead to each field.
+    tab_to(page, r"button\|\|Sign the petition")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".error-summary")
+    assert "There is a problem" in focused(page)
+    tab_to(page, r"^a\|\|Enter your full name")
+    page.keyboard.press("Enter")
+    assert focused(page).startswith("input|name|")
+
+    # Fields in a sensible order, typed and chosen with the keyboard only.
+    page.keyboard.type("Keyboard Reader")
+    order = tab_to(page, r"^input\|email\|")
+    page.keyboard.type("keyboard@example.org")
+    order += tab_to(page, r"^select\|country\|")
+    order += tab_to(page, r"^input\|postcode\|")
+    page.keyboard.type("SW1A 1AA")
+    order += tab_to(page, r"^input\|consent_updates\|")
+    page.keyboard.press("Space")
+    order += tab_to(page, r"button\|\|Sign the petition")
+    assert all("website" not in step for step in order), "the honeypot must not take focus"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Now check your email")
+    page.screenshot(path=str(artifacts / "keyboard-thanks.png"), full_page=True)
+
+    # Confirm from the email's link, with the keyboard.
+    with app.app_context():
+        deliver_due()
+    link = server.url + links_in(mailbox.wait_for(1)[0])["confirm"]
+    page.goto(link)
+    tab_to(page, r"button\|\|Confirm my signature")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=your signature is counted")
+
+    # Then give: past the share buttons, to the amounts, and on to Stripe Checkout.
+    tab_to(page, r"button\|\|Give £10")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/pay/cs_test_"))
+    assert fake_stripe.checkout_calls()[0].params["metadata[source]"] == f"confirmed:{SLUG}"
+    page.close()
+
+
+def test_the_keyboard_goes_into_the_widget_and_out_again(site, browser):
+    app, server = site
+    with StaticSite("localhost") as news:
+        news.pages["/story"] = news_story(
+            server,
+            '<a id="before" href="#">Before the widget</a>',
+            '<a id="after" href="#">After</a>',
+        )
+        page = browser.new_page(viewport={"width": 390, "height": 900})
+        page.goto(f"{news.url}/story")
+        page.frame_locator("iframe").get_by_role("button", name="Sign the petition").wait_for()
+        page.locator("#before").focus()
+        inside = tab_to(page, r"^a\|after\|")
+        assert any(step.startswith("input|w-name|") for step in inside)
+        assert any("Sign the petition" in step for step in inside)
+        back = tab_to(page, r"^a\|before\|", back=True)
+        assert any(step.startswith("input|w-email|") for step in back)
+        page.close()
+
+
+def test_the_audit_finds_violations_when_there_are_some(browser, axe):
+    """The harness itself: a page with known faults must fail it."""
+    page = browser.new_page()
+    page.set_content(
+        '<html><body><img src="x.png"><input type="text">'
+        '<p style="color:#bbb;background:#fff">faint</p></body></html>'
+    )
+    found = {v["id"] for v in audit(page, axe)}
+    assert {"image-alt", "label", "color-contrast", "html-has-lang"} <= found
+    page.close()
