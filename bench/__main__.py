@@ -7,6 +7,7 @@ Needs PostgreSQL (BENCH_DATABASE_URL, default the local `test` server) and wrk
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import urllib.request
@@ -18,14 +19,16 @@ from bench.common import (
     Row,
     Target,
     app_env,
-    background,
     compare,
     flask,
-    server,
+    psql,
+    psql_command,
     table,
 )
 from petition.services.seed import PETITION_SLUG as SEED_SLUG
 from tests.parts import Mailbox, postgres_database
+from tests.processes import background
+from tests.processes import gunicorn as server
 
 
 def signing() -> list[Row]:
@@ -53,6 +56,26 @@ def signing() -> list[Row]:
     return [
         Row("sign (form post → 303)", quiet[0], baseline, quiet[1]),
         Row("sign, while the worker sends the mail", busy[0], baseline, busy[1]),
+    ]
+
+
+def confirming() -> list[Row]:
+    """Pressing "Confirm my signature" vs a bare one-row update by primary key."""
+    rows = int(os.environ.get("BENCH_CONFIRM_ROWS", 400_000))
+    with postgres_database(DATABASE_URL, "petition_bench_confirm") as url:
+        env = app_env(url)
+        flask("db", "upgrade", env=env)
+        flask("seed", env=env)
+        psql(url, "confirm_data.sql", petition_id=1, rows=rows)
+        with server("app:app", env) as ours, server("bench.baseline_app:app", env) as bare:
+            series = f"generate_series(1, {rows})"
+            fill = f"INSERT INTO bench_rows (name, email) SELECT 'r', 'e' FROM {series}"
+            psql_command(url, fill)
+            confirm = Target(ours, "confirm.lua", (ours, "2"))
+            update = Target(bare, "update.lua", ("2",))
+            result = compare(confirm, update)
+    return [
+        Row("confirm (POST the link → 200)", result[0], "bare Flask: update one row", result[1])
     ]
 
 
@@ -85,7 +108,11 @@ class MailSink(Mailbox):
         return "250 Accepted"
 
 
-SCENARIOS: dict[str, Callable[[], list[Row]]] = {"signing": signing, "reads": reads}
+SCENARIOS: dict[str, Callable[[], list[Row]]] = {
+    "signing": signing,
+    "confirming": confirming,
+    "reads": reads,
+}
 
 
 def main() -> None:

@@ -45,6 +45,13 @@ def insert_one_row():
     return redirect("/thanks", 303)
 
 
+@app.post("/update/<int:row_id>")
+def update_one_row(row_id: int):
+    with engine.begin() as connection:
+        connection.execute(rows.update().where(rows.c.id == row_id).values(name="confirmed"))
+    return "updated\n"
+
+
 @app.get("/json")
 def json_endpoint():
     return jsonify({"slug": "baseline", "signature_count": 12345, "goal": 100000})

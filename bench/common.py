@@ -5,19 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from tests.parts import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -41,70 +33,6 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-@contextmanager
-def server(app_spec: str, env: dict[str, str]) -> Iterator[str]:
-    """A gunicorn server for `app_spec` with the project's gunicorn.conf.py, on a free port."""
-    port = free_port()
-    env = {**env, "PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            app_spec,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/healthz", process, log.name)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-
-
-@contextmanager
-def background(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-
-
-def wait_until_up(
-    url: str, process: subprocess.Popen[bytes], log: str, timeout: float = 30
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited early; see {log}:\n{Path(log).read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not come up at {url}; see {log}")
-
-
 def flask(*args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", *args],
@@ -117,6 +45,18 @@ def flask(*args: str, env: dict[str, str]) -> str:
     if result.returncode:
         raise SystemExit(f"flask {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout
+
+
+def psql(url: str, script: str, **variables: object) -> None:
+    """Run one of bench/*.sql with psql variables (the client that comes with PostgreSQL)."""
+    args = ["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROOT / "bench" / script)]
+    for name, value in variables.items():
+        args[3:3] = ["-v", f"{name}={value}"]
+    subprocess.run(args, check=True)
+
+
+def psql_command(url: str, sql: str) -> None:
+    subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True)
 
 
 @dataclass

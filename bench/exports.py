@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import DATABASE_URL, ROOT, app_env, flask
+from bench.common import DATABASE_URL, ROOT, app_env, flask, psql, psql_command
 from tests.parts import postgres_database
 
 BASELINE = """
@@ -90,8 +90,8 @@ def export(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> list[tuple[str, Mea
             env = app_env(url)
             flask("db", "upgrade", env=env)
             flask("seed", env=env)
-            load_rows(url, 1, size)
-            subprocess.run(["psql", url, "-q", "-c", "VACUUM ANALYZE signatures"], check=True)
+            psql(url, "export_data.sql", petition_id=1, rows=size)
+            psql_command(url, "VACUUM ANALYZE signatures")
             ours_args = [
                 sys.executable,
                 "-m",

@@ -26,12 +26,20 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tests about PostgreSQL's behaviour run in the PostgreSQL pass of the suite (.ci/run runs
-    # both passes); in the SQLite pass they are deselected, not skipped.
+    # Tests about PostgreSQL's behaviour, and the fault tests (which run a PostgreSQL of their
+    # own), run in the PostgreSQL pass of the suite (.ci/run runs both passes); in the SQLite
+    # pass they are deselected, not skipped.
     if ON_POSTGRES:
         return
-    kept = [item for item in items if item.get_closest_marker("postgres") is None]
-    deselected = [item for item in items if item.get_closest_marker("postgres") is not None]
+
+    def postgres_only(item: pytest.Item) -> bool:
+        return (
+            item.get_closest_marker("postgres") is not None
+            or item.get_closest_marker("faults") is not None
+        )
+
+    kept = [item for item in items if not postgres_only(item)]
+    deselected = [item for item in items if postgres_only(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept

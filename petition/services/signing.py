@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from petition.database import dialect_insert
 from petition.extensions import db
@@ -303,17 +304,22 @@ def withdraw_signature(token: str) -> SignatureLink:
 def _signature_for(token: str, purpose: TokenPurpose) -> Signature:
     if not token or len(token) > 100:
         raise LinkInvalid("malformed token")
+    # One query for the link, its signature and its petition (a confirm is a hot path too).
     found = db.session.scalar(
-        select(SignatureToken).where(
+        select(Signature)
+        .join(SignatureToken, SignatureToken.signature_id == Signature.id)
+        .join(Signature.petition)
+        .options(contains_eager(Signature.petition))
+        .where(
             SignatureToken.token_hash == _hash(token),
             SignatureToken.purpose == purpose,
             SignatureToken.expires_at > utcnow(),
         )
     )
-    if found is None or found.signature.email is None:
+    if found is None or found.email is None:
         db.session.rollback()
         raise LinkInvalid("unknown or expired token")
-    return found.signature
+    return found
 
 
 def _move(signature: Signature, new: SignatureState, **timestamps: datetime | None) -> bool:
