@@ -24,8 +24,8 @@ class Defaults:
     MAIL_RETRY_BASE_SECONDS = 5.0
     MAIL_RETRY_MAX_SECONDS = 300.0
     REDIS_URL = ""
-    STRIPE_SECRET_KEY = ""
-    STRIPE_WEBHOOK_SECRET = ""
+    STRIPE_SECRET_KEY: str | None = None  # card donations are off without it
+    STRIPE_WEBHOOK_SECRET: str | None = None
     STRIPE_API_BASE = ""
     GOFUNDME_URL = ""
     EMBED_ALLOWED_ORIGINS = "*"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from petition import create_app
@@ -45,3 +46,26 @@ def test_worker_once_sends_mail_and_folds_counts(app, client, runner, mailbox):
     mailbox.wait_for(1)
     with app.app_context():
         assert db.session.scalar(select(OutboxMessage.sent_at)) is not None
+
+
+@pytest.mark.postgres
+def test_a_full_connection_pool_answers_503_at_once_instead_of_queueing(make_app):
+    """Load shedding: when every connection is busy, readers hear "try again" within seconds."""
+    import time
+
+    app = make_app(DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=0.5)
+    with app.app_context():
+        db.engine.dispose()
+        held = db.engine.connect()  # the only connection there is, busy elsewhere
+        try:
+            client = app.test_client()
+            started = time.monotonic()
+            ready = client.get("/readyz")
+            page = client.get("/api/v1/petitions/help-ukraine-refugees")
+            elapsed = time.monotonic() - started
+        finally:
+            held.close()
+    assert ready.status_code == 503
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert page.get_json()["error"]["code"] == "unavailable"
+    assert elapsed < 2.5

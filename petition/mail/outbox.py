@@ -201,4 +201,5 @@ def next_attempt(now: datetime, attempts: int) -> datetime:
     """Exponential backoff with jitter, capped so mail flows soon after a server returns."""
     base = current_app.config["MAIL_RETRY_BASE_SECONDS"]
     delay = min(base * 2 ** (attempts - 1), current_app.config["MAIL_RETRY_MAX_SECONDS"])
-    return now + timedelta(seconds=delay * random.uniform(0.8, 1.2))
+    # Jitter spreads retries out; it protects nothing, so a plain PRNG is right here.
+    return now + timedelta(seconds=delay * random.uniform(0.8, 1.2))  # nosec B311

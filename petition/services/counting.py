@@ -214,7 +214,8 @@ def _recount_one(petition_id: int) -> Recount:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     petition = db.session.get(Petition, petition_id, with_for_update=True)
-    assert petition is not None
+    if petition is None:
+        raise NotFound(f"petition {petition_id} disappeared during the recount")
     db.session.execute(
         delete(CountJournalEntry).where(CountJournalEntry.petition_id == petition_id)
     )
