@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import signal
 import sys
 import threading
@@ -54,6 +55,8 @@ def worker_command(once: bool) -> None:
             f"folded {done.counts_folded} count change(s)."
         )
         return
+    # Web requests come first on a shared host: mail and counts can wait a moment.
+    os.nice(current_app.config["WORKER_NICENESS"])
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

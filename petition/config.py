@@ -36,6 +36,7 @@ class Defaults:
     # The web process runs the outbox and count refresher itself unless told not to.
     EMBEDDED_WORKER = True
     WORKER_POLL_SECONDS = 1.0
+    WORKER_NICENESS = 5
     COUNT_CACHE_SECONDS = 1.0
     FORM_TOKEN_MAX_AGE = 12 * 3600
     CONFIRM_TOKEN_DAYS = 30
@@ -75,6 +76,7 @@ ENV_VARS: dict[str, type] = {
     "RATELIMIT_ENABLED": bool,
     "TRUSTED_PROXY_COUNT": int,
     "EMBEDDED_WORKER": bool,
+    "WORKER_NICENESS": int,
     "AUTO_SETUP": bool,
     "DB_POOL_SIZE": int,
     "DB_MAX_OVERFLOW": int,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import cast, event, func
+from sqlalchemy import Select, cast, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.engine import Engine
@@ -108,6 +109,27 @@ def pounds_text(minor: Any) -> Any:
     if db.session.get_bind().dialect.name == "postgresql":
         return func.to_char(minor / 100.0, "FM99999999990.00")
     return func.printf("%.2f", minor / 100.0)
+
+
+@dataclass
+class Page:
+    """One page of a longer list."""
+
+    items: list[Any]
+    total: int
+    page: int
+    pages: int
+
+
+def paginate(query: Select[Any], page: int, per_page: int = 50) -> Page:
+    """The `page`-th page (from 1) of an ordered query, and how many there are."""
+    total = (
+        db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    )
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    items = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
+    return Page(list(items), total, page, pages)
 
 
 def dialect_insert(table: Any) -> Any:

@@ -22,12 +22,13 @@ from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
 from petition.services.articles import flush_views
 from petition.services.counting import flush_counts
-from petition.services.retention import purge
+from petition.services.retention import purge_if_due
 
 log = logging.getLogger("petition.worker")
 
 
-PURGE_EVERY = timedelta(days=1)
+# How often a worker asks whether the daily retention run is due (the answer is shared).
+PURGE_CHECK_EVERY = timedelta(minutes=10)
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Worker:
         self.app = app
         self.poll = app.config["WORKER_POLL_SECONDS"]
         self._failing = False
-        self._last_purge: datetime | None = None
+        self._purge_checked: datetime | None = None
 
     def run_once(self) -> Round:
         """One round of every job, each in its own transaction."""
@@ -59,10 +60,13 @@ class Worker:
                 done.mail_sent, done.mail_deferred = report.sent, report.deferred
                 done.counts_folded = flush_counts()
                 flush_views()
-                if self._last_purge is None or utcnow() - self._last_purge >= PURGE_EVERY:
-                    log.info("retention: %s", purge())
-                    self._last_purge = utcnow()
-                    done.purged = True
+                now = utcnow()
+                if self._purge_checked is None or now - self._purge_checked >= PURGE_CHECK_EVERY:
+                    self._purge_checked = now
+                    report = purge_if_due()
+                    if report is not None:
+                        log.info("retention: %s", report)
+                        done.purged = True
             finally:
                 db.session.remove()
         return done

@@ -20,6 +20,21 @@ from tests.parts import free_port, require_part
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def production_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The service configured as the README's production section says, plus `extra`."""
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": "a-secret-for-tests-and-benchmarks",
+        "DATABASE_URL": database_url,
+        "EMBEDDED_WORKER": "false",
+        # Every request comes from one address here; real readers come from many.
+        "RATELIMIT_ENABLED": "false",
+        "MAIL_URL": "console",
+        **extra,
+    }
+
+
 class Gunicorn:
     """The app under gunicorn, configured by the project's gunicorn.conf.py, on a free port."""
 

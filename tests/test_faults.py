@@ -24,7 +24,14 @@ import pytest
 from tests.factories import SLUG, signer
 from tests.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, event, signed
 from tests.parts import free_port, start_mailbox
-from tests.processes import ROOT, Gunicorn, PrivatePostgres, PrivateRedis, background
+from tests.processes import (
+    ROOT,
+    Gunicorn,
+    PrivatePostgres,
+    PrivateRedis,
+    background,
+    production_env,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -37,22 +44,9 @@ def database() -> Iterator[PrivatePostgres]:
 
 
 def service_env(database_url: str, **extra: str) -> dict[str, str]:
-    import os
-
-    return {
-        **os.environ,
-        "APP_ENV": "production",
-        "SECRET_KEY": "fault-injection-secret",
-        "DATABASE_URL": database_url,
-        "EMBEDDED_WORKER": "false",
-        "RATELIMIT_ENABLED": "false",
-        "MAIL_URL": "console",
-        "DB_POOL_TIMEOUT": "2",
-        "DB_CONNECT_TIMEOUT": "2",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "4",
-        **extra,
-    }
+    """Production settings, with short database timeouts and a small server."""
+    settings = {"DB_POOL_TIMEOUT": "2", "DB_CONNECT_TIMEOUT": "2", "WEB_CONCURRENCY": "2"}
+    return production_env(database_url, **{"GUNICORN_THREADS": "4", **settings, **extra})
 
 
 def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -69,3 +69,15 @@ def test_a_full_connection_pool_answers_503_at_once_instead_of_queueing(make_app
     assert page.status_code == 503 and page.headers["Retry-After"]
     assert page.get_json()["error"]["code"] == "unavailable"
     assert elapsed < 2.5
+
+
+def test_the_daily_purge_runs_once_a_day_whichever_process_asks(app):
+    from datetime import timedelta
+
+    from petition.models import utcnow
+    from petition.services.retention import purge_if_due
+
+    with app.app_context():
+        assert purge_if_due() is not None
+        assert purge_if_due() is None  # another worker, a minute later: nothing to do
+        assert purge_if_due(utcnow() + timedelta(days=1, minutes=1)) is not None

@@ -9,7 +9,7 @@ from wtforms import SelectChoice
 
 from petition.admin import bp
 from petition.admin.access import actor
-from petition.admin.forms import ActionForm, ArticleForm
+from petition.admin.forms import ActionForm, ArticleForm, attach_errors
 from petition.public.articles import render_article
 from petition.services import articles
 from petition.services.dashboard import petition_overview
@@ -46,7 +46,7 @@ def article_new() -> Any:
         try:
             article = articles.create(form.draft(), actor())
         except InvalidInput as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash("Article saved as a draft. Preview it, then publish.")
             return redirect(url_for("admin.article_edit", slug=article.slug), 303)
@@ -63,7 +63,7 @@ def article_edit(slug: str) -> Any:
         try:
             articles.update(slug, form.draft(), actor())
         except InvalidInput as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash("Saved.")
             return redirect(url_for("admin.article_edit", slug=slug), 303)
@@ -96,9 +96,3 @@ def _set_published(slug: str, publish: bool) -> Any:
             "Published: readers can see it now." if publish else "Unpublished: it is a draft again."
         )
     return redirect(url_for("admin.article_edit", slug=slug), 303)
-
-
-def _attach(form: ArticleForm, exc: InvalidInput) -> None:
-    for field, message in exc.errors.items():
-        target = getattr(form, field)
-        target.errors = [*target.errors, message]

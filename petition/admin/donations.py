@@ -12,15 +12,10 @@ from petition.services import donation_reports
 @bp.get("/donations")
 @admin_only
 def donation_list() -> str:
-    donations, page, pages = donation_reports.page_of_donations(
-        request.args.get("page", 1, type=int)
-    )
     return render_template(
         "admin/donations.html",
         totals=donation_reports.totals(),
-        donations=donations,
-        page=page,
-        pages=pages,
+        page=donation_reports.page_of_donations(request.args.get("page", 1, type=int)),
         clicks=donation_reports.clicks_by_source(),
     )
 

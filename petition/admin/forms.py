@@ -23,6 +23,7 @@ from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
 
 from petition.models import SignatureState
 from petition.services.articles import ArticleDraft
+from petition.services.errors import InvalidInput
 from petition.services.exports import ExportFilter
 from petition.services.moderation import SignatureFilter
 from petition.services.petitions import CampaignCopy, PetitionDraft
@@ -45,6 +46,37 @@ def end_of(day: Any) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=1) if day else None
 
 
+def attach_errors(form: FlaskForm, exc: InvalidInput) -> None:
+    """Show a service's refusal next to the field it is about."""
+    for field, message in exc.errors.items():
+        target = getattr(form, field)
+        target.errors = [*target.errors, message]
+
+
+class SlugField(StringField):
+    """A web address made of lower-case words and hyphens, fixed once the thing exists."""
+
+    def __init__(self, example: str, max_length: int, **kwargs: Any) -> None:
+        super().__init__(
+            "Web address",
+            description=(
+                f"Lower-case words joined by hyphens, as in {example}. It cannot change later."
+            ),
+            validators=[
+                InputRequired("Enter the web address"),
+                Length(max=max_length),
+                _slug_shape,
+            ],
+            filters=[_strip],
+            **kwargs,
+        )
+
+
+def _slug_shape(form: FlaskForm, field: StringField) -> None:
+    if not SLUG.match(field.data or ""):
+        raise ValidationError("Use lower-case letters, numbers and single hyphens only")
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email address",
@@ -61,15 +93,7 @@ class ActionForm(FlaskForm):
 
 
 class PetitionForm(FlaskForm):
-    slug = StringField(
-        "Web address",
-        description=(
-            "Lower-case words joined by hyphens, as in /petitions/help-ukraine-refugees. "
-            "It cannot change later."
-        ),
-        validators=[InputRequired("Enter the web address"), Length(max=80)],
-        filters=[_strip],
-    )
+    slug = SlugField("/petitions/help-ukraine-refugees", 80)
     title = StringField(
         "Title", validators=[InputRequired("Enter a title"), Length(max=200)], filters=[_strip]
     )
@@ -89,10 +113,6 @@ class PetitionForm(FlaskForm):
     )
     closes_on = DateField("Closes on (optional)", validators=[Optional()])
 
-    def validate_slug(self, field: StringField) -> None:
-        if not SLUG.match(field.data or ""):
-            raise ValidationError("Use lower-case letters, numbers and single hyphens only")
-
     def draft(self) -> PetitionDraft:
         return PetitionDraft(
             slug=self.slug.data,
@@ -105,15 +125,7 @@ class PetitionForm(FlaskForm):
 
 
 class ArticleForm(FlaskForm):
-    slug = StringField(
-        "Web address",
-        description=(
-            "Lower-case words joined by hyphens, as in /articles/riot-police-sue. "
-            "It cannot change later."
-        ),
-        validators=[InputRequired("Enter the web address"), Length(max=100)],
-        filters=[_strip],
-    )
+    slug = SlugField("/articles/riot-police-sue", 100)
     headline = StringField(
         "Headline",
         validators=[InputRequired("Enter a headline"), Length(max=200)],
@@ -168,10 +180,6 @@ class ArticleForm(FlaskForm):
         "Image description (alt text)", validators=[Optional(), Length(max=300)], filters=[_strip]
     )
     petition = SelectField("Petition it supports", choices=[], validate_choice=False)
-
-    def validate_slug(self, field: StringField) -> None:
-        if not SLUG.match(field.data or ""):
-            raise ValidationError("Use lower-case letters, numbers and single hyphens only")
 
     def points(self) -> list[str]:
         return [line.strip() for line in (self.key_points.data or "").splitlines() if line.strip()]

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from petition.admin import bp
 from petition.admin.access import actor, admin_only
-from petition.admin.forms import ActionForm, CampaignForm, ExportForm, PetitionForm
+from petition.admin.forms import ActionForm, CampaignForm, ExportForm, PetitionForm, attach_errors
 from petition.services import exports, petitions
 from petition.services.dashboard import petition_overview
 from petition.services.errors import InvalidInput, NotFound
@@ -45,7 +45,7 @@ def petition_new() -> Any:
         try:
             petition = petitions.create(form.draft(), actor())
         except InvalidInput as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash(f"Petition “{petition.title}” created as a draft. Open it when it is ready.")
             return redirect(url_for("admin.petition_edit", slug=petition.slug), 303)
@@ -64,7 +64,7 @@ def petition_edit(slug: str) -> Any:
         try:
             petitions.update(slug, form.draft(), actor())
         except InvalidInput as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash("Saved.")
             return redirect(url_for("admin.petition_edit", slug=slug), 303)
@@ -120,9 +120,3 @@ def campaign_edit() -> Any:
         flash("Campaign copy saved.")
         return redirect(url_for("admin.campaign_edit"), 303)
     return render_template("admin/campaign_form.html", form=form), 422 if form.errors else 200
-
-
-def _attach(form: Any, exc: InvalidInput) -> None:
-    for field, message in exc.errors.items():
-        target = getattr(form, field)
-        target.errors = [*target.errors, message]

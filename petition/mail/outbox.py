@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import Any
 
 from flask import current_app, render_template
 from sqlalchemy import event, insert, or_, select, update
@@ -41,6 +42,23 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("mail_queued", None)
 
 
+def compose_email(
+    template: str, to_address: str, subject: str, **context: object
+) -> dict[str, Any]:
+    """An outbox row: `emails/<template>.txt` and `.html` rendered, ready to be inserted."""
+    now = utcnow()
+    return {
+        "kind": template,
+        "to_address": to_address,
+        "subject": " ".join(subject.split())[:200],
+        "body_text": render_template(f"emails/{template}.txt", **context),
+        "body_html": render_template(f"emails/{template}.html", subject=subject, **context),
+        "created_at": now,
+        "next_attempt_at": now,
+        "attempts": 0,
+    }
+
+
 def queue_email(
     template: str,
     to_address: str,
@@ -49,22 +67,14 @@ def queue_email(
     signature_id: int | None = None,
     **context: object,
 ) -> None:
-    """Render `emails/<template>.txt` and `.html` into the outbox, in the caller's transaction."""
-    now = utcnow()
-    db.session.connection().execute(
-        INSERT_MESSAGE,
-        dict(
-            kind=template,
-            to_address=to_address,
-            subject=" ".join(subject.split())[:200],
-            body_text=render_template(f"emails/{template}.txt", **context),
-            body_html=render_template(f"emails/{template}.html", subject=subject, **context),
-            signature_id=signature_id,
-            created_at=now,
-            next_attempt_at=now,
-            attempts=0,
-        ),
-    )
+    """Render an email into the outbox, in the caller's transaction."""
+    row = compose_email(template, to_address, subject, **context)
+    db.session.connection().execute(INSERT_MESSAGE, {**row, "signature_id": signature_id})
+    mark_queued()
+
+
+def mark_queued() -> None:
+    """Wake the deliverer once the caller's transaction commits."""
     db.session.info["mail_queued"] = True
 
 

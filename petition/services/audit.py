@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
+from petition.database import Page, paginate
 from petition.extensions import db
 from petition.models import AuditLog, utcnow
 
@@ -41,3 +44,15 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def entries(action: str | None, page: int) -> Page:
+    """The audit log, newest first, optionally one kind of action."""
+    query = select(AuditLog).order_by(AuditLog.id.desc())
+    if action:
+        query = query.where(AuditLog.action == action)
+    return paginate(query, page)
+
+
+def actions() -> list[str]:
+    return list(db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))

@@ -44,8 +44,15 @@ def record_change(
     petition_id: int, country: str, old: SignatureState | None, new: SignatureState | None
 ) -> None:
     """Journal a signature moving between states, inside the caller's transaction."""
+    db.session.connection().execute(INSERT_JOURNAL, journal_rows(petition_id, country, old, new))
+
+
+def journal_rows(
+    petition_id: int, country: str, old: SignatureState | None, new: SignatureState | None
+) -> list[dict[str, Any]]:
+    """The journal entries for a signature moving from `old` to `new` (either may be None)."""
     now = utcnow()
-    entries = [
+    return [
         {
             "petition_id": petition_id,
             "country": country,
@@ -56,7 +63,6 @@ def record_change(
         for state, delta in ((old, -1), (new, +1))
         if state is not None
     ]
-    db.session.connection().execute(INSERT_JOURNAL, entries)
 
 
 def record_changes(

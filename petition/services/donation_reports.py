@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, func, select, type_coerce
 
-from petition.database import iso_utc, pounds_text
+from petition.database import Page, iso_utc, paginate, pounds_text
 from petition.extensions import db
 from petition.models import Donation, DonationStatus, OutboundClick
 from petition.services import audit
@@ -44,17 +44,8 @@ def totals() -> list[StatusTotal]:
     return [found.get(s, StatusTotal(s, 0, 0)) for s in DonationStatus]
 
 
-def page_of_donations(page: int) -> tuple[list[Donation], int, int]:
-    total = db.session.scalar(select(func.count()).select_from(Donation)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = db.session.scalars(
-        select(Donation)
-        .order_by(Donation.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    ).all()
-    return list(rows), page, pages
+def page_of_donations(page: int) -> Page:
+    return paginate(select(Donation).order_by(Donation.id.desc()), page, PAGE_SIZE)
 
 
 def clicks_by_source(limit: int = 15) -> list[tuple[str, int]]:

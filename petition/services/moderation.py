@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, update
 
-from petition.database import ip_in_network, lower
+from petition.database import Page, ip_in_network, lower, paginate
 from petition.extensions import db
 from petition.models import Petition, Signature, SignatureState, utcnow
 from petition.services import audit, counting
@@ -87,27 +87,11 @@ def conditions(f: SignatureFilter) -> list[Any]:
     return where
 
 
-@dataclass
-class SearchPage:
-    signatures: list[Signature]
-    total: int
-    page: int
-    pages: int
-
-
-def search(f: SignatureFilter, page: int = 1) -> SearchPage:
-    where = conditions(f)
-    total = db.session.scalar(select(func.count()).select_from(Signature).where(*where)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = db.session.scalars(
-        select(Signature)
-        .where(*where)
-        .order_by(Signature.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    ).all()
-    return SearchPage(list(rows), total, page, pages)
+def search(f: SignatureFilter, page: int = 1) -> Page:
+    """Matching signatures, newest first, a page at a time."""
+    return paginate(
+        select(Signature).where(*conditions(f)).order_by(Signature.id.desc()), page, PAGE_SIZE
+    )
 
 
 def count_invalidatable(f: SignatureFilter) -> int:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from petition.extensions import db
-from petition.models import OutboxMessage, Signature, SignatureState, utcnow
+from petition.models import AuditLog, OutboxMessage, Signature, SignatureState, utcnow
 from petition.services import audit, counting
 from petition.services.audit import SYSTEM, Actor
 
@@ -66,6 +66,19 @@ def purge(now: datetime | None = None, actor: Actor = SYSTEM) -> PurgeReport:
     )
     db.session.commit()
     return report
+
+
+PURGE_EVERY = timedelta(days=1)
+
+
+def purge_if_due(now: datetime | None = None) -> PurgeReport | None:
+    """Purge if no purge has run in the last day, whichever process ran it; else None."""
+    now = now or utcnow()
+    last = db.session.scalar(select(func.max(AuditLog.at)).where(AuditLog.action == "purge"))
+    db.session.rollback()
+    if last is not None and now - last < PURGE_EVERY:
+        return None
+    return purge(now)
 
 
 def _delete_unconfirmed(cutoff: datetime) -> int:

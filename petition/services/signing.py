@@ -15,7 +15,8 @@ from sqlalchemy.orm import contains_eager
 
 from petition.database import dialect_insert
 from petition.extensions import db
-from petition.mail import queue_email
+from petition.mail import compose_email, mark_queued
+from petition.mail.outbox import INSERT_MESSAGE
 from petition.models import (
     ConsentWording,
     Signature,
@@ -27,6 +28,7 @@ from petition.models import (
 from petition.services import counting
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
+from petition.services.new_signature import insert_new_signature
 from petition.urls import external_url
 
 # The words beside the updates checkbox. Change the version whenever the words change:
@@ -39,8 +41,6 @@ CONSENT_TEXT = (
 
 WITHDRAW_LINK_DAYS = 3 * 365
 
-# Built once: Core statements skip the ORM's per-call work on the hottest path there is.
-INSERT_SIGNATURE = insert(Signature.__table__).returning(Signature.__table__.c.id)
 INSERT_TOKEN = insert(SignatureToken.__table__)
 
 
@@ -90,7 +90,7 @@ def current_consent() -> int:
 class Recipient:
     """Who a signer email goes to, and what it is about."""
 
-    signature_id: int
+    signature_id: int | None  # None until a new signature is inserted
     state: SignatureState
     name: str
     address: str
@@ -108,42 +108,41 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
     petition = _petition_taking_signatures(slug)
     canonical = canonical_email(entry.email)
     now = utcnow()
+    signature = dict(
+        state=SignatureState.PENDING,
+        duplicate_notices=0,
+        petition_id=petition["id"],
+        name=entry.name,
+        email=entry.email,
+        canonical_email=canonical,
+        postcode=entry.postcode,
+        country=entry.country,
+        consent_updates=entry.consent_updates,
+        consent_wording_id=wording_id,
+        consented_at=now if entry.consent_updates else None,
+        source=attribution.source,
+        referrer_host=attribution.referrer_host,
+        utm_source=attribution.utm_source,
+        utm_medium=attribution.utm_medium,
+        utm_campaign=attribution.utm_campaign,
+        ip_address=attribution.ip_address,
+        created_at=now,
+        updated_at=now,
+    )
+    recipient = Recipient(
+        None, SignatureState.PENDING, entry.name, entry.email, petition["title"], slug
+    )
+    tokens, email = _confirmation(
+        recipient, "confirm", f"Please confirm your signature: {petition['title']}"
+    )
+    [journal] = counting.journal_rows(petition["id"], entry.country, None, SignatureState.PENDING)
     try:
-        signature_id = (
-            db.session.connection()
-            .execute(
-                INSERT_SIGNATURE,
-                dict(
-                    petition_id=petition["id"],
-                    name=entry.name,
-                    email=entry.email,
-                    canonical_email=canonical,
-                    postcode=entry.postcode,
-                    country=entry.country,
-                    consent_updates=entry.consent_updates,
-                    consent_wording_id=wording_id,
-                    consented_at=now if entry.consent_updates else None,
-                    source=attribution.source,
-                    referrer_host=attribution.referrer_host,
-                    utm_source=attribution.utm_source,
-                    utm_medium=attribution.utm_medium,
-                    utm_campaign=attribution.utm_campaign,
-                    ip_address=attribution.ip_address,
-                    created_at=now,
-                    updated_at=now,
-                ),
-            )
-            .scalar_one()
-        )
+        insert_new_signature(signature, tokens, journal, email)
     except IntegrityError:
         db.session.rollback()
         _tell_existing_signer(petition["id"], canonical, entry.email)
         return
-    counting.record_change(petition["id"], entry.country, None, SignatureState.PENDING)
-    recipient = Recipient(
-        signature_id, SignatureState.PENDING, entry.name, entry.email, petition["title"], slug
-    )
-    _queue_confirmation(recipient, "confirm", f"Please confirm your signature: {petition['title']}")
+    mark_queued()
     db.session.commit()
 
 
@@ -194,18 +193,39 @@ def _tell_existing_signer(petition_id: int, canonical: str, typed_address: str) 
 
 
 def _queue_confirmation(recipient: Recipient, template: str, subject: str) -> None:
+    tokens, email = _confirmation(recipient, template, subject)
+    connection = db.session.connection()
+    connection.execute(
+        INSERT_TOKEN, [{**t, "signature_id": recipient.signature_id} for t in tokens]
+    )
+    connection.execute(INSERT_MESSAGE, {**email, "signature_id": recipient.signature_id})
+    mark_queued()
+
+
+def _confirmation(
+    recipient: Recipient, template: str, subject: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """New link tokens (only their hashes are kept) and the email that carries them."""
     now = utcnow()
     config = current_app.config
-    tokens = {TokenPurpose.WITHDRAW: now + timedelta(days=WITHDRAW_LINK_DAYS)}
+    expiries = {TokenPurpose.WITHDRAW: now + timedelta(days=WITHDRAW_LINK_DAYS)}
     if recipient.state != SignatureState.CONFIRMED:
-        tokens[TokenPurpose.CONFIRM] = now + timedelta(days=config["CONFIRM_TOKEN_DAYS"])
-    issued = _issue_tokens(recipient.signature_id, tokens)
+        expiries[TokenPurpose.CONFIRM] = now + timedelta(days=config["CONFIRM_TOKEN_DAYS"])
+    issued = {purpose: secrets.token_urlsafe(32) for purpose in expiries}
+    rows = [
+        {
+            "purpose": purpose,
+            "token_hash": _hash(token),
+            "created_at": now,
+            "expires_at": expiries[purpose],
+        }
+        for purpose, token in issued.items()
+    ]
     confirm = issued.get(TokenPurpose.CONFIRM)
-    queue_email(
+    email = compose_email(
         template,
         recipient.address,
         subject,
-        signature_id=recipient.signature_id,
         name=recipient.name,
         state=recipient.state.value,
         petition_title=recipient.petition_title,
@@ -214,28 +234,7 @@ def _queue_confirmation(recipient: Recipient, template: str, subject: str) -> No
         confirm_days=config["CONFIRM_TOKEN_DAYS"],
         withdraw_url=external_url("public.withdraw", token=issued[TokenPurpose.WITHDRAW]),
     )
-
-
-def _issue_tokens(
-    signature_id: int, expiries: dict[TokenPurpose, datetime]
-) -> dict[TokenPurpose, str]:
-    """New random link tokens for a signature; only their hashes are stored."""
-    now = utcnow()
-    tokens = {purpose: secrets.token_urlsafe(32) for purpose in expiries}
-    db.session.connection().execute(
-        INSERT_TOKEN,
-        [
-            {
-                "signature_id": signature_id,
-                "purpose": purpose,
-                "token_hash": _hash(token),
-                "expires_at": expiries[purpose],
-                "created_at": now,
-            }
-            for purpose, token in tokens.items()
-        ],
-    )
-    return tokens
+    return rows, email
 
 
 def _hash(token: str) -> str:
