@@ -32,6 +32,8 @@ class Defaults:
     SIGN_RATE_LIMIT = "10 per minute; 200 per hour"
     DONATE_RATE_LIMIT = "10 per minute; 100 per hour"
     RATELIMIT_ENABLED = True
+    # A sliding window: no burst of twice the limit either side of a minute's turn.
+    RATELIMIT_STRATEGY = "moving-window"
     TRUSTED_PROXY_COUNT = 0
     # The web process runs the outbox and count refresher itself unless told not to.
     EMBEDDED_WORKER = True

@@ -20,7 +20,7 @@ from petition.extensions import db
 from petition.mail import deliver_due
 from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
-from petition.services.articles import flush_views
+from petition.services.article_stats import flush_views
 from petition.services.counting import flush_counts
 from petition.services.retention import purge_if_due
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from petition.extensions import db
 from petition.models import ArticleDailyViews
-from petition.services import articles
+from petition.services import article_stats
 from petition.services.seed import ARTICLE_SLUG
 from tests.factories import (
     ORIGIN,
@@ -137,10 +137,10 @@ def test_views_are_counted_per_day_on_the_server(app, client):
     for _ in range(3):
         client.get(ARTICLE_PATH)
     with app.app_context():
-        assert articles.flush_views() == 3
+        assert article_stats.flush_views() == 3
         assert db.session.scalar(select(ArticleDailyViews.views)) == 3
         client.get(ARTICLE_PATH)
-        articles.flush_views()
+        article_stats.flush_views()
         assert db.session.scalar(select(ArticleDailyViews.views)) == 4
 
 
@@ -163,13 +163,13 @@ def test_a_signature_from_the_article_is_attributed_and_shows_in_the_funnel(app,
             signature.source == f"article:{ARTICLE_SLUG}" and signature.utm_source == "newsletter"
         )
         deliver_due()
-        articles.flush_views()
+        article_stats.flush_views()
     client.post(links_in(mailbox.wait_for(1)[0])["confirm"])
     client.get(f"/go/gofundme?source=article:{ARTICLE_SLUG}")
 
     with app.app_context():
         make_admin("editor@example.org", role="editor")
-        [funnel] = articles.funnels()
+        [funnel] = article_stats.funnels()
     assert (
         funnel.views,
         funnel.signatures,

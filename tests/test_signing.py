@@ -168,3 +168,60 @@ def test_honeypot_gets_the_same_response_and_saves_nothing(app, client):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Signature)) == 0
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_confirming_stays_open_24_hours_after_a_petition_closes(app, client, mailbox):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from petition.models import Petition, PetitionState, utcnow
+    from tests.factories import forget_cached
+
+    sign(client, email="late@example.org")
+    sign(client, email="too-late@example.org")
+    with app.app_context():
+        deliver_due()
+    links = {str(m["To"]): links_in(m)["confirm"] for m in mailbox.wait_for(2)}
+
+    def close(hours_ago: int) -> None:
+        with app.app_context():
+            db.session.execute(
+                update(Petition).values(
+                    state=PetitionState.CLOSED, closed_at=utcnow() - timedelta(hours=hours_ago)
+                )
+            )
+            db.session.commit()
+        forget_cached()
+
+    close(hours_ago=23)
+    assert "Confirm my signature" in client.get(links["late@example.org"]).get_data(as_text=True)
+    assert client.post(links["late@example.org"]).status_code == 200
+    close(hours_ago=25)
+    page = client.get(links["too-late@example.org"]).get_data(as_text=True)
+    assert "This petition has closed" in page and "Confirm my signature" not in page
+    refused = client.post(links["too-late@example.org"])
+    assert refused.status_code == 410
+    with app.app_context():
+        assert count_of() == 1
+
+
+def test_expired_links_no_longer_work(app, client, mailbox):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from petition.models import SignatureToken, utcnow
+
+    sign(client)
+    with app.app_context():
+        deliver_due()
+        db.session.execute(
+            update(SignatureToken).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+    links = links_in(mailbox.wait_for(1)[0])
+    assert client.get(links["confirm"]).status_code == 404
+    assert client.post(links["confirm"]).status_code == 404
+    with app.app_context():
+        assert signature_for("ada@example.org").state == SignatureState.PENDING

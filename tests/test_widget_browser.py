@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.factories import SLUG
+from tests.factories import SLUG, links_in
 from tests.parts import LiveServer, StaticSite, text_of
 
 pytestmark = pytest.mark.browser
@@ -129,3 +129,31 @@ def test_the_oembed_html_signs_inside_a_sandboxed_frame(live, browser, mailbox, 
 
 def expect_text(frame, text: str) -> None:
     frame.get_by_text(text).first.wait_for(state="visible", timeout=10_000)
+
+
+def test_a_widget_on_our_own_site_hears_when_its_reader_confirms(live, browser, mailbox):
+    app, server = live
+    snippet = (
+        SNIPPET.format(slug=SLUG, base=server.url)
+        + f'<script src="{server.url}/embed.js" async></script>'
+    )
+    # Same site as the service (ports do not count), as our own story pages are.
+    with StaticSite("127.0.0.1") as site:
+        site.pages["/story"] = HOST_PAGE.format(embed=snippet)
+        context = browser.new_context(viewport={"width": 390, "height": 900})
+        page = context.new_page()
+        page.goto(f"{site.url}/story")
+        fill_and_sign(page.frame_locator("#first iframe"), "same-site@example.org")
+        page.wait_for_function("window.heard.length === 1")
+        [message] = mailbox.wait_for(1, timeout=10)
+        email_tab = context.new_page()
+        email_tab.goto(server.url + links_in(message)["confirm"])
+        email_tab.get_by_role("button", name="Confirm my signature").click()
+        email_tab.wait_for_selector("text=your signature is counted")
+        page.wait_for_function("window.heard.length === 2")
+        assert page.evaluate("window.heard[1]") == {
+            "type": "petition:confirmed",
+            "slug": SLUG,
+            "on": "first",
+        }
+        context.close()

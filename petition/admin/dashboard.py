@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 
 from petition.admin import bp
-from petition.services import articles, dashboard
+from petition.services import article_stats, dashboard
 
 
 @bp.get("/", endpoint="dashboard")
@@ -23,5 +23,5 @@ def dashboard_view() -> str:
         if p.state.value != "draft"
     ]
     return render_template(
-        "admin/dashboard.html", petitions=petitions, panels=panels, funnels=articles.funnels()
+        "admin/dashboard.html", petitions=petitions, panels=panels, funnels=article_stats.funnels()
     )

@@ -16,8 +16,7 @@ from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import embed_origins
 from petition.services import donations, signing
-from petition.services.campaigns import campaign_overview
-from petition.services.counting import petition_snapshot
+from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import NotFound, PetitionNotOpen
 
 PUBLIC_FIELDS = (

@@ -42,17 +42,14 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("mail_queued", None)
 
 
-def compose_email(
-    template: str, to_address: str, subject: str, **context: object
-) -> dict[str, Any]:
-    """An outbox row: `emails/<template>.txt` and `.html` rendered, ready to be inserted."""
+def compose_email(template: str, to_address: str, subject: str, **context: Any) -> dict[str, Any]:
+    """An outbox row for `emails/<template>.txt` and `.html`, rendered when it is sent."""
     now = utcnow()
     return {
         "kind": template,
         "to_address": to_address,
         "subject": " ".join(subject.split())[:200],
-        "body_text": render_template(f"emails/{template}.txt", **context),
-        "body_html": render_template(f"emails/{template}.html", subject=subject, **context),
+        "context": context,
         "created_at": now,
         "next_attempt_at": now,
         "attempts": 0,
@@ -65,9 +62,9 @@ def queue_email(
     subject: str,
     *,
     signature_id: int | None = None,
-    **context: object,
+    **context: Any,
 ) -> None:
-    """Render an email into the outbox, in the caller's transaction."""
+    """Put an email in the outbox, in the caller's transaction."""
     row = compose_email(template, to_address, subject, **context)
     db.session.connection().execute(INSERT_MESSAGE, {**row, "signature_id": signature_id})
     mark_queued()
@@ -167,8 +164,12 @@ def _to_email(message: OutboxMessage) -> EmailMessage:
     # The same id on any resend, so a mailbox can drop a duplicate after a crash.
     email["Message-ID"] = f"<outbox.{message.id}@{sender.rpartition('@')[2] or 'localhost'}>"
     email["Auto-Submitted"] = "auto-generated"
-    email.set_content(message.body_text)
-    email.add_alternative(message.body_html, subtype="html")
+    context = message.context or {}
+    email.set_content(render_template(f"emails/{message.kind}.txt", **context))
+    email.add_alternative(
+        render_template(f"emails/{message.kind}.html", subject=message.subject, **context),
+        subtype="html",
+    )
     return email
 
 
@@ -183,12 +184,12 @@ def _finish(message: OutboxMessage, claim: str, **values: object) -> None:
 
 def _mark_sent(message: OutboxMessage, claim: str) -> None:
     # The links in a sent message are secrets the signer now holds: we keep no copy.
-    _finish(message, claim, sent_at=utcnow(), body_text="", body_html="", last_error=None)
+    _finish(message, claim, sent_at=utcnow(), context=None, last_error=None)
 
 
 def _mark_failed(message: OutboxMessage, claim: str, error: str) -> None:
     log.error("mail %s refused for good: %s", message.id, error)
-    _finish(message, claim, failed_at=utcnow(), body_text="", body_html="", last_error=error[:500])
+    _finish(message, claim, failed_at=utcnow(), context=None, last_error=error[:500])
 
 
 def _defer(message: OutboxMessage, claim: str, exc: BaseException) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petition.models.base import Base, BigId, UTCDateTime, utcnow
@@ -25,9 +26,9 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(200))
-    # Bodies hold one-time links, so they are blanked once the message has gone.
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    # What the template `emails/<kind>` is rendered with when the message is sent (off the
+    # request's path). It holds one-time links, so it is dropped once the message has gone.
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL"), index=True
     )

@@ -10,9 +10,8 @@ from petition.forms import SignatureForm
 from petition.microcache import public_cache
 from petition.public import bp
 from petition.security import form_tokens
-from petition.services import articles, signing
-from petition.services.campaigns import campaign_overview
-from petition.services.counting import petition_snapshot
+from petition.services import article_stats, articles, signing
+from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import NotFound
 
 UTM = ("utm_source", "utm_medium", "utm_campaign")
@@ -31,7 +30,7 @@ def article(slug: str) -> Any:
     except NotFound:
         abort(404)
     # Counted here, on our server, with nothing stored about the reader.
-    articles.record_view(story["id"])
+    article_stats.record_view(story["id"])
     response = make_response(render_article(story))
     # Every view reaches us (so it can be counted); caches may keep a copy and revalidate.
     response.headers["Cache-Control"] = "no-cache"

@@ -18,8 +18,7 @@ from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import origin_allowed
 from petition.services import signing
-from petition.services.campaigns import campaign_overview
-from petition.services.counting import petition_snapshot
+from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import ConfirmationClosed, LinkInvalid, NotFound, PetitionNotOpen
 
 SIGN = "sign"
@@ -42,8 +41,7 @@ def home() -> str:
 @public_cache(10)
 def petition(slug: str) -> str:
     snapshot = _snapshot_or_404(slug)
-    form = SignatureForm(data=_hidden_fields(request.args))
-    return _render_petition(snapshot, form)
+    return _render_petition(snapshot, SignatureForm())
 
 
 def _render_petition(

@@ -1,4 +1,4 @@
-"""What the campaign home page shows, cached like the counts it carries."""
+"""What readers see of the campaign and its petitions, cached briefly like the counts they carry."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from petition.extensions import cache, db
-from petition.models import Campaign, Petition, PetitionState
-from petition.services.counting import petition_snapshot
+from petition.models import Campaign, Petition, PetitionCountryCount, PetitionState, display_goal
 from petition.services.errors import NotFound
+from petition.urls import external_url
 
 HOME_KEY = "campaign:v1:home"
 
@@ -43,3 +43,70 @@ def _load_overview() -> dict[str, Any] | None:
         "gofundme_url": campaign.gofundme_url,
         "petition_slugs": list(slugs),
     }
+
+
+def _cache_key(slug: str) -> str:
+    return f"petition:v1:{slug}"
+
+
+def forget_petitions(*slugs: str) -> None:
+    """Drop cached snapshots (and their encoded JSON) after a change readers should see soon."""
+    cache.delete(*(_cache_key(s) for s in slugs), *(f"petition-json:v1:{s}" for s in slugs))
+
+
+def petition_snapshot(slug: str) -> dict[str, Any]:
+    """What the public sees of a petition, cached briefly; raises NotFound for drafts."""
+    ttl = current_app.config["COUNT_CACHE_SECONDS"]
+    snapshot = cache.get(_cache_key(slug), ttl, lambda: _load_snapshot(slug))
+    if snapshot is None:
+        raise NotFound(f"no petition {slug!r}")
+    return snapshot
+
+
+def _load_snapshot(slug: str) -> dict[str, Any] | None:
+    petition = db.session.scalar(
+        select(Petition).where(Petition.slug == slug, Petition.state != PetitionState.DRAFT)
+    )
+    if petition is None:
+        return None
+    campaign = petition.campaign
+    return {
+        "id": petition.id,
+        "slug": petition.slug,
+        "title": petition.title,
+        "url": external_url("public.petition", slug=petition.slug),
+        "ask": petition.ask,
+        "background": petition.background,
+        "state": petition.state.value,
+        "is_open": petition.is_open(),
+        "goal": petition.goal,
+        "display_goal": display_goal(petition.goal, petition.confirmed_count),
+        "signature_count": petition.confirmed_count,
+        "opens_at": _iso(petition.opens_at),
+        "closes_at": _iso(petition.closes_at),
+        "counted_at": _iso(petition.counted_at),
+        "milestones": [
+            {"threshold": m.threshold, "reached_at": _iso(m.reached_at)}
+            for m in petition.milestones
+        ],
+        "countries": [
+            {"country": code, "count": n}
+            for code, n in db.session.execute(
+                select(PetitionCountryCount.country, PetitionCountryCount.confirmed_count)
+                .where(
+                    PetitionCountryCount.petition_id == petition.id,
+                    PetitionCountryCount.confirmed_count > 0,
+                )
+                .order_by(PetitionCountryCount.confirmed_count.desc(), PetitionCountryCount.country)
+            )
+        ],
+        "campaign": {
+            "slug": campaign.slug,
+            "name": campaign.name,
+            "gofundme_url": campaign.gofundme_url,
+        },
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

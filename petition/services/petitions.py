@@ -11,8 +11,7 @@ from petition.extensions import cache, db
 from petition.models import Campaign, Petition, PetitionState, utcnow
 from petition.services import audit
 from petition.services.audit import Actor
-from petition.services.campaigns import HOME_KEY
-from petition.services.counting import forget_petitions
+from petition.services.campaigns import HOME_KEY, forget_petitions
 from petition.services.donations import FUNDRAISER_KEY
 from petition.services.errors import InvalidInput, NotFound
 

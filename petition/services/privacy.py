@@ -103,7 +103,7 @@ def erase(address: str, actor: Actor) -> int:
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.signature_id.in_(ids))
-            .values(to_address="", body_text="", body_html="")
+            .values(to_address="", context=None)
             .execution_options(synchronize_session=False)
         )
     audit.record(actor, "erase", masked(canonical_email(address)), row_count=len(ids))

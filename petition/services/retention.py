@@ -97,7 +97,7 @@ def _delete_unconfirmed(cutoff: datetime) -> int:
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.signature_id.in_(ids))
-            .values(signature_id=None, to_address="", body_text="", body_html="")
+            .values(signature_id=None, to_address="", context=None)
             .execution_options(synchronize_session=False)
         )
         db.session.execute(delete(Signature).where(Signature.id.in_(ids)))

@@ -25,7 +25,7 @@ from petition.models import (
     TokenPurpose,
     utcnow,
 )
-from petition.services import counting
+from petition.services import campaigns, counting
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
 from petition.services.new_signature import insert_new_signature
@@ -148,7 +148,7 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
 
 def _petition_taking_signatures(slug: str) -> dict[str, Any]:
     """The petition as readers see it (briefly cached), if it is taking signatures."""
-    petition = counting.petition_snapshot(slug)
+    petition = campaigns.petition_snapshot(slug)
     if not petition["is_open"]:
         raise PetitionNotOpen(petition["title"])
     return petition

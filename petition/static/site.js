@@ -97,3 +97,12 @@
     });
   });
 })();
+
+// Tell our widget, where it sits on our own pages in other tabs, that a signature was confirmed.
+(function () {
+  "use strict";
+  var confirmed = document.querySelector("[data-confirmed]");
+  if (confirmed && window.BroadcastChannel) {
+    new BroadcastChannel("refugees-welcome").postMessage({ type: "confirmed", slug: confirmed.getAttribute("data-confirmed") });
+  }
+})();

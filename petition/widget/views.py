@@ -15,7 +15,7 @@ from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import embed_origins, origin_of
 from petition.services import signing
-from petition.services.counting import petition_snapshot
+from petition.services.campaigns import petition_snapshot
 from petition.services.errors import NotFound, PetitionNotOpen
 from petition.widget import bp
 
