@@ -54,8 +54,8 @@ def signing() -> list[Row]:
         mailbox.stop()
     baseline = "bare Flask: insert one row"
     return [
-        Row("sign (form post → 303)", quiet[0], baseline, quiet[1]),
-        Row("sign, while the worker sends the mail", busy[0], baseline, busy[1]),
+        Row("sign (form post → 303)", baseline, quiet),
+        Row("sign, while the worker sends the mail", baseline, busy),
     ]
 
 
@@ -74,9 +74,7 @@ def confirming() -> list[Row]:
             confirm = Target(ours, "confirm.lua", (ours, "2"))
             update = Target(bare, "update.lua", ("2",))
             result = compare(confirm, update)
-    return [
-        Row("confirm (POST the link → 200)", result[0], "bare Flask: update one row", result[1])
-    ]
+    return [Row("confirm (POST the link → 200)", "bare Flask: update one row", result)]
 
 
 def reads() -> list[Row]:
@@ -90,9 +88,9 @@ def reads() -> list[Row]:
             page = compare(Target(f"{ours}/petitions/{SEED_SLUG}"), Target(f"{bare}/html"))
             widget = compare(Target(f"{ours}/embed/petitions/{SEED_SLUG}"), Target(f"{bare}/html"))
     return [
-        Row("count API (JSON)", count[0], "bare Flask: jsonify a dict", count[1]),
-        Row("petition page (HTML)", page[0], "bare Flask: render a template", page[1]),
-        Row("widget page (HTML)", widget[0], "bare Flask: render a template", widget[1]),
+        Row("count API (JSON)", "bare Flask: jsonify a dict", count),
+        Row("petition page (HTML)", "bare Flask: render a template", page),
+        Row("widget page (HTML)", "bare Flask: render a template", widget),
     ]
 
 

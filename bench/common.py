@@ -16,8 +16,8 @@ from tests.processes import production_env as app_env  # noqa: F401 (the benchma
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 32))
-DURATION = int(os.environ.get("BENCH_SECONDS", 10))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+DURATION = int(os.environ.get("BENCH_SECONDS", 8))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 
 
 def flask(*args: str, env: dict[str, str]) -> str:
@@ -103,9 +103,18 @@ class Target:
     args: tuple[str, ...] = ()
 
 
-def compare(ours: Target, baseline: Target, rounds: int = ROUNDS) -> tuple[Load, Load]:
-    """Alternate runs of ours and the baseline (machine noise hits both alike); take medians.
+@dataclass
+class Comparison:
+    ours: Load
+    baseline: Load
+    ratio: float  # the median of the ratios of back-to-back runs
 
+
+def compare(ours: Target, baseline: Target, rounds: int = ROUNDS) -> Comparison:
+    """Alternate runs of ours and the baseline, back to back, and take medians.
+
+    This machine's speed swings between runs (its disk, its neighbours), so each run of ours is
+    paired with the baseline run right after it and the ratio is the median of those pairs.
     Both sides get a short unmeasured warm-up first (connections, prepared statements).
     """
     for side in (ours, baseline):
@@ -114,7 +123,10 @@ def compare(ours: Target, baseline: Target, rounds: int = ROUNDS) -> tuple[Load,
     for _ in range(rounds):
         mine.append(wrk(ours.url, ours.script, ours.args))
         theirs.append(wrk(baseline.url, baseline.script, baseline.args))
-    return median(mine), median(theirs)
+    ratios = [m.rps / t.rps for m, t in zip(mine, theirs, strict=True) if t.rps]
+    return Comparison(
+        median(mine), median(theirs), statistics.median(ratios) if ratios else float("nan")
+    )
 
 
 def median(loads: list[Load]) -> Load:
@@ -133,13 +145,20 @@ def median(loads: list[Load]) -> Load:
 @dataclass
 class Row:
     scenario: str
-    ours: Load
     baseline_name: str
-    baseline: Load
+    result: Comparison
+
+    @property
+    def ours(self) -> Load:
+        return self.result.ours
+
+    @property
+    def baseline(self) -> Load:
+        return self.result.baseline
 
     @property
     def ratio(self) -> float:
-        return self.ours.rps / self.baseline.rps if self.baseline.rps else float("nan")
+        return self.result.ratio
 
 
 COLUMNS = (
@@ -160,7 +179,8 @@ def table(rows: list[Row]) -> str:
     """The results as a Markdown table, ready for the README."""
     lines = [
         f"Machine: {machine()}. PostgreSQL; {CONNECTIONS} concurrent connections; "
-        f"medians of {ROUNDS} alternating {DURATION} s runs of each side.",
+        f"medians of {ROUNDS} alternating {DURATION} s runs of each side; ratio: median of "
+        "the back-to-back pairs' ratios.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",

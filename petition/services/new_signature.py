@@ -117,8 +117,11 @@ def insert_new_signature(
 
     Raises IntegrityError (and writes nothing) when the person has already signed.
     """
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql" and len(tokens) == 2:
+    if db.session.get_bind().dialect.name == "postgresql" and len(tokens) == 2:
+        # One statement is one transaction already: with nothing else in this one, run it in
+        # autocommit and save the BEGIN and COMMIT round trips.
+        options = {} if db.session().in_transaction() else {"isolation_level": "AUTOCOMMIT"}
+        connection = db.session.connection(execution_options=options)
         global _STATEMENT
         if _STATEMENT is None:
             _STATEMENT = _all_at_once()
@@ -128,6 +131,7 @@ def insert_new_signature(
         params.update({f"j_{k}": journal[k] for k in JOURNAL_COLUMNS})
         params.update({f"o_{k}": email[k] for k in OUTBOX_COLUMNS})
         return connection.execute(_STATEMENT, params).scalar_one()
+    connection = db.session.connection()
     signature_id = connection.execute(
         insert(SIGNATURES).returning(SIGNATURES.c.id), signature
     ).scalar_one()
