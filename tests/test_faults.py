@@ -182,6 +182,25 @@ def test_a_database_restart_under_load_loses_nothing_and_answers_503_quickly(dat
     assert recovered and min(recovered) - up_at < 10
 
 
+def test_after_a_database_restart_no_reader_meets_a_connection_the_server_closed(database):
+    env = service_env(database.url)
+    prepared(env)
+    with Gunicorn("app:app", env) as server:
+        # Fill every worker's pool with open connections.
+        load = Load(server.url, form_token(server.url), threads=12).run()
+        time.sleep(2)
+        load.finish()
+        assert len(load.acknowledged()) > 20
+        database.stop("fast")
+        database.start()
+        # The first requests after the restart land on the pooled connections of before.
+        after = Load(server.url, form_token(server.url), threads=12).run()
+        time.sleep(2)
+        answers = after.finish()
+    assert len(answers) > 20
+    assert Counter(a.status for a in answers) == {303: len(answers)}
+
+
 def test_kill_9_of_a_web_worker_under_load_loses_nothing_acknowledged(database):
     env = service_env(database.url)
     prepared(env)

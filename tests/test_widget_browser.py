@@ -81,8 +81,13 @@ def test_the_snippet_on_another_site_shows_a_widget_that_signs(
 
         # A mistake first: the summary takes focus and links to the field.
         frame.get_by_label("Full name").fill("=cmd")
+        height_before = page.evaluate("document.querySelector('#first iframe').style.height")
         frame.get_by_role("button", name="Sign the petition").click()
         expect_text(frame, "cannot start with")
+        # The frame grows to show the errors; click only once it has (or the click misses).
+        page.wait_for_function(
+            "h => document.querySelector('#first iframe').style.height !== h", arg=height_before
+        )
         page.screenshot(path=str(artifacts / f"widget-{name}-error.png"), full_page=True)
 
         fill_and_sign(frame, f"widget-{name}@example.org")

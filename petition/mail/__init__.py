@@ -6,6 +6,14 @@ from petition.mail.outbox import (
     deliver_due,
     mark_queued,
     queue_email,
+    wake_deliverer,
 )
 
-__all__ = ["DeliveryReport", "compose_email", "deliver_due", "mark_queued", "queue_email"]
+__all__ = [
+    "DeliveryReport",
+    "compose_email",
+    "deliver_due",
+    "mark_queued",
+    "queue_email",
+    "wake_deliverer",
+]

@@ -34,7 +34,7 @@ mail_waiting = threading.Event()
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.info.pop("mail_queued", False):
-        mail_waiting.set()
+        wake_deliverer()
 
 
 @event.listens_for(Session, "after_rollback")
@@ -68,6 +68,11 @@ def queue_email(
     row = compose_email(template, to_address, subject, **context)
     db.session.connection().execute(INSERT_MESSAGE, {**row, "signature_id": signature_id})
     mark_queued()
+
+
+def wake_deliverer() -> None:
+    """Tell a waiting deliverer that committed mail is there to send."""
+    mail_waiting.set()
 
 
 def mark_queued() -> None:

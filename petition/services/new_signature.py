@@ -7,11 +7,18 @@ once; elsewhere, one statement per table. It is the hottest write there is.
 
 from __future__ import annotations
 
+from enum import Enum
+from functools import cache
 from typing import Any
 
+import psycopg
+from psycopg.types.json import Json
 from sqlalchemy import Table, bindparam, insert, select, union_all
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from petition.extensions import db
+from petition.mail import mark_queued, wake_deliverer
 from petition.models import CountJournalEntry, OutboxMessage, Signature, SignatureToken
 
 SIGNATURES: Table = Signature.__table__  # type: ignore[assignment]
@@ -104,40 +111,98 @@ def _all_at_once() -> Any:
     return select(new.c.id).add_cte(tokens, journal, email)
 
 
-_STATEMENT: Any = None
-
-
 def insert_new_signature(
     signature: dict[str, Any],
     tokens: list[dict[str, Any]],
     journal: dict[str, Any],
     email: dict[str, Any],
-) -> int:
-    """Insert a signature and its tokens, journal entry and email; return the signature's id.
+) -> int | None:
+    """Insert and commit a signature with its tokens, journal entry and email; return its id.
 
-    Raises IntegrityError (and writes nothing) when the person has already signed.
+    Returns None, having written nothing, when the person has already signed.
     """
-    if db.session.get_bind().dialect.name == "postgresql" and len(tokens) == 2:
-        # One statement is one transaction already: with nothing else in this one, run it in
-        # autocommit and save the BEGIN and COMMIT round trips.
-        options = {} if db.session().in_transaction() else {"isolation_level": "AUTOCOMMIT"}
-        connection = db.session.connection(execution_options=options)
-        global _STATEMENT
-        if _STATEMENT is None:
-            _STATEMENT = _all_at_once()
-        params = {f"s_{k}": signature[k] for k in SIGNATURE_COLUMNS}
-        for i, token in enumerate(tokens, start=1):
-            params.update({f"t{i}_{k}": token[k] for k in TOKEN_COLUMNS})
-        params.update({f"j_{k}": journal[k] for k in JOURNAL_COLUMNS})
-        params.update({f"o_{k}": email[k] for k in OUTBOX_COLUMNS})
-        return connection.execute(_STATEMENT, params).scalar_one()
+    if db.engine.dialect.name == "postgresql" and len(tokens) == 2 and not _session_busy():
+        return _in_one_statement(_driver_values(signature, tokens, journal, email))
     connection = db.session.connection()
-    signature_id = connection.execute(
-        insert(SIGNATURES).returning(SIGNATURES.c.id), signature
-    ).scalar_one()
-    connection.execute(
-        insert(TOKENS), [{**token, "signature_id": signature_id} for token in tokens]
-    )
-    connection.execute(insert(JOURNAL), journal)
-    connection.execute(insert(OUTBOX), {**email, "signature_id": signature_id})
+    try:
+        signature_id = connection.execute(
+            insert(SIGNATURES).returning(SIGNATURES.c.id), signature
+        ).scalar_one()
+        connection.execute(
+            insert(TOKENS), [{**token, "signature_id": signature_id} for token in tokens]
+        )
+        connection.execute(insert(JOURNAL), journal)
+        connection.execute(insert(OUTBOX), {**email, "signature_id": signature_id})
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    mark_queued()
+    db.session.commit()
     return signature_id
+
+
+def _session_busy() -> bool:
+    """True when this request's session holds an open transaction the insert must join."""
+    return db.session.registry.has() and db.session().in_transaction()
+
+
+@cache
+def _statement() -> tuple[str, tuple[str, ...]]:
+    """The one statement as PostgreSQL text with positional parameters, and their names."""
+    compiled = _all_at_once().compile(dialect=PGDialect_psycopg(paramstyle="format"))
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
+def _driver_values(
+    signature: dict[str, Any],
+    tokens: list[dict[str, Any]],
+    journal: dict[str, Any],
+    email: dict[str, Any],
+) -> list[Any]:
+    """The statement's parameters, in order, as the driver takes them."""
+    named = {f"s_{k}": signature[k] for k in SIGNATURE_COLUMNS}
+    for i, token in enumerate(tokens, start=1):
+        named.update({f"t{i}_{k}": token[k] for k in TOKEN_COLUMNS})
+    named.update({f"j_{k}": journal[k] for k in JOURNAL_COLUMNS})
+    named.update({f"o_{k}": email[k] for k in OUTBOX_COLUMNS})
+    named["o_context"] = Json(named["o_context"])
+    values = [named[name] for name in _statement()[1]]
+    return [value.value if isinstance(value, Enum) else value for value in values]
+
+
+def _in_one_statement(values: list[Any]) -> int | None:
+    """Run the statement in autocommit on a pooled connection, straight through the driver.
+
+    This is the hottest write there is: one statement is one transaction already, so there is
+    no BEGIN or COMMIT to send and no ORM session to keep. Driver errors are raised as
+    SQLAlchemy's, as everywhere else (a lost connection answers 503).
+    """
+    sql = _statement()[0]
+    try:
+        pooled = db.engine.raw_connection()
+    except psycopg.Error as exc:
+        raise _wrapped(exc, sql, invalidated=False) from exc
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            row = driver.execute(sql, values, prepare=True).fetchone()
+        finally:
+            driver.autocommit = False
+    except psycopg.errors.UniqueViolation:
+        return None
+    except psycopg.Error as exc:
+        lost = db.engine.dialect.is_disconnect(exc, driver, None)
+        if lost:
+            pooled.invalidate(exc)
+        raise _wrapped(exc, sql, invalidated=lost) from exc
+    finally:
+        pooled.close()
+    wake_deliverer()
+    return row[0]
+
+
+def _wrapped(exc: psycopg.Error, sql: str, invalidated: bool) -> BaseException:
+    return DBAPIError.instance(
+        sql, None, exc, psycopg.Error, hide_parameters=True, connection_invalidated=invalidated
+    )

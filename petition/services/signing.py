@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from petition.database import dialect_insert
@@ -136,14 +135,8 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         recipient, "confirm", f"Please confirm your signature: {petition['title']}"
     )
     [journal] = counting.journal_rows(petition["id"], entry.country, None, SignatureState.PENDING)
-    try:
-        insert_new_signature(signature, tokens, journal, email)
-    except IntegrityError:
-        db.session.rollback()
+    if insert_new_signature(signature, tokens, journal, email) is None:
         _tell_existing_signer(petition["id"], canonical, entry.email)
-        return
-    mark_queued()
-    db.session.commit()
 
 
 def _petition_taking_signatures(slug: str) -> dict[str, Any]:
