@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 
@@ -20,11 +21,14 @@ def tagged(url: str, source: str, medium: str, campaign: str = "refugees-welcome
     return urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
 
 
-def share_links(url: str, text: str) -> list[ShareLink]:
+@lru_cache(maxsize=512)
+def share_links(url: str, text: str) -> tuple[ShareLink, ...]:
+    """The share buttons for a page: built once per page and remembered."""
+
     def q(**params: str) -> str:
         return urlencode(params)
 
-    return [
+    return (
         ShareLink(
             "whatsapp",
             "WhatsApp",
@@ -54,4 +58,4 @@ def share_links(url: str, text: str) -> list[ShareLink]:
                 "+", "%20"
             ),
         ),
-    ]
+    )
