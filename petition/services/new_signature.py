@@ -1,8 +1,9 @@
 """Writing a new signature with everything it needs, in as few round trips as the database allows.
 
 A new signature comes with two link tokens, a journal entry for the counts and its confirmation
-email, all in one transaction. On PostgreSQL that is one statement (data-modifying CTEs), built
-once; elsewhere, one statement per table. It is the hottest write there is.
+email, all in one transaction. On PostgreSQL that is one statement (data-modifying CTEs),
+compiled once by SQLAlchemy and sent through the driver in autocommit; elsewhere, one statement
+per table in the session. It is the hottest write there is.
 """
 
 from __future__ import annotations
