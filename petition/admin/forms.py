@@ -70,6 +70,7 @@ class SlugField(StringField):
             filters=[_strip],
             **kwargs,
         )
+        self.max_length = max_length
 
 
 def _slug_shape(form: FlaskForm, field: StringField) -> None:
