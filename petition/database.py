@@ -156,3 +156,16 @@ def dialect_insert(table: Any) -> Any:
     if db.session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def add_to_tally(model: Any, key: dict[str, Any], column: str, n: int) -> None:
+    """Add `n` to `column` of the row identified by `key`, creating the row if it is missing.
+
+    One statement, so concurrent adders never lose each other's counts.
+    """
+    insert = dialect_insert(model).values(**key, **{column: n})
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=list(key), set_={column: getattr(model, column) + n}
+        )
+    )

@@ -10,7 +10,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import case, func, select
 
-from petition.database import dialect_insert
+from petition.database import add_to_tally
 from petition.extensions import db
 from petition.models import (
     Article,
@@ -54,15 +54,7 @@ def flush_views() -> int:
         return 0
     try:
         for (article_id, day), n in sorted(pending.items()):
-            insert = dialect_insert(ArticleDailyViews).values(
-                article_id=article_id, day=day, views=n
-            )
-            db.session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["article_id", "day"],
-                    set_={"views": ArticleDailyViews.views + n},
-                )
-            )
+            add_to_tally(ArticleDailyViews, {"article_id": article_id, "day": day}, "views", n)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
-from petition.database import dialect_insert
+from petition.database import add_to_tally, dialect_insert
 from petition.extensions import db
 from petition.models import (
     MILESTONES,
@@ -140,7 +140,8 @@ def flush_counts(batch: int = 5000) -> int:
         slugs.append(slug)
     for (petition_id, country), delta in sorted(countries.items()):
         if delta:
-            _add_country_count(petition_id, country, delta)
+            key = {"petition_id": petition_id, "country": country}
+            add_to_tally(PetitionCountryCount, key, "confirmed_count", delta)
     db.session.commit()
     forget_petitions(*slugs)
     return len(rows)
@@ -159,18 +160,6 @@ def _record_milestones(petition_id: int, before: int, after: int) -> None:
             )
             .on_conflict_do_nothing()
         )
-
-
-def _add_country_count(petition_id: int, country: str, delta: int) -> None:
-    insert = dialect_insert(PetitionCountryCount).values(
-        petition_id=petition_id, country=country, confirmed_count=delta
-    )
-    db.session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["petition_id", "country"],
-            set_={"confirmed_count": PetitionCountryCount.confirmed_count + delta},
-        )
-    )
 
 
 @dataclass(frozen=True)

@@ -69,12 +69,7 @@ def _all_at_once() -> Any:
     new = (
         insert(SIGNATURES)
         .values(
-            {
-                name: param
-                for name, param in zip(
-                    SIGNATURE_COLUMNS, _bound(SIGNATURES, "s_", SIGNATURE_COLUMNS), strict=True
-                )
-            }
+            dict(zip(SIGNATURE_COLUMNS, _bound(SIGNATURES, "s_", SIGNATURE_COLUMNS), strict=True))
         )
         .returning(SIGNATURES.c.id)
         .cte("new_signature")
@@ -91,14 +86,7 @@ def _all_at_once() -> Any:
     )
     journal = (
         insert(JOURNAL)
-        .values(
-            {
-                name: param
-                for name, param in zip(
-                    JOURNAL_COLUMNS, _bound(JOURNAL, "j_", JOURNAL_COLUMNS), strict=True
-                )
-            }
-        )
+        .values(dict(zip(JOURNAL_COLUMNS, _bound(JOURNAL, "j_", JOURNAL_COLUMNS), strict=True)))
         .cte("new_journal")
     )
     email = (
