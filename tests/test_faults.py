@@ -262,23 +262,14 @@ def test_redis_going_away_does_not_stop_signing(database):
     try:
         with Gunicorn("app:app", env) as server:
             token = form_token(server.url)
-            before = [
-                post(
-                    f"{server.url}/petitions/{SLUG}/sign",
-                    {**signer(email=f"r{i}@example.org"), "form_token": token},
-                    server.url,
-                )[0]
-                for i in range(5)
-            ]
+
+            def sign(email: str) -> int:
+                form = {**signer(email=email), "form_token": token}
+                return post(f"{server.url}/petitions/{SLUG}/sign", form, server.url)[0]
+
+            before = [sign(f"r{i}@example.org") for i in range(5)]
             redis_server.stop()
-            after = [
-                post(
-                    f"{server.url}/petitions/{SLUG}/sign",
-                    {**signer(email=f"s{i}@example.org"), "form_token": token},
-                    server.url,
-                )[0]
-                for i in range(10)
-            ]
+            after = [sign(f"s{i}@example.org") for i in range(10)]
             reads = [
                 urllib.request.urlopen(f"{server.url}/api/v1/petitions/{SLUG}", timeout=5).status
                 for _ in range(5)
