@@ -68,13 +68,14 @@ def sign(
     headers: dict[str, str] | None = None,
     **fields: Any,
 ) -> TestResponse:
-    """Post the sign form the way a browser on our page does."""
+    """Post the sign form the way a browser on our page (at PUBLIC_URL) does."""
     data = signer(**fields)
     data.setdefault("form_token", token or form_token(client, slug))
+    ours = client.application.config["PUBLIC_URL"].rstrip("/")
     return client.post(
         f"/petitions/{slug}/sign",
         data=data,
-        headers={"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin", **(headers or {})},
+        headers={"Origin": ours, "Sec-Fetch-Site": "same-origin", **(headers or {})},
     )
 
 
