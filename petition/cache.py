@@ -23,6 +23,7 @@ class Cache:
         self._redis: redis.Redis | None = None
         self._redis_down_until = 0.0
         self._lock = threading.Lock()
+        self._refreshing: set[str] = set()
 
     def init_app(self, app: Flask) -> None:
         self._local.clear()
@@ -35,17 +36,36 @@ class Cache:
         app.extensions["petition_cache"] = self
 
     def get(self, key: str, ttl: float, load: Callable[[], Any]) -> Any:
-        """The cached value of `key`, loading and storing it when missing or older than `ttl`."""
+        """The cached value of `key`, loading and storing it when missing or older than `ttl`.
+
+        When a value goes stale, one thread of the process refreshes it while the others go on
+        answering with the old one for those few milliseconds, rather than all of them running
+        the same queries at once just as the process is busiest.
+        """
         now = time.monotonic()
         hit = self._local.get(key)
         if hit and hit[0] > now:
             return hit[1]
-        value = self._shared_get(key)
-        if value is None:
-            value = load()
-            self._shared_set(key, value, ttl * 2)
-        self._local[key] = (now + ttl, value)
-        return value
+        if hit and not self._claim(key):
+            return hit[1]
+        try:
+            value = self._shared_get(key)
+            if value is None:
+                value = load()
+                self._shared_set(key, value, ttl * 2)
+            self._local[key] = (now + ttl, value)
+            return value
+        finally:
+            if hit:
+                self._refreshing.discard(key)
+
+    def _claim(self, key: str) -> bool:
+        """Whether this thread is the one to refresh `key` (no other is doing it)."""
+        with self._lock:
+            if key in self._refreshing:
+                return False
+            self._refreshing.add(key)
+            return True
 
     def delete(self, *keys: str) -> None:
         for key in keys:
