@@ -133,6 +133,20 @@ def test_a_token_for_one_petition_does_not_sign_another(app, client):
     assert sign(client, slug="another", token=form_token(client, SLUG)).status_code == 403
 
 
+def test_pages_rendered_within_a_minute_carry_the_same_token(app, client, monkeypatch):
+    """So a page's bytes, and its ETag, stay the same when it is rendered again."""
+    clock = [time.time() // 60 * 60 - 120]
+    monkeypatch.setattr(form_tokens, "_clock", lambda: clock[0])
+    with app.app_context():
+        first = form_tokens.issue("sign", SLUG)
+        clock[0] += 59
+        assert form_tokens.issue("sign", SLUG) == first
+        clock[0] += 1
+        later = form_tokens.issue("sign", SLUG)
+    assert later != first
+    assert sign(client, token=later).status_code == 303
+
+
 def test_an_expired_form_asks_the_reader_to_send_again(app, client):
     token = form_token(client)
     # Accepted once while fresh (and so remembered as genuine), then refused once too old.
