@@ -27,7 +27,7 @@ from petition.models import (
 from petition.services import campaigns, counting
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
-from petition.services.new_signature import insert_new_signature
+from petition.services.new_signature import SIGNATURES, insert_new_signature
 from petition.urls import external_url
 
 # The words beside the updates checkbox. Change the version whenever the words change:
@@ -41,7 +41,6 @@ CONSENT_TEXT = (
 WITHDRAW_LINK_DAYS = 3 * 365
 
 INSERT_TOKEN = insert(SignatureToken.__table__)
-SIGNATURES = Signature.__table__
 
 
 @dataclass(frozen=True)
