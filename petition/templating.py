@@ -64,8 +64,17 @@ def country_name(code: str) -> str:
     return _country_names().get(code, code)
 
 
-def percent(count: int, goal: int) -> int:
-    return min(100, round(100 * count / goal)) if goal else 0
+def percent(count: int, goal: int) -> str:
+    """How far along the goal is, as a reader would say it.
+
+    Rounded down, so the goal is never "100%" before it is reached, and never "0%" once
+    somebody has signed. site.js says the same when it refreshes a count.
+    """
+    if count <= 0 or goal <= 0:
+        return "0%"
+    if count * 100 < goal:
+        return "Under 1%"
+    return f"{min(100, count * 100 // goal)}%"
 
 
 def init_templating(app: Flask) -> None:

@@ -18,7 +18,8 @@ from petition.models import (
     utcnow,
 )
 from petition.services import counting
-from tests.factories import SLUG, count_of, forget_cached, sign
+from petition.templating import percent
+from tests.factories import SLUG, confirmed_signatures, count_of, forget_cached, sign
 
 
 def confirm_all() -> None:
@@ -105,6 +106,27 @@ def test_milestones_are_recorded_once_and_the_goal_raises_itself(app):
     assert display_goal(10_000, 9_999) == 10_000
     assert display_goal(10_000, 10_000) == 25_000
     assert display_goal(10_000, 12_000_000) == 13_000_000
+
+
+def test_progress_is_put_as_a_reader_would_say_it():
+    assert percent(0, 10_000) == "0%"
+    assert percent(1, 10_000) == "Under 1%"
+    assert percent(99, 10_000) == "Under 1%"
+    assert percent(100, 10_000) == "1%"
+    assert percent(9_960, 10_000) == "99%"  # not "100%" before the goal is reached
+    assert percent(10_000, 10_000) == "100%"
+    assert percent(12_000, 10_000) == "100%"
+    assert percent(5, 0) == "0%"
+
+
+def test_the_first_signature_shows_on_the_bar(app, client):
+    page = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    assert 'value="0"' in page and ">0%</span> of the way" in page
+    confirmed_signatures(app, client, [{"email": "first@example.org"}])
+    forget_cached()
+    page = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    # value="1" is what the stylesheet keys the bar's visible sliver on.
+    assert 'value="1"' in page and "Under 1%</span> of the way" in page
 
 
 def test_the_api_count_follows_confirmations(app, client):

@@ -7,7 +7,9 @@ import re
 import time
 import urllib.request
 
-from tests.factories import SLUG, links_in, signer
+import pytest
+
+from tests.factories import SLUG, confirmed_signatures, forget_cached, links_in, signer
 from tests.parts import LiveServer, text_of
 from tests.test_concurrency import post_form
 
@@ -48,3 +50,28 @@ def test_sign_confirm_and_be_counted_within_five_seconds(make_app, mailbox):
         status, page = get(f"{server.url}/petitions/{SLUG}")
         assert re.search(r"data-count>1<", page)
         app.extensions["petition_worker"].stop.set()
+
+
+@pytest.mark.browser
+def test_an_open_petition_page_counts_new_signatures_as_they_arrive(make_app, browser):
+    app = make_app(EMBEDDED_WORKER=False)
+    with LiveServer(app) as server:
+        app.config["PUBLIC_URL"] = server.url
+        from playwright.sync_api import expect
+
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto(f"{server.url}/petitions/{SLUG}")
+        tally = page.locator(".tally__count")
+        assert tally.get_attribute("aria-live") == "polite"
+        assert tally.inner_text().split() == ["0", "signatures"]
+
+        with app.test_client() as client:
+            confirmed_signatures(app, client, [{"email": "while-reading@example.org"}])
+        with app.app_context():
+            forget_cached()
+        # The page asks again 5 s after loading, then every 30 s; nobody reloads it.
+        expect(page.locator("[data-count]")).to_have_text("1", timeout=15_000)
+        assert tally.inner_text().split() == ["1", "signature"]
+        assert page.locator("[data-count-percent]").inner_text() == "Under 1%"
+        assert page.locator("[data-count-bar]").get_attribute("value") == "1"
+        page.close()

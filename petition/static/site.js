@@ -39,6 +39,12 @@
 
   // Keep counts live while the page is open; the count's region announces changes politely.
   var format = new Intl.NumberFormat("en-GB");
+  // As petition/templating.py's percent(): rounded down, "Under 1%" once anyone has signed.
+  function percent(count, goal) {
+    if (count <= 0 || goal <= 0) return "0%";
+    if (count * 100 < goal) return "Under 1%";
+    return Math.min(100, Math.floor(count * 100 / goal)) + "%";
+  }
   document.querySelectorAll("[data-live-count]").forEach(function (tally) {
     var url = tally.dataset.liveCount;
     function refresh() {
@@ -52,7 +58,7 @@
         tally.querySelector("[data-count-label]").textContent = count === 1 ? "signature" : "signatures";
         var bar = tally.querySelector("[data-count-bar]");
         bar.max = goal; bar.value = Math.min(count, goal);
-        tally.querySelector("[data-count-percent]").textContent = Math.min(100, Math.round(100 * count / goal)) + "%";
+        tally.querySelector("[data-count-percent]").textContent = percent(count, goal);
         tally.querySelector("[data-goal]").textContent = format.format(goal);
       }).catch(function () {});
     }
