@@ -86,6 +86,7 @@ def init_templating(app: Flask) -> None:
     )
     env.globals.update(
         asset_url=asset_url,
+        accepting_donations=donations.accepting_donations,
         card_payments_enabled=stripe_gateway.card_payments_enabled,
         donate_token=donate_token,
         donation_presets=donations.PRESET_POUNDS,

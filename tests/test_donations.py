@@ -65,6 +65,26 @@ def test_without_stripe_cards_are_hidden_and_gofundme_remains(client):
     assert donate(client, "10", token=token).status_code == 409
 
 
+def test_with_no_way_to_give_no_page_points_readers_at_donating(make_app):
+    client = make_app(GOFUNDME_URL="").test_client()
+    for path in (
+        "/",
+        f"/petitions/{SLUG}",
+        f"/petitions/{SLUG}/thanks",
+        f"/embed/petitions/{SLUG}",
+    ):
+        html = client.get(path).get_data(as_text=True)
+        assert 'href="/donate' not in html and "/go/gofundme" not in html, path
+        assert "Can you give as well?" not in html, path
+    page = client.get("/donate")
+    assert page.status_code == 200
+    assert "Donations are not open right now" in page.get_data(as_text=True)
+    # Once the fundraiser is set, the ask and the link are back everywhere.
+    configured = make_app().test_client()
+    for path in ("/", f"/petitions/{SLUG}/thanks", f"/embed/petitions/{SLUG}"):
+        assert 'href="/donate' in configured.get(path).get_data(as_text=True), path
+
+
 def test_choosing_ten_pounds_goes_to_checkout_with_1000_pence_and_an_idempotency_key(
     stripe_app, fake_stripe
 ):

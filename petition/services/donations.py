@@ -238,6 +238,14 @@ def _fundraiser_url() -> str:
     return campaign_url or current_app.config["GOFUNDME_URL"] or ""
 
 
+def accepting_donations() -> bool:
+    """Whether a reader has any way to give: by card here, or through the fundraiser.
+
+    Every donate link and ask is shown only when this holds, so none leads to a dead end.
+    """
+    return stripe_gateway.card_payments_enabled() or fundraiser_url() is not None
+
+
 def follow_fundraiser_link(source: str) -> str:
     """Count a click on the fundraiser link and return where to send the reader."""
     target = fundraiser_url()
