@@ -76,7 +76,9 @@ def test_share_previews_and_structured_data(client):
     assert meta["og:type"] == "article"
     assert meta["og:title"].startswith("Twelve Russian riot police")
     assert meta["og:url"] == f"http://petition.test{ARTICLE_PATH}"
-    assert meta["og:description"] and meta["twitter:card"] == "summary"
+    assert meta["og:description"] and meta["twitter:card"] == "summary_large_image"
+    # The seed article has no picture of its own: previews show the campaign's share card.
+    assert meta["og:image"] == "http://petition.test/static/share-card.png"
     assert f'<link rel="canonical" href="http://petition.test{ARTICLE_PATH}">' in html
     raw = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
     data = json.loads(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import struct
 
 from sqlalchemy import func, select
 
@@ -32,6 +33,28 @@ def test_petition_page_shows_the_ask_count_and_an_unticked_consent_box(client):
         assert f'name="{field}"' in html and f'autocomplete="{token}"' in html
     # The United Kingdom comes first in the country list.
     assert html.index('value="GB"') < html.index('value="AF"')
+
+
+def test_shared_links_preview_with_a_title_a_summary_and_a_picture(client):
+    """What WhatsApp, Facebook, X and Bluesky show when a reader shares the petition."""
+    for path, title in [(f"/petitions/{SLUG}", "Go further and faster"), ("/", "Refugees Welcome")]:
+        html = client.get(path).get_data(as_text=True)
+        meta = dict(re.findall(r'<meta (?:property|name)="([^"]+)" content="([^"]*)"', html))
+        assert meta["og:title"].startswith(title), path
+        assert meta["og:url"] == f"http://petition.test{path}"
+        assert len(meta["og:description"]) > 40 and meta["twitter:card"] == "summary_large_image"
+        assert f'<link rel="canonical" href="{meta["og:url"]}">' in html
+        assert meta["og:image"] == "http://petition.test/static/share-card.png"
+        assert meta["og:image:alt"]
+    with client.get("/static/share-card.png") as card:
+        assert card.status_code == 200 and card.mimetype == "image/png"
+        # The size link previews expect (1.91:1), read from the PNG's header.
+        width, height = struct.unpack(">II", card.get_data()[16:24])
+    assert (
+        (width, height)
+        == (1200, 630)
+        == (int(meta["og:image:width"]), int(meta["og:image:height"]))
+    )
 
 
 def test_signing_sends_a_confirmation_and_only_confirming_counts(app, client, mailbox):
