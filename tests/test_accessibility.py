@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from petition.mail import deliver_due
+from petition.services.counting import flush_counts
 from tests.factories import (
     ADMIN_PASSWORD,
     SLUG,
     confirmed_signatures,
+    forget_cached,
     links_in,
     make_admin,
     signer,
@@ -111,6 +113,16 @@ def states(
         page.get_by_role("button", name="Confirm my signature").click()
         page.wait_for_selector("text=your signature is counted")
 
+    def petition_with_signers(page: Any) -> None:
+        """The petition page once confirmed signers fill its count and where-they-live chart."""
+        confirmed(page)
+        with app.app_context():
+            flush_counts()
+            forget_cached()
+        # A new address: this browser already holds the page from before, cacheable for a while.
+        page.goto(f"{server.url}/petitions/{SLUG}?utm_source=signers")
+        page.wait_for_selector("text=Where signers live")
+
     def withdrawn(page: Any) -> None:
         page.goto(sign_and_link("withdraw", f"withdrawn{id(page)}@example.org"))
         page.get_by_role("button", name="Withdraw my signature").click()
@@ -148,6 +160,7 @@ def states(
             "form with errors": form_with_errors,
             "confirm": lambda p: p.goto(sign_and_link("confirm", f"confirm{id(p)}@example.org")),
             "confirmed": confirmed,
+            "petition with signers": petition_with_signers,
             "withdraw": lambda p: p.goto(sign_and_link("withdraw", f"withdraw{id(p)}@example.org")),
             "withdrawn": withdrawn,
             "donate with errors": donate_errors,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from sqlalchemy import func, select, update
@@ -127,6 +128,28 @@ def test_the_first_signature_shows_on_the_bar(app, client):
     page = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
     # value="1" is what the stylesheet keys the bar's visible sliver on.
     assert 'value="1"' in page and "Under 1%</span> of the way" in page
+
+
+def test_the_petition_page_shows_where_confirmed_signers_live(app, client):
+    page = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    assert "Where signers live" not in page
+    people = [
+        {"email": f"w{i}@example.org", "country": country, "postcode": postcode}
+        for i, (country, postcode) in enumerate(
+            [("GB", "SW1A 1AA")] * 3 + [("FR", "")] * 2 + [(c, "") for c in "DE IE PL UA".split()]
+        )
+    ]
+    confirmed_signatures(app, client, people)
+    sign(client, email="pending@example.org", country="NL", postcode="")
+    forget_cached()
+    page = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    where = page[page.index("Where signers live") :]
+    assert "the top 5 of 6 countries" in where
+    labels = re.findall(r'ranking__label">([^<]+)<', where)
+    values = re.findall(r'ranking__value">([^<]+)<', where)
+    assert labels[:2] == ["United Kingdom", "France"] and len(labels) == 5
+    assert values[:2] == ["3", "2"]
+    assert "Netherlands" not in where  # only confirmed signatures are shown
 
 
 def test_the_api_count_follows_confirmations(app, client):
