@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +32,12 @@ def long_date(value: str | date | None) -> str:
         return ""
     day = date.fromisoformat(value) if isinstance(value, str) else value
     return f"{day.day} {day:%B %Y}"
+
+
+def last_day(closes_at: str) -> str:
+    """A closing moment (the instant after its last day, as the admin form sets it) → that day."""
+    moment = datetime.fromisoformat(closes_at) - timedelta(microseconds=1)
+    return long_date(moment.date())
 
 
 def thousands(value: int | None) -> str:
@@ -82,7 +88,11 @@ def init_templating(app: Flask) -> None:
     env.trim_blocks = True
     env.lstrip_blocks = True
     env.filters.update(
-        thousands=thousands, pounds=pounds, pounds_exact=pounds_exact, long_date=long_date
+        thousands=thousands,
+        pounds=pounds,
+        pounds_exact=pounds_exact,
+        long_date=long_date,
+        last_day=last_day,
     )
     env.globals.update(
         asset_url=asset_url,

@@ -193,6 +193,25 @@ def test_honeypot_gets_the_same_response_and_saves_nothing(app, client):
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
+def test_the_petition_page_says_until_when_it_can_be_signed(app, client):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from petition.models import Petition
+    from tests.factories import forget_cached
+
+    assert "You can sign until" not in client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    with app.app_context():
+        # As the admin form stores "closes on 12 March 2027": the moment that day ends.
+        ends = datetime(2027, 3, 13, tzinfo=UTC)
+        db.session.execute(update(Petition).values(closes_at=ends))
+        db.session.commit()
+    forget_cached()
+    page = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    assert "You can sign until the end of <time" in page and ">12 March 2027</time>" in page
+
+
 def test_confirming_stays_open_24_hours_after_a_petition_closes(app, client, mailbox):
     from datetime import timedelta
 
