@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, redirect, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -34,6 +34,8 @@ def error_response(status: int, code: str, message: str) -> Any:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        if exc.code == 404 and (address := _without_trailing_slash()):
+            return redirect(address, 308)
         code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
         message = exc.description or exc.name
         if exc.code == 429:
@@ -75,6 +77,21 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(
             500, "internal_error", InternalServerError.description or "Something went wrong."
         )
+
+
+def _without_trailing_slash() -> str | None:
+    """The address a link meant when someone's CMS added a slash: /petitions/x/ → /petitions/x."""
+    path = request.path
+    if request.method not in ("GET", "HEAD") or len(path) < 2 or not path.endswith("/"):
+        return None
+    meant = path.rstrip("/")
+    try:
+        current_app.url_map.bind_to_environ(request.environ).match(meant, method="GET")
+    except HTTPException:  # no such page either, or itself a redirect
+        return None
+    query = request.query_string.decode("latin-1")
+    address = request.script_root + meant
+    return f"{address}?{query}" if query else address
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:

@@ -1,0 +1,72 @@
+"""What browsers and search engines ask of every site: a favicon, robots.txt, a sitemap, and
+forgiveness for a slash added to a link."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from tests.factories import SLUG, admin_csrf, forget_cached, log_in, make_admin
+
+ARTICLE_SLUG = "krasnodar-riot-police-sue-over-dismissal"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def addresses_in_sitemap(client) -> list[str]:
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert "Set-Cookie" not in response.headers
+    root = ET.fromstring(response.get_data())
+    return [loc.text for loc in root.iter(f"{SITEMAP}loc")]
+
+
+def test_the_sitemap_lists_the_campaign_its_petition_and_published_stories(app, client):
+    assert addresses_in_sitemap(client) == [
+        "http://petition.test/",
+        f"http://petition.test/petitions/{SLUG}",
+        "http://petition.test/articles",
+        f"http://petition.test/articles/{ARTICLE_SLUG}",
+    ]
+    with app.app_context():
+        make_admin()
+    admin = app.test_client()
+    log_in(admin)
+    token = admin_csrf(admin, "/admin/articles/new")
+    admin.post(f"/admin/articles/{ARTICLE_SLUG}/unpublish", data={"csrf_token": token})
+    forget_cached()
+    assert f"http://petition.test/articles/{ARTICLE_SLUG}" not in addresses_in_sitemap(client)
+
+
+def test_robots_keep_crawlers_out_of_personal_links_and_the_staff_side(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    rules = response.get_data(as_text=True).splitlines()
+    disallowed = {line.split(": ", 1)[1] for line in rules if line.startswith("Disallow: ")}
+    assert {"/admin/", "/signatures/", "/embed/", "/petitions/*/thanks"} <= disallowed
+    assert f"/petitions/{SLUG}" not in disallowed and "/articles" not in disallowed
+    assert "Sitemap: http://petition.test/sitemap.xml" in rules
+
+
+def test_the_favicon_is_there_where_browsers_look_for_it(client):
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200
+        assert icon.get_data()[:4] == b"\x00\x00\x01\x00"  # an .ico file
+        assert "max-age=604800" in icon.headers["Cache-Control"]
+        assert "Set-Cookie" not in icon.headers
+    page = client.get("/").get_data(as_text=True)
+    for rel in ("icon", "apple-touch-icon"):
+        href = re.search(rf'<link rel="{rel}" href="([^"]+)"', page).group(1)
+        with client.get(href) as picture:
+            assert picture.status_code == 200, href
+
+
+def test_a_link_with_a_slash_added_still_arrives(client):
+    moved = client.get(f"/petitions/{SLUG}/?utm_source=cms")
+    assert moved.status_code == 308
+    assert moved.headers["Location"] == f"/petitions/{SLUG}?utm_source=cms"
+    assert client.get(f"/articles/{ARTICLE_SLUG}/").headers["Location"].endswith(ARTICLE_SLUG)
+    # Only to our own pages, and only for reading.
+    sneaky = client.get("/", environ_overrides={"PATH_INFO": "//evil.example/"})
+    assert sneaky.status_code == 404
+    assert client.get("/no-such-page/").status_code == 404
+    assert client.post(f"/petitions/{SLUG}/sign/").status_code == 404
