@@ -40,6 +40,9 @@ class Defaults:
     WORKER_POLL_SECONDS = 1.0
     WORKER_NICENESS = 5
     COUNT_CACHE_SECONDS = 1.0
+    # How often open petition pages and widgets ask for the count (0: never). On a viral day
+    # every open page asks; a longer interval trades freshness for fewer requests.
+    LIVE_COUNT_SECONDS = 30
     FORM_TOKEN_MAX_AGE = 12 * 3600
     CONFIRM_TOKEN_DAYS = 30
     CONFIRM_GRACE_HOURS = 24
@@ -85,6 +88,7 @@ ENV_VARS: dict[str, type] = {
     "DB_POOL_TIMEOUT": float,
     "UNCONFIRMED_RETENTION_DAYS": int,
     "IP_RETENTION_DAYS": int,
+    "LIVE_COUNT_SECONDS": int,
 }
 
 

@@ -62,8 +62,11 @@
         tally.querySelector("[data-goal]").textContent = format.format(goal);
       }).catch(function () {});
     }
-    setTimeout(refresh, 5000);
-    setInterval(refresh, 30000);
+    var every = Number(tally.dataset.liveEvery) * 1000;
+    if (!(every > 0)) return;
+    // Once soon (a reader may just have confirmed in another tab), then every so often.
+    setTimeout(refresh, Math.min(5000, every));
+    setInterval(refresh, every);
   });
 })();
 

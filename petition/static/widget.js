@@ -34,6 +34,25 @@
     };
   }
 
+  // Keep the count live while the story is open; the count API is cached, so asking is cheap.
+  var every = Number(root.getAttribute("data-live-every")) * 1000;
+  var number = root.querySelector("[data-count]");
+  var format = window.Intl ? new Intl.NumberFormat("en-GB").format : String;
+  if (every > 0 && number) setInterval(function () {
+    if (document.hidden) return;
+    fetch(root.getAttribute("data-count-url"), { credentials: "omit" }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (data) {
+      if (!data || number.textContent === format(data.signature_count)) return;
+      var goal = data.display_goal || data.goal, bar = root.querySelector("[data-count-bar]");
+      number.textContent = format(data.signature_count);
+      root.querySelector("[data-count-label]").textContent = data.signature_count === 1 ? "signature" : "signatures";
+      root.querySelector("[data-goal]").textContent = format(goal);
+      bar.max = goal;
+      bar.value = Math.min(data.signature_count, goal);
+    }).catch(function () { /* offline: try again next time */ });
+  }, every);
+
   if (!form) { if (thanks && !thanks.hidden) tell("petition:signed"); return; }
 
   var button = form.querySelector("[data-submit]");
