@@ -141,6 +141,18 @@ def admin_csrf(client: FlaskClient, path: str = "/admin/petitions/new") -> str:
     return csrf_from(client.get(path).get_data(as_text=True))
 
 
+def unpublish_article(app: Any, slug: str) -> FlaskClient:
+    """Unpublish a story as an admin would; returns that admin's signed-in client."""
+    with app.app_context():
+        make_admin()
+    admin = app.test_client()
+    log_in(admin)
+    token = admin_csrf(admin, "/admin/articles/new")
+    admin.post(f"/admin/articles/{slug}/unpublish", data={"csrf_token": token})
+    forget_cached()
+    return admin
+
+
 def confirmed_signatures(
     app: Any, client: FlaskClient, people: list[dict[str, str]], slug: str = SLUG
 ) -> None:

@@ -24,6 +24,7 @@ from tests.factories import (
     make_admin,
     signature_for,
     signer,
+    unpublish_article,
 )
 
 # Fingerprints of every 12-word run of the seed article (in ../shared/seeds beside the project):
@@ -147,13 +148,7 @@ def test_no_twelve_word_run_of_the_seed_article_appears_on_any_page(client, app)
 
 def test_unknown_and_draft_articles_are_not_found(app, client):
     assert client.get("/articles/no-such-story").status_code == 404
-    with app.app_context():
-        make_admin()
-    admin = app.test_client()
-    log_in(admin)
-    token = admin_csrf(admin, "/admin/articles/new")
-    admin.post(f"/admin/articles/{ARTICLE_SLUG}/unpublish", data={"csrf_token": token})
-    forget_cached()
+    admin = unpublish_article(app, ARTICLE_SLUG)
     assert client.get(ARTICLE_PATH).status_code == 404
     assert ARTICLE_PATH not in client.get("/articles").get_data(as_text=True)
     preview = admin.get(f"/admin/articles/{ARTICLE_SLUG}/preview")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from tests.factories import SLUG, admin_csrf, forget_cached, log_in, make_admin
+from petition.services.seed import ARTICLE_SLUG
+from tests.factories import SLUG, unpublish_article
 
-ARTICLE_SLUG = "krasnodar-riot-police-sue-over-dismissal"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
@@ -27,13 +27,7 @@ def test_the_sitemap_lists_the_campaign_its_petition_and_published_stories(app, 
         "http://petition.test/articles",
         f"http://petition.test/articles/{ARTICLE_SLUG}",
     ]
-    with app.app_context():
-        make_admin()
-    admin = app.test_client()
-    log_in(admin)
-    token = admin_csrf(admin, "/admin/articles/new")
-    admin.post(f"/admin/articles/{ARTICLE_SLUG}/unpublish", data={"csrf_token": token})
-    forget_cached()
+    unpublish_article(app, ARTICLE_SLUG)
     assert f"http://petition.test/articles/{ARTICLE_SLUG}" not in addresses_in_sitemap(client)
 
 
