@@ -102,7 +102,8 @@ def runs_of(text: str) -> dict[str, str]:
 
 
 def seed_article() -> Path | None:
-    for folder in Path(__file__).resolve().parents:
+    """The seed article: in ../shared/seeds beside this clone, or the workplace's own copy."""
+    for folder in [*Path(__file__).resolve().parents, Path("/work")]:
         found = sorted((folder / "shared" / "seeds").glob("*.txt"))
         if found:
             return found[0]
