@@ -68,7 +68,12 @@ def wrk(
     command.append(url)
     if args:
         command += ["--", *args]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(
+            f"wrk failed ({done.returncode}): {' '.join(command)}\n{done.stderr}{done.stdout}"
+        )
+    output = done.stdout
     if os.environ.get("BENCH_VERBOSE"):
         print(" ".join(command), output, sep="\n", flush=True)
     return parse_wrk(output)
