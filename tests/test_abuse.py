@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from petition.extensions import db
 from petition.mail import deliver_due
 from petition.models import CountJournalEntry, OutboxMessage, Signature, SignatureToken
-from tests.factories import ORIGIN, SLUG, log_in, make_admin, signer
+from tests.factories import ORIGIN, SLUG, log_in, make_admin, sign, signer
 from tests.test_widget import widget_token
 
 SCRIPT = "<script>alert(1)</script>"
@@ -188,6 +188,23 @@ def test_payloads_in_paths_are_not_found_not_errors(client, template, payload):
         )
     )
     assert response.status_code in (302, 303, 308, 400, 404), response.status_code
+
+
+@pytest.mark.parametrize("payload", list(PAYLOADS.values()) + ["a" * 500])
+@pytest.mark.parametrize(
+    "template",
+    ["/signatures/confirm/{}", "/signatures/withdraw/{}", "/signatures/withdraw/{}/updates"],
+)
+def test_payloads_as_link_tokens_change_nothing(app, client, template, payload):
+    """The links in our emails, posted with forged tokens: not found, nothing changed."""
+    assert sign(client, consent_updates="y").status_code == 303
+    escaped = payload.replace("/", "%2F").replace("\x00", "%00").replace("\r\n", "%0D%0A")
+    response = client.post(template.format(escaped), headers={"Origin": ORIGIN})
+    assert response.status_code in (400, 404), response.status_code
+    with app.app_context():
+        signature = db.session.scalar(select(Signature))
+        assert signature.state.value == "pending" and signature.consent_updates
+        assert signature.withdrawn_at is None and signature.consent_withdrawn_at is None
 
 
 @pytest.mark.parametrize("payload", list(PAYLOADS.values()))

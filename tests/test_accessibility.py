@@ -83,10 +83,10 @@ def states(
     """Every page and state, as a name and a way to reach it in a page."""
     client = app.test_client()
 
-    def sign_and_link(kind: str, email: str) -> str:
+    def sign_and_link(kind: str, email: str, **fields: str) -> str:
         from tests.factories import sign
 
-        assert sign(client, email=email).status_code == 303
+        assert sign(client, email=email, **fields).status_code == 303
         with app.app_context():
             deliver_due()
         message = next(m for m in mailbox.wait_for(1) if email in str(m["To"]))
@@ -128,6 +128,15 @@ def states(
         page.get_by_role("button", name="Withdraw my signature").click()
         page.wait_for_selector("text=has been withdrawn")
 
+    def withdraw(page: Any) -> None:
+        """The withdraw page of a signer who asked for updates: it offers to stop just those."""
+        page.goto(sign_and_link("withdraw", f"withdraw{id(page)}@example.org", consent_updates="y"))
+
+    def updates_stopped(page: Any) -> None:
+        withdraw(page)
+        page.get_by_role("button", name="Stop campaign updates").click()
+        page.wait_for_selector("text=no more campaign updates")
+
     def donate_errors(page: Any) -> None:
         page.goto(f"{server.url}/donate")
         page.get_by_label("Or give another amount, in pounds").fill("abc")
@@ -161,7 +170,8 @@ def states(
             "confirm": lambda p: p.goto(sign_and_link("confirm", f"confirm{id(p)}@example.org")),
             "confirmed": confirmed,
             "petition with signers": petition_with_signers,
-            "withdraw": lambda p: p.goto(sign_and_link("withdraw", f"withdraw{id(p)}@example.org")),
+            "withdraw": withdraw,
+            "updates stopped": updates_stopped,
             "withdrawn": withdrawn,
             "donate with errors": donate_errors,
             "donate thanks": donate_thanks,

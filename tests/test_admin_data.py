@@ -339,6 +339,33 @@ def test_a_readers_own_withdrawal_shows_in_privacy_lookup(app, admin, mailbox):
     assert "withdrawn by the reader" in html
 
 
+def test_a_reader_who_stopped_updates_leaves_the_consenting_export(app, admin, mailbox):
+    from petition.mail import deliver_due
+    from tests.factories import links_in
+
+    sign(admin, email="quiet@example.org", consent_updates="y")
+    sign(admin, email="keen@example.org", consent_updates="y")
+    with app.app_context():
+        deliver_due()
+    quiet = next(m for m in mailbox.wait_for(2) if m["To"] == "quiet@example.org")
+    admin.post(links_in(quiet)["withdraw"] + "/updates")
+
+    export = admin.get(f"/admin/petitions/{SLUG}/signatures.csv?state=all&consent=yes")
+    rows = export.get_data(as_text=True)
+    assert "keen@example.org" in rows and "quiet@example.org" not in rows
+    html = admin.get("/admin/privacy?email=quiet@example.org").get_data(as_text=True)
+    assert "stopped by the reader" in html
+    token = admin_csrf(admin, "/admin/privacy?email=quiet@example.org")
+    report = json.loads(
+        admin.post(
+            "/admin/privacy/export", data={"csrf_token": token, "email": "quiet@example.org"}
+        ).get_data(as_text=True)
+    )
+    [signature] = report["signatures"]
+    assert signature["consent_to_updates"] is False
+    assert signature["consented_at"] and signature["consent_withdrawn_at"]
+
+
 def test_purge_applies_retention_idempotently_and_is_audited(app, admin, runner, mailbox):
     from petition.mail import deliver_due
 

@@ -177,6 +177,63 @@ def test_withdrawing_takes_the_signature_out_of_the_count(app, client, mailbox):
         assert count_of() == 0
 
 
+def test_a_signer_can_stop_updates_and_stay_counted(app, client, mailbox):
+    sign(client, consent_updates="y")
+    with app.app_context():
+        deliver_due()
+    email = mailbox.wait_for(1)[0]
+    assert "Withdraw your signature or stop campaign updates here:" in text_of(email)
+    links = links_in(email)
+    client.post(links["confirm"])
+
+    page = client.get(links["withdraw"]).get_data(as_text=True)
+    assert "Withdraw my signature" in page and "Stop campaign updates" in page
+    stop = f"{links['withdraw']}/updates"
+    assert client.post(stop, headers={"Origin": "https://evil.example"}).status_code == 403
+    done = client.post(stop)
+    assert done.status_code == 200
+    assert "no more campaign updates" in done.get_data(as_text=True)
+    with app.app_context():
+        signature = signature_for("ada@example.org")
+        assert signature.consent_updates is False
+        stopped_at = signature.consent_withdrawn_at
+        assert stopped_at is not None and signature.consented_at is not None
+        assert signature.state == SignatureState.CONFIRMED and count_of() == 1
+    # Stopping twice keeps the first moment; the page no longer offers it.
+    assert client.post(stop).status_code == 200
+    with app.app_context():
+        assert signature_for("ada@example.org").consent_withdrawn_at == stopped_at
+    page = client.get(links["withdraw"]).get_data(as_text=True)
+    assert "Withdraw my signature" in page and "Stop campaign updates" not in page
+    assert client.post("/signatures/withdraw/nope/updates").status_code == 404
+
+
+def test_withdrawing_also_stops_updates(app, client, mailbox):
+    sign(client, consent_updates="y")
+    with app.app_context():
+        deliver_due()
+    links = links_in(mailbox.wait_for(1)[0])
+    page = client.get(links["withdraw"]).get_data(as_text=True)
+    assert "and we will stop sending you campaign updates" in page
+    client.post(links["withdraw"])
+    with app.app_context():
+        signature = signature_for("ada@example.org")
+        assert signature.state == SignatureState.WITHDRAWN
+        assert signature.consent_updates is False and signature.consent_withdrawn_at
+
+
+def test_signers_who_asked_for_no_updates_are_not_offered_to_stop_them(app, client, mailbox):
+    sign(client)
+    with app.app_context():
+        deliver_due()
+    email = mailbox.wait_for(1)[0]
+    assert "stop campaign updates" not in text_of(email)
+    page = client.get(links_in(email)["withdraw"]).get_data(as_text=True)
+    assert "Stop campaign updates" not in page
+    with app.app_context():
+        assert signature_for("ada@example.org").consent_withdrawn_at is None
+
+
 def test_unknown_links_get_a_helpful_page(client):
     for path in ("/signatures/confirm/not-a-real-token", "/signatures/withdraw/nope"):
         response = client.get(path)

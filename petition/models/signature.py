@@ -63,6 +63,8 @@ class Signature(Base):
         ForeignKey("consent_wordings.id"), index=True
     )
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the signer stopped campaign updates (consent_updates is then false).
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(120), default="petition")
     referrer_host: Mapped[str | None] = mapped_column(String(255))
     utm_source: Mapped[str | None] = mapped_column(String(100))

@@ -128,6 +128,18 @@ def withdraw(token: str) -> Any:
     return render_template("public/withdrawn.html", link=link)
 
 
+@bp.post("/signatures/withdraw/<token>/updates")
+def stop_updates(token: str) -> Any:
+    """The withdraw link also stops campaign updates, keeping the signature."""
+    if not origin_allowed(allow_null=True):
+        abort(403)
+    try:
+        link = signing.stop_updates(token)
+    except LinkInvalid:
+        return render_template("public/link_invalid.html"), 404
+    return render_template("public/updates_stopped.html", link=link)
+
+
 @bp.get("/privacy")
 @public_cache(3600)
 def privacy() -> str:

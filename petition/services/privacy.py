@@ -65,6 +65,7 @@ def _describe(s: Signature) -> dict[str, Any]:
         "consent_to_updates": s.consent_updates,
         "consent_wording": s.consent_wording.text if s.consent_wording else None,
         "consented_at": iso(s.consented_at),
+        "consent_withdrawn_at": iso(s.consent_withdrawn_at),
         "source": s.source,
         "ip_address": s.ip_address,
     }

@@ -95,6 +95,7 @@ class Recipient:
     address: str
     petition_title: str
     petition_slug: str
+    receives_updates: bool
 
 
 def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) -> None:
@@ -129,7 +130,13 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         updated_at=now,
     )
     recipient = Recipient(
-        None, SignatureState.PENDING, entry.name, entry.email, petition["title"], slug
+        None,
+        SignatureState.PENDING,
+        entry.name,
+        entry.email,
+        petition["title"],
+        slug,
+        entry.consent_updates,
     )
     tokens, email = _confirmation(
         recipient, "confirm", f"Please confirm your signature: {petition['title']}"
@@ -180,6 +187,7 @@ def _tell_existing_signer(petition_id: int, canonical: str, typed_address: str) 
         typed_address,
         petition.title,
         petition.slug,
+        signature.consent_updates,
     )
     _queue_confirmation(recipient, "already_signed", f"You have already signed: {petition.title}")
     db.session.commit()
@@ -226,6 +234,7 @@ def _confirmation(
         confirm_url=external_url("public.confirm", token=confirm) if confirm else None,
         confirm_days=config["CONFIRM_TOKEN_DAYS"],
         withdraw_url=external_url("public.withdraw", token=issued[TokenPurpose.WITHDRAW]),
+        receives_updates=recipient.receives_updates,
     )
     return rows, email
 
@@ -244,6 +253,8 @@ class SignatureLink:
     can_confirm: bool
     # True when this very request moved the signature into the count.
     changed: bool = False
+    # Whether the signer still agrees to campaign updates.
+    receives_updates: bool = False
 
 
 def look_up_link(token: str, purpose: TokenPurpose) -> SignatureLink:
@@ -256,6 +267,7 @@ def look_up_link(token: str, purpose: TokenPurpose) -> SignatureLink:
         petition_title=petition.title,
         state=signature.state,
         can_confirm=petition.accepts_confirmations(grace),
+        receives_updates=signature.consent_updates,
     )
     db.session.rollback()
     return link
@@ -283,14 +295,38 @@ def confirm_signature(token: str) -> SignatureLink:
 
 
 def withdraw_signature(token: str) -> SignatureLink:
-    """Take a signature out of the count at its signer's request; idempotent."""
+    """Take a signature out of the count at its signer's request; idempotent.
+
+    Someone taking their name off a petition wants no more updates about it either.
+    """
     signature = _signature_for(token, TokenPurpose.WITHDRAW)
     petition = signature.petition
     if signature.state in (SignatureState.PENDING, SignatureState.CONFIRMED):
         _move(signature, SignatureState.WITHDRAWN, withdrawn_at=utcnow())
+    _withdraw_consent(signature)
     link = SignatureLink(petition.slug, petition.title, SignatureState.WITHDRAWN, False)
     db.session.commit()
     return link
+
+
+def stop_updates(token: str) -> SignatureLink:
+    """Stop campaign updates to a signer, who stays signed (the withdraw link); idempotent."""
+    signature = _signature_for(token, TokenPurpose.WITHDRAW)
+    petition = signature.petition
+    _withdraw_consent(signature)
+    link = SignatureLink(petition.slug, petition.title, signature.state, False)
+    db.session.commit()
+    return link
+
+
+def _withdraw_consent(signature: Signature) -> None:
+    """Record that the signer no longer agrees to updates (the first time they say so)."""
+    now = utcnow()
+    db.session.connection().execute(
+        update(SIGNATURES)
+        .where(SIGNATURES.c.id == signature.id, SIGNATURES.c.consent_updates.is_(True))
+        .values(consent_updates=False, consent_withdrawn_at=now, updated_at=now)
+    )
 
 
 def _signature_for(token: str, purpose: TokenPurpose) -> Signature:
