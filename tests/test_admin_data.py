@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -61,9 +62,12 @@ def search(client, **params) -> str:
 
 
 def test_dashboard_shows_counts_charts_countries_and_sources(app, admin):
-    confirmed_signatures(app, admin, PEOPLE)
-    sign(admin, email="pending@example.org", utm_source="newsletter")
+    keen = [{**person, "consent_updates": "y"} for person in PEOPLE[:2]]
+    confirmed_signatures(app, admin, keen + PEOPLE[2:])
+    sign(admin, email="pending@example.org", utm_source="newsletter", consent_updates="y")
     html = admin.get("/admin/").get_data(as_text=True)
+    # Three signers asked for updates and two of them confirmed: only those two count.
+    assert re.search(r"<dt>Confirmed, want updates</dt><dd>2</dd>", html)
     assert html.count('<svg class="chart__svg"') == 2
     assert (
         "Signatures per hour, last 48 hours" in html and "Signatures per day, last 30 days" in html

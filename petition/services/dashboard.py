@@ -58,6 +58,22 @@ def _activity(petition_id: int, unit: str, now: datetime) -> list[list[Any]]:
     return [[slot, *counts.get(slot, (0, 0))] for slot in slots]
 
 
+def wanting_updates(petition_id: int) -> int:
+    """Confirmed signers who agreed to campaign updates and have not stopped them."""
+    key = f"dashboard:updates:{petition_id}"
+    return cache.get(
+        key,
+        CACHE_SECONDS,
+        lambda: db.session.scalar(
+            select(func.count()).where(
+                Signature.petition_id == petition_id,
+                Signature.state == SignatureState.CONFIRMED,
+                Signature.consent_updates.is_(True),
+            )
+        ),
+    )
+
+
 def top_countries(petition_id: int, limit: int = 10) -> list[tuple[str, int]]:
     return [
         (country, n)
