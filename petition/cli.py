@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from petition.models import Role, SignatureState
-from petition.services import accounts, counting, exports, retention
+from petition.services import accounts, counting, exports, retention, two_factor
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput, NotFound
 from petition.services.exports import ExportFilter
@@ -27,6 +27,7 @@ def register_commands(app: Flask) -> None:
         worker_command,
         recount_command,
         create_admin_command,
+        reset_two_factor_command,
         export_command,
         purge_command,
     ):
@@ -104,6 +105,16 @@ def create_admin_command(email: str, role: str, password_stdin: bool) -> None:
     except InvalidInput as exc:
         raise click.ClickException(" ".join(exc.errors.values())) from None
     click.echo(f"{'Created' if created else 'Updated'} {user.role.value} {user.email}.")
+
+
+@click.command("reset-two-factor")
+@click.argument("email")
+@with_appcontext
+def reset_two_factor_command(email: str) -> None:
+    """Turn off two-step verification for an admin who lost their authenticator (audited)."""
+    if not two_factor.reset(email):
+        raise click.ClickException(f"No admin {email} with two-step verification.")
+    click.echo(f"Two-step verification is off for {email}; they sign in with their password.")
 
 
 @click.command("export-signatures")

@@ -21,6 +21,9 @@ ADMIN_PAGES = [
     "/admin/signatures?email=a%40b.c",
     "/admin/privacy?email=a%40b.c",
     "/admin/audit",
+    "/admin/account",
+    "/admin/account/two-step",
+    "/admin/login/code",
 ]
 ADMIN_ONLY = [
     f"/admin/petitions/{SLUG}/signatures.csv",

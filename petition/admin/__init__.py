@@ -6,6 +6,7 @@ bp = Blueprint("admin", __name__)
 
 from petition.admin import (  # noqa: E402,F401
     access,
+    account,
     articles,
     audit_views,
     auth,

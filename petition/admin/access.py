@@ -16,7 +16,7 @@ from petition.extensions import login_manager
 from petition.services.accounts import load_session_user
 from petition.services.audit import Actor
 
-OPEN_ENDPOINTS = {"admin.login"}
+OPEN_ENDPOINTS = {"admin.login", "admin.login_code"}
 
 
 def init_admin_access(app: Flask) -> None:

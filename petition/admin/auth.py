@@ -1,47 +1,103 @@
-"""Signing in and out."""
+"""Signing in (a password, then a code for those who set up two-step verification) and out."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from petition.admin import bp
 from petition.admin.access import safe_next
-from petition.admin.forms import ActionForm, LoginForm
-from petition.extensions import limiter
-from petition.services import accounts
+from petition.admin.forms import ActionForm, CodeForm, LoginForm
+from petition.extensions import db, limiter
+from petition.models import AdminUser
+from petition.services import accounts, two_factor
 
 LOGIN_LIMIT = "5 per minute; 30 per hour"
+# Between the password and the code: whose password was right, until when, and where next.
+PENDING = "pending_sign_in"
+CODE_MINUTES = 5
 
 
 def _account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
-def _failed(response: Response) -> bool:
+def _pending_account_key() -> str:
+    return f"account-code:{(session.get(PENDING) or {}).get('user')}"
+
+
+def attempt_failed(response: Response) -> bool:
     """Only failed attempts use up the allowance."""
     return response.status_code != 303
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=_failed)
-@limiter.limit(LOGIN_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=attempt_failed)
+@limiter.limit(LOGIN_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=attempt_failed)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")), 303)
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr)
+        if user is not None and user.has_two_factor:
+            session[PENDING] = {
+                "user": user.id,
+                "token": user.session_token,
+                "until": time.time() + CODE_MINUTES * 60,
+                "next": safe_next(request.args.get("next")),
+            }
+            return redirect(url_for("admin.login_code"), 303)
         if user is not None:
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")), 303)
+            return _sign_in(user, safe_next(request.args.get("next")))
         # The same words whether the account exists or not.
         form.password.errors.append("Email address or password is not right")
     status = 422 if form.errors else 200
     return render_template("admin/login.html", form=form), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=attempt_failed)
+@limiter.limit(
+    LOGIN_LIMIT, key_func=_pending_account_key, methods=["POST"], deduct_when=attempt_failed
+)
+def login_code() -> Any:
+    user = _pending_user()
+    if user is None:
+        session.pop(PENDING, None)
+        flash("Sign in again: the time to enter a code ran out.")
+        return redirect(url_for("admin.login"), 303)
+    form = CodeForm()
+    if form.validate_on_submit():
+        if two_factor.check_code(user, form.code.data, request.remote_addr):
+            return _sign_in(user, session.pop(PENDING)["next"])
+        form.code.errors.append(two_factor.WRONG_CODE)
+    status = 422 if form.errors else 200
+    return render_template("admin/login_code.html", form=form, issuer=two_factor.ISSUER), status
+
+
+def _pending_user() -> AdminUser | None:
+    """The account whose password was just right, if that was recent and still stands."""
+    pending = session.get(PENDING)
+    if not pending or pending.get("until", 0) < time.time():
+        return None
+    user = db.session.get(AdminUser, pending.get("user"))
+    if user is None or not user.active or not user.has_two_factor:
+        return None
+    if not secrets.compare_digest(user.session_token, str(pending.get("token"))):
+        return None
+    return user
+
+
+def _sign_in(user: AdminUser, next_path: str) -> Response:
+    accounts.signed_in(user, request.remote_addr)
+    login_user(user)
+    return redirect(next_path, 303)
 
 
 @bp.post("/logout")

@@ -89,6 +89,40 @@ class LoginForm(FlaskForm):
     )
 
 
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[InputRequired("Enter the 6-digit code from your app"), Length(max=20)],
+        filters=[_strip],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[InputRequired("Enter your current password"), Length(max=1024)],
+    )
+    new_password = PasswordField(
+        "New password", validators=[InputRequired("Enter a new password"), Length(max=1024)]
+    )
+    repeat_password = PasswordField(
+        "New password again",
+        validators=[InputRequired("Enter the new password again"), Length(max=1024)],
+    )
+
+    def validate_repeat_password(self, field: PasswordField) -> None:
+        if field.data != self.new_password.data:
+            raise ValidationError("The two new passwords are not the same")
+
+
+class PasswordCheckForm(FlaskForm):
+    """An action that asks for the password again (turning two-step verification off)."""
+
+    password = PasswordField(
+        "Your password", validators=[InputRequired("Enter your password"), Length(max=1024)]
+    )
+
+
 class ActionForm(FlaskForm):
     """A button that changes something: carries nothing but its CSRF token."""
 

@@ -29,6 +29,10 @@ class AdminUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-step verification: the authenticator app's shared secret (base32), when set up, and
+    # the last time step whose code was accepted, so that no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(32))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     # Flask-Login's user interface.
     @property
@@ -49,6 +53,10 @@ class AdminUser(Base):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
 
 
 class AuditLog(Base):

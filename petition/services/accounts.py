@@ -57,24 +57,60 @@ def save_admin(email: str, password: str, role: Role) -> tuple[AdminUser, bool]:
 
 
 def authenticate(email: str, password: str, ip_address: str | None) -> AdminUser | None:
-    """The account for these credentials, or None; the attempt is audited either way."""
+    """The account for these credentials, or None (audited).
+
+    Not signed in yet: `signed_in` does that, at once or after a two-step code.
+    """
     address = email.strip().lower()
     user = db.session.scalar(select(AdminUser).where(AdminUser.email == address))
-    try:
-        hasher.verify(user.password_hash if user else _dummy_hash(), password)
-        ok = user is not None and user.active
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None:
-        audit.record(Actor(address[:254], None, ip_address), "sign_in_failed")
+    if user is None:
+        _verify(_dummy_hash(), password)
+    elif check_password(user, password) and user.active:
         db.session.commit()
-        return None
+        return user
+    audit.record(Actor(address[:254], None, ip_address), "sign_in_failed")
+    db.session.commit()
+    return None
+
+
+def check_password(user: AdminUser, password: str) -> bool:
+    """Whether this is the user's password (its hash is brought up to date if it is)."""
+    if not _verify(user.password_hash, password):
+        return False
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
+    return True
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def signed_in(user: AdminUser, ip_address: str | None) -> None:
     user.last_login_at = utcnow()
     audit.record(Actor(user.email, user.id, ip_address), "sign_in")
     db.session.commit()
-    return user
+
+
+def change_password(user: AdminUser, current: str, new: str, ip_address: str | None) -> None:
+    """A new password; every other session of the user ends (the caller renews its own)."""
+    errors = {}
+    if not check_password(user, current):
+        errors["current_password"] = "That password is not right"
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters"
+    elif new == current:
+        errors["new_password"] = "Choose a password different from the one you have now"
+    if errors:
+        db.session.rollback()
+        raise InvalidInput(errors)
+    user.password_hash = hasher.hash(new)
+    user.session_token = secrets.token_hex(32)
+    audit.record(Actor(user.email, user.id, ip_address), "password_changed")
+    db.session.commit()
 
 
 def load_session_user(session_id: str) -> AdminUser | None:
