@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -38,6 +39,11 @@ def last_day(closes_at: str) -> str:
     """A closing moment (the instant after its last day, as the admin form sets it) → that day."""
     moment = datetime.fromisoformat(closes_at) - timedelta(microseconds=1)
     return long_date(moment.date())
+
+
+def paragraphs(text: str) -> list[str]:
+    """Plain text typed by staff, as paragraphs: blank lines separate them."""
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
 def thousands(value: int | None) -> str:
@@ -93,6 +99,7 @@ def init_templating(app: Flask) -> None:
         pounds_exact=pounds_exact,
         long_date=long_date,
         last_day=last_day,
+        paragraphs=paragraphs,
     )
     env.globals.update(
         asset_url=asset_url,

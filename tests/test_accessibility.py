@@ -77,6 +77,14 @@ def news(site) -> Iterator[StaticSite]:
         yield other_site
 
 
+def post_some_news() -> None:
+    from petition.services.audit import Actor
+    from petition.services.petitions import NewsDraft, post_news
+
+    news = NewsDraft("We handed the petition in", "It went to Downing Street.\n\nMore soon.")
+    post_news(SLUG, news, Actor("editor@example.org"))
+
+
 def states(
     app: Any, server: LiveServer, news: StaticSite, mailbox: Any, fake_stripe: Any
 ) -> dict[str, Any]:
@@ -122,6 +130,13 @@ def states(
         # A new address: this browser already holds the page from before, cacheable for a while.
         page.goto(f"{server.url}/petitions/{SLUG}?utm_source=signers")
         page.wait_for_selector("text=Where signers live")
+
+    def petition_with_news(page: Any) -> None:
+        with app.app_context():
+            post_some_news()
+            forget_cached()
+        page.goto(f"{server.url}/petitions/{SLUG}?utm_source=news")
+        page.wait_for_selector("text=News from the campaign")
 
     def withdrawn(page: Any) -> None:
         page.goto(sign_and_link("withdraw", f"withdrawn{id(page)}@example.org"))
@@ -170,6 +185,7 @@ def states(
             "confirm": lambda p: p.goto(sign_and_link("confirm", f"confirm{id(p)}@example.org")),
             "confirmed": confirmed,
             "petition with signers": petition_with_signers,
+            "petition with news": petition_with_news,
             "withdraw": withdraw,
             "updates stopped": updates_stopped,
             "withdrawn": withdrawn,
@@ -271,6 +287,7 @@ def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, 
     with app.app_context():
         make_admin()
         confirmed_signatures(app, client, [signer(email="reader@example.org")])
+        post_some_news()  # the petition form lists it, with a button to remove it
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.goto(f"{server.url}/admin/login")

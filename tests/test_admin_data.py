@@ -425,6 +425,14 @@ def test_petitions_can_be_created_edited_opened_and_closed(app, admin):
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
     assert "lower-case letters" in html and "Enter a title" in html
+    # Spaces alone are no title either.
+    blank = admin.post(
+        "/admin/petitions/new",
+        data={"csrf_token": token, "slug": "blank", "title": "   ", "ask": " \n ", "goal": "9"},
+    )
+    assert blank.status_code == 422
+    assert "Enter a title" in blank.get_data(as_text=True)
+    assert "Enter the ask" in blank.get_data(as_text=True)
 
     created = admin.post(
         "/admin/petitions/new",

@@ -19,14 +19,22 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from petition.models import SignatureState
 from petition.services.articles import ArticleDraft
 from petition.services.errors import InvalidInput
 from petition.services.exports import ExportFilter
 from petition.services.moderation import SignatureFilter
-from petition.services.petitions import CampaignCopy, PetitionDraft
+from petition.services.petitions import CampaignCopy, NewsDraft, PetitionDraft
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -63,7 +71,7 @@ class SlugField(StringField):
                 f"Lower-case words joined by hyphens, as in {example}. It cannot change later."
             ),
             validators=[
-                InputRequired("Enter the web address"),
+                DataRequired("Enter the web address"),
                 Length(max=max_length),
                 _slug_shape,
             ],
@@ -81,7 +89,7 @@ def _slug_shape(form: FlaskForm, field: StringField) -> None:
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email address",
-        validators=[InputRequired("Enter your email address"), Length(max=254)],
+        validators=[DataRequired("Enter your email address"), Length(max=254)],
         filters=[_strip],
     )
     password = PasswordField(
@@ -92,7 +100,7 @@ class LoginForm(FlaskForm):
 class CodeForm(FlaskForm):
     code = StringField(
         "Code from your authenticator app",
-        validators=[InputRequired("Enter the 6-digit code from your app"), Length(max=20)],
+        validators=[DataRequired("Enter the 6-digit code from your app"), Length(max=20)],
         filters=[_strip],
     )
 
@@ -123,6 +131,26 @@ class PasswordCheckForm(FlaskForm):
     )
 
 
+class NewsForm(FlaskForm):
+    title = StringField(
+        "Headline",
+        validators=[DataRequired("Enter a headline"), Length(max=120)],
+        filters=[_strip],
+    )
+    body = TextAreaField(
+        "What happened",
+        validators=[DataRequired("Say what happened"), Length(max=5000)],
+        filters=[_strip],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Beside the petition's own form on its page: its fields need names of their own.
+        super().__init__(*args, prefix="news", **kwargs)
+
+    def draft(self) -> NewsDraft:
+        return NewsDraft(title=self.title.data, body=self.body.data)
+
+
 class ActionForm(FlaskForm):
     """A button that changes something: carries nothing but its CSRF token."""
 
@@ -130,11 +158,11 @@ class ActionForm(FlaskForm):
 class PetitionForm(FlaskForm):
     slug = SlugField("/petitions/help-ukraine-refugees", 80)
     title = StringField(
-        "Title", validators=[InputRequired("Enter a title"), Length(max=200)], filters=[_strip]
+        "Title", validators=[DataRequired("Enter a title"), Length(max=200)], filters=[_strip]
     )
     ask = TextAreaField(
         "What we ask the government",
-        validators=[InputRequired("Enter the ask"), Length(max=2000)],
+        validators=[DataRequired("Enter the ask"), Length(max=2000)],
         filters=[_strip],
     )
     background = TextAreaField(
@@ -163,14 +191,14 @@ class ArticleForm(FlaskForm):
     slug = SlugField("/articles/riot-police-sue", 100)
     headline = StringField(
         "Headline",
-        validators=[InputRequired("Enter a headline"), Length(max=200)],
+        validators=[DataRequired("Enter a headline"), Length(max=200)],
         filters=[_strip],
     )
     standfirst = TextAreaField(
         "Standfirst",
         description="One or two sentences under the headline; 300 characters at most.",
         validators=[
-            InputRequired("Enter a standfirst"),
+            DataRequired("Enter a standfirst"),
             Length(max=300, message="Keep the standfirst to 300 characters"),
         ],
         filters=[_strip],
@@ -178,7 +206,7 @@ class ArticleForm(FlaskForm):
     key_points = TextAreaField(
         "Key points",
         description="Between 3 and 6, one per line, in our own words.",
-        validators=[InputRequired("Enter the key points")],
+        validators=[DataRequired("Enter the key points")],
     )
     share_description = TextAreaField(
         "Description for share previews (og:description)",
@@ -192,7 +220,7 @@ class ArticleForm(FlaskForm):
     source_url = StringField(
         "Full story address",
         validators=[
-            InputRequired("Enter the address of the full story"),
+            DataRequired("Enter the address of the full story"),
             URL(message="Enter a full web address"),
             Length(max=500),
         ],
@@ -200,7 +228,7 @@ class ArticleForm(FlaskForm):
     )
     publisher = StringField(
         "Publisher",
-        validators=[InputRequired("Enter the publisher"), Length(max=120)],
+        validators=[DataRequired("Enter the publisher"), Length(max=120)],
         filters=[_strip],
     )
     published_on = DateField(
@@ -237,7 +265,7 @@ class ArticleForm(FlaskForm):
 
 class CampaignForm(FlaskForm):
     name = StringField(
-        "Campaign name", validators=[InputRequired(), Length(max=120)], filters=[_strip]
+        "Campaign name", validators=[DataRequired(), Length(max=120)], filters=[_strip]
     )
     tagline = StringField("Tagline", validators=[Length(max=200)], filters=[_strip])
     intro = TextAreaField("Introduction", validators=[Length(max=5000)], filters=[_strip])
@@ -320,7 +348,7 @@ class PrivacyForm(FlaskForm):
 
     email = EmailField(
         "Reader's email address",
-        validators=[InputRequired("Enter an email address"), Length(max=254)],
+        validators=[DataRequired("Enter an email address"), Length(max=254)],
         filters=[_strip],
     )
 

@@ -18,7 +18,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from petition.admin import bp
 from petition.admin.access import actor, admin_only
-from petition.admin.forms import ActionForm, CampaignForm, ExportForm, PetitionForm, attach_errors
+from petition.admin.forms import (
+    ActionForm,
+    CampaignForm,
+    ExportForm,
+    NewsForm,
+    PetitionForm,
+    attach_errors,
+)
 from petition.services import exports, petitions
 from petition.services.dashboard import petition_overview
 from petition.services.errors import InvalidInput, NotFound
@@ -68,13 +75,41 @@ def petition_edit(slug: str) -> Any:
         else:
             flash("Saved.")
             return redirect(url_for("admin.petition_edit", slug=slug), 303)
+    return _edit_page(petition, form, NewsForm(formdata=None))
+
+
+def _edit_page(petition: Any, form: PetitionForm, news: NewsForm) -> tuple[str, int]:
     return render_template(
         "admin/petition_form.html",
         form=form,
         petition=petition,
+        news=news,
         action=ActionForm(),
         export=ExportForm(formdata=None),
-    ), 422 if form.errors else 200
+    ), 422 if form.errors or news.errors else 200
+
+
+@bp.post("/petitions/<slug>/news")
+def petition_news_post(slug: str) -> Any:
+    petition = _petition_or_404(slug)
+    news = NewsForm()
+    if not news.validate_on_submit():
+        form = PetitionForm(formdata=None, obj=petition)
+        return _edit_page(petition, form, news)
+    petitions.post_news(slug, news.draft(), actor())
+    flash("News posted: it is on the petition page now.")
+    return redirect(url_for("admin.petition_edit", slug=slug, _anchor="petition-news"), 303)
+
+
+@bp.post("/petitions/<slug>/news/<int:news_id>/remove")
+def petition_news_remove(slug: str, news_id: int) -> BaseResponse:
+    if ActionForm().validate_on_submit():
+        try:
+            petitions.remove_news(slug, news_id, actor())
+        except NotFound:
+            abort(404)
+        flash("News removed from the petition page.")
+    return redirect(url_for("admin.petition_edit", slug=slug, _anchor="petition-news"), 303)
 
 
 @bp.post("/petitions/<slug>/open")

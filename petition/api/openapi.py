@@ -74,7 +74,7 @@ SCHEMAS: dict[str, Any] = {
             {"$ref": "#/components/schemas/Petition"},
             {
                 "type": "object",
-                "required": ["ask", "signatures_by_country", "milestones"],
+                "required": ["ask", "signatures_by_country", "milestones", "news"],
                 "properties": {
                     "ask": {"type": "string"},
                     "signatures_by_country": {
@@ -96,6 +96,19 @@ SCHEMAS: dict[str, Any] = {
                             "properties": {
                                 "threshold": {"type": "integer"},
                                 "reached_at": {"type": "string", "format": "date-time"},
+                            },
+                        },
+                    },
+                    "news": {
+                        "description": "What happened next, newest first (the latest 10).",
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["title", "body", "published_at"],
+                            "properties": {
+                                "title": {"type": "string"},
+                                "body": {"type": "string", "description": "Plain text"},
+                                "published_at": {"type": "string", "format": "date-time"},
                             },
                         },
                     },

@@ -59,6 +59,7 @@ def petition_json(snapshot: dict[str, Any], detail: bool = False) -> dict[str, A
         data["ask"] = snapshot["ask"]
         data["signatures_by_country"] = snapshot["countries"]
         data["milestones"] = snapshot["milestones"]
+        data["news"] = snapshot["news"]
     return data
 
 

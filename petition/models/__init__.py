@@ -8,6 +8,7 @@ from petition.models.campaign import (
     Campaign,
     Petition,
     PetitionMilestone,
+    PetitionNews,
     PetitionState,
     display_goal,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "Petition",
     "PetitionCountryCount",
     "PetitionMilestone",
+    "PetitionNews",
     "PetitionState",
     "Signature",
     "SignatureState",

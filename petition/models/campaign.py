@@ -1,4 +1,4 @@
-"""The campaign aggregate: a campaign, its petitions, and the milestones they pass."""
+"""The campaign aggregate: a campaign, its petitions, the milestones they pass, their news."""
 
 from __future__ import annotations
 
@@ -102,6 +102,10 @@ class Petition(Base):
     milestones: Mapped[list[PetitionMilestone]] = relationship(
         back_populates="petition", order_by="PetitionMilestone.threshold"
     )
+    news: Mapped[list[PetitionNews]] = relationship(
+        back_populates="petition",
+        order_by="(PetitionNews.published_at.desc(), PetitionNews.id.desc())",
+    )
 
     def is_open(self, now: datetime | None = None) -> bool:
         """Whether signatures are being taken right now."""
@@ -149,3 +153,19 @@ class PetitionMilestone(Base):
     reached_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     petition: Mapped[Petition] = relationship(back_populates="milestones")
+
+
+class PetitionNews(Base):
+    """What happened next, told to everyone who comes to the petition: handed in, answered…"""
+
+    __tablename__ = "petition_news"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Kept as text, as in the audit log, so the byline survives the account.
+    author: Mapped[str] = mapped_column(String(254))
+
+    petition: Mapped[Petition] = relationship(back_populates="news")

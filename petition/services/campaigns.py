@@ -13,6 +13,7 @@ from petition.services.errors import NotFound
 from petition.urls import external_url
 
 HOME_KEY = "campaign:v1:home"
+NEWS_SHOWN = 10  # the latest news items on a petition page
 
 
 def campaign_overview() -> dict[str, Any]:
@@ -46,7 +47,7 @@ def _load_overview() -> dict[str, Any] | None:
 
 
 def _cache_key(slug: str) -> str:
-    return f"petition:v1:{slug}"
+    return f"petition:v2:{slug}"  # v2: with news
 
 
 def forget_petitions(*slugs: str) -> None:
@@ -99,6 +100,10 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
                 )
                 .order_by(PetitionCountryCount.confirmed_count.desc(), PetitionCountryCount.country)
             )
+        ],
+        "news": [
+            {"title": n.title, "body": n.body, "published_at": _iso(n.published_at)}
+            for n in petition.news[:NEWS_SHOWN]
         ],
         "campaign": {
             "slug": campaign.slug,

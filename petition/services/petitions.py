@@ -1,4 +1,4 @@
-"""Running the campaign: petitions and the campaign's own copy, edited by staff."""
+"""Running the campaign: petitions, their news and the campaign's own copy, edited by staff."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from petition.extensions import cache, db
-from petition.models import Campaign, Petition, PetitionState, utcnow
+from petition.models import Campaign, Petition, PetitionNews, PetitionState, utcnow
 from petition.services import audit
 from petition.services.audit import Actor
 from petition.services.campaigns import HOME_KEY, forget_petitions
@@ -81,6 +81,43 @@ def close_petition(slug: str, actor: Actor) -> Petition:
     db.session.commit()
     _forget(slug)
     return petition
+
+
+@dataclass(frozen=True)
+class NewsDraft:
+    title: str
+    body: str
+
+
+def post_news(slug: str, draft: NewsDraft, actor: Actor) -> PetitionNews:
+    """Tell everyone who comes to the petition what happened next; shown at once."""
+    petition = get(slug)
+    news = PetitionNews(
+        petition=petition,
+        title=draft.title,
+        body=draft.body,
+        published_at=utcnow(),
+        author=actor.label,
+    )
+    db.session.add(news)
+    audit.record(actor, "news_posted", slug, {"title": draft.title})
+    db.session.commit()
+    _forget(slug)
+    return news
+
+
+def remove_news(slug: str, news_id: int, actor: Actor) -> None:
+    news = db.session.scalar(
+        select(PetitionNews)
+        .join(PetitionNews.petition)
+        .where(PetitionNews.id == news_id, Petition.slug == slug)
+    )
+    if news is None:
+        raise NotFound(f"no news {news_id} on petition {slug!r}")
+    db.session.delete(news)
+    audit.record(actor, "news_removed", slug, {"title": news.title})
+    db.session.commit()
+    _forget(slug)
 
 
 @dataclass(frozen=True)
