@@ -193,7 +193,12 @@ def test_payloads_in_paths_are_not_found_not_errors(client, template, payload):
 @pytest.mark.parametrize("payload", list(PAYLOADS.values()) + ["a" * 500])
 @pytest.mark.parametrize(
     "template",
-    ["/signatures/confirm/{}", "/signatures/withdraw/{}", "/signatures/withdraw/{}/updates"],
+    [
+        "/signatures/confirm/{}",
+        "/signatures/withdraw/{}",
+        "/signatures/withdraw/{}/updates",
+        "/signatures/stop-updates/{}",
+    ],
 )
 def test_payloads_as_link_tokens_change_nothing(app, client, template, payload):
     """The links in our emails, posted with forged tokens: not found, nothing changed."""

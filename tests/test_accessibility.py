@@ -18,6 +18,7 @@ from tests.factories import (
     forget_cached,
     links_in,
     make_admin,
+    signature_for,
     signer,
 )
 from tests.fake_stripe import event, signed
@@ -147,6 +148,16 @@ def states(
         """The withdraw page of a signer who asked for updates: it offers to stop just those."""
         page.goto(sign_and_link("withdraw", f"withdraw{id(page)}@example.org", consent_updates="y"))
 
+    def stop_link(page: Any) -> None:
+        """The page behind the stop link in an update email."""
+        from petition.security.stop_links import stop_token
+
+        email = f"stop{id(page)}@example.org"
+        sign_and_link("withdraw", email, consent_updates="y")
+        with app.app_context():
+            token = stop_token(signature_for(email).id)
+        page.goto(f"{server.url}/signatures/stop-updates/{token}")
+
     def updates_stopped(page: Any) -> None:
         withdraw(page)
         page.get_by_role("button", name="Stop campaign updates").click()
@@ -188,6 +199,7 @@ def states(
             "petition with news": petition_with_news,
             "withdraw": withdraw,
             "updates stopped": updates_stopped,
+            "stop link from an update email": stop_link,
             "withdrawn": withdrawn,
             "donate with errors": donate_errors,
             "donate thanks": donate_thanks,
@@ -286,7 +298,8 @@ def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, 
     client = app.test_client()
     with app.app_context():
         make_admin()
-        confirmed_signatures(app, client, [signer(email="reader@example.org")])
+        # Wanting updates: the petition form offers to email its news to this reader.
+        confirmed_signatures(app, client, [signer(email="reader@example.org", consent_updates="y")])
         post_some_news()  # the petition form lists it, with a button to remove it
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()

@@ -27,7 +27,7 @@ from petition.admin.forms import (
     attach_errors,
 )
 from petition.services import exports, petitions
-from petition.services.dashboard import petition_overview
+from petition.services.dashboard import petition_overview, wanting_updates
 from petition.services.errors import InvalidInput, NotFound
 
 
@@ -84,6 +84,7 @@ def _edit_page(petition: Any, form: PetitionForm, news: NewsForm) -> tuple[str, 
         form=form,
         petition=petition,
         news=news,
+        wanting_updates=wanting_updates(petition.id),
         action=ActionForm(),
         export=ExportForm(formdata=None),
     ), 422 if form.errors or news.errors else 200
@@ -98,6 +99,21 @@ def petition_news_post(slug: str) -> Any:
         return _edit_page(petition, form, news)
     petitions.post_news(slug, news.draft(), actor())
     flash("News posted: it is on the petition page now.")
+    return redirect(url_for("admin.petition_edit", slug=slug, _anchor="petition-news"), 303)
+
+
+@bp.post("/petitions/<slug>/news/<int:news_id>/email")
+@admin_only
+def petition_news_email(slug: str, news_id: int) -> BaseResponse:
+    if ActionForm().validate_on_submit():
+        try:
+            sent = petitions.email_news(slug, news_id, actor())
+        except NotFound:
+            abort(404)
+        except InvalidInput as exc:
+            flash(" ".join(exc.errors.values()), "error")
+        else:
+            flash(f"Emailing the news to {sent:,} signer(s) who asked for updates.")
     return redirect(url_for("admin.petition_edit", slug=slug, _anchor="petition-news"), 303)
 
 

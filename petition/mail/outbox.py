@@ -21,11 +21,18 @@ from sqlalchemy.orm import Session
 from petition.extensions import db
 from petition.mail.transport import MailConnection, PermanentFailure
 from petition.models import OutboxMessage, utcnow
+from petition.security.stop_links import stop_token
+from petition.urls import external_url
 
 log = logging.getLogger("petition.mail")
 
 LEASE = timedelta(minutes=5)
 INSERT_MESSAGE = insert(OutboxMessage.__table__)
+# Kinds sent to every signer who asked for campaign updates. Each carries its signer's link to
+# stop them, in the text and in the headers mail programs turn into an "Unsubscribe" button
+# (RFC 2369, and RFC 8058's one-click POST).
+NEWS = "news"  # petition news that staff choose to email
+MAILINGS = frozenset({NEWS})
 
 # Set once mail has been committed, so a waiting deliverer sends it straight away.
 mail_waiting = threading.Event()
@@ -169,7 +176,14 @@ def _to_email(message: OutboxMessage) -> EmailMessage:
     # The same id on any resend, so a mailbox can drop a duplicate after a crash.
     email["Message-ID"] = f"<outbox.{message.id}@{sender.rpartition('@')[2] or 'localhost'}>"
     email["Auto-Submitted"] = "auto-generated"
-    context = message.context or {}
+    context = dict(message.context or {})
+    if message.kind in MAILINGS:
+        if message.signature_id is None:
+            raise PermanentFailure("the signer's signature is gone")
+        stop_url = external_url("public.stop_updates_link", token=stop_token(message.signature_id))
+        context["stop_updates_url"] = stop_url
+        email["List-Unsubscribe"] = f"<{stop_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(render_template(f"emails/{message.kind}.txt", **context))
     email.add_alternative(
         render_template(f"emails/{message.kind}.html", subject=message.subject, **context),

@@ -167,5 +167,8 @@ class PetitionNews(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Kept as text, as in the audit log, so the byline survives the account.
     author: Mapped[str] = mapped_column(String(254))
+    # Emailed once, if staff choose, to the confirmed signers who asked for updates.
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_count: Mapped[int | None] = mapped_column(Integer)
 
     petition: Mapped[Petition] = relationship(back_populates="news")

@@ -140,6 +140,23 @@ def stop_updates(token: str) -> Any:
     return render_template("public/updates_stopped.html", link=link)
 
 
+@bp.route("/signatures/stop-updates/<token>", methods=["GET", "POST"])
+def stop_updates_link(token: str) -> Any:
+    """The link in every update email: opening it asks, and the button stops them.
+
+    Mail programs' "Unsubscribe" buttons POST here from their own servers (RFC 8058), with no
+    page and no `Origin`: the signed link is the only authority needed, as for a withdrawal.
+    """
+    try:
+        if request.method == "GET":
+            link = signing.look_up_stop_link(token)
+            return render_template("public/stop_updates.html", link=link, token=token)
+        link = signing.stop_updates_from_email(token)
+    except LinkInvalid:
+        return render_template("public/link_invalid.html"), 404
+    return render_template("public/updates_stopped.html", link=link)
+
+
 @bp.get("/privacy")
 @public_cache(3600)
 def privacy() -> str:

@@ -9,21 +9,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import contains_eager
 
 from petition.database import dialect_insert
 from petition.extensions import db
 from petition.mail import compose_email, mark_queued
-from petition.mail.outbox import INSERT_MESSAGE
+from petition.mail.outbox import INSERT_MESSAGE, MAILINGS
 from petition.models import (
     ConsentWording,
+    OutboxMessage,
     Signature,
     SignatureState,
     SignatureToken,
     TokenPurpose,
     utcnow,
 )
+from petition.security import stop_links
 from petition.services import campaigns, counting
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
@@ -311,7 +313,38 @@ def withdraw_signature(token: str) -> SignatureLink:
 
 def stop_updates(token: str) -> SignatureLink:
     """Stop campaign updates to a signer, who stays signed (the withdraw link); idempotent."""
-    signature = _signature_for(token, TokenPurpose.WITHDRAW)
+    return _stop_updates(_signature_for(token, TokenPurpose.WITHDRAW))
+
+
+def look_up_stop_link(token: str) -> SignatureLink:
+    """What the stop link in an update email is about, changing nothing."""
+    signature = _signature_for_stop_link(token)
+    link = SignatureLink(
+        signature.petition.slug,
+        signature.petition.title,
+        signature.state,
+        False,
+        receives_updates=signature.consent_updates,
+    )
+    db.session.rollback()
+    return link
+
+
+def stop_updates_from_email(token: str) -> SignatureLink:
+    """The stop link in an update email (a click, or a mail program's one-click POST)."""
+    return _stop_updates(_signature_for_stop_link(token))
+
+
+def _signature_for_stop_link(token: str) -> Signature:
+    signature_id = stop_links.signature_in(token)
+    signature = db.session.get(Signature, signature_id) if signature_id is not None else None
+    if signature is None or signature.email is None:
+        db.session.rollback()
+        raise LinkInvalid("unknown stop link")
+    return signature
+
+
+def _stop_updates(signature: Signature) -> SignatureLink:
     petition = signature.petition
     _withdraw_consent(signature)
     link = SignatureLink(petition.slug, petition.title, signature.state, False)
@@ -320,12 +353,23 @@ def stop_updates(token: str) -> SignatureLink:
 
 
 def _withdraw_consent(signature: Signature) -> None:
-    """Record that the signer no longer agrees to updates (the first time they say so)."""
+    """Record that the signer no longer agrees to updates (the first time they say so).
+
+    Updates already queued for them are not sent.
+    """
     now = utcnow()
-    db.session.connection().execute(
+    connection = db.session.connection()
+    connection.execute(
         update(SIGNATURES)
         .where(SIGNATURES.c.id == signature.id, SIGNATURES.c.consent_updates.is_(True))
         .values(consent_updates=False, consent_withdrawn_at=now, updated_at=now)
+    )
+    connection.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.signature_id == signature.id,
+            OutboxMessage.kind.in_(MAILINGS),
+            OutboxMessage.sent_at.is_(None),
+        )
     )
 
 
