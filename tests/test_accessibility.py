@@ -181,6 +181,7 @@ def states(
         "articles": "/articles",
         "article": ARTICLE,
         "widget page": f"/embed/petitions/{SLUG}",
+        "embed code for partners": f"/petitions/{SLUG}/embed",
         "admin login": "/admin/login",
         "privacy": "/privacy",
         "accessibility": "/accessibility",

@@ -332,14 +332,30 @@ def test_no_response_under_embed_or_api_sets_a_cookie(client):
         assert "Set-Cookie" not in response.headers, response.request.path
 
 
+def embed_code_is_on(html: str) -> None:
+    """The snippet, the frame, the oEmbed address, and the widget itself as the preview."""
+    assert f'&lt;div data-petition="{SLUG}"&gt;' in html
+    assert '&lt;script src="http://petition.test/embed.js" async&gt;' in html
+    assert f'&lt;iframe src="http://petition.test/embed/petitions/{SLUG}"' in html
+    assert f"/oembed?url=http://petition.test/petitions/{SLUG}" in html
+    assert f'<div class="embed-preview" data-petition="{SLUG}">' in html
+    assert '<script src="/embed.js" async></script>' in html
+
+
 def test_admins_get_an_embed_panel_with_snippet_and_preview(app, client):
     from tests.factories import log_in, make_admin
 
     with app.app_context():
         make_admin("editor@example.org", role="editor")
     log_in(client, "editor@example.org")
-    html = client.get(f"/admin/petitions/{SLUG}").get_data(as_text=True)
-    assert f'&lt;div data-petition="{SLUG}"&gt;' in html
-    assert "http://petition.test/embed.js" in html
-    assert f"/oembed?url=http://petition.test/petitions/{SLUG}" in html
-    assert f'src="/embed/petitions/{SLUG}?ref=' in html
+    embed_code_is_on(client.get(f"/admin/petitions/{SLUG}").get_data(as_text=True))
+
+
+def test_partners_find_the_embed_code_on_a_public_page(app, client):
+    petition = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    assert f'href="/petitions/{SLUG}/embed">Put this petition on your website</a>' in petition
+    page = client.get(f"/petitions/{SLUG}/embed")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert page.headers["Cache-Control"].startswith("public")
+    embed_code_is_on(page.get_data(as_text=True))
+    assert client.get("/petitions/no-such-petition/embed").status_code == 404

@@ -169,3 +169,29 @@ def test_a_widget_on_our_own_site_hears_when_its_reader_confirms(live, browser, 
             count = page.frame_locator(f"{widget} iframe").locator(".w-count")
             expect(count).to_have_text("1 signature · goal 10,000", timeout=10_000)
         context.close()
+
+
+GROWN = "(f => f && f.style.height !== '520px')(document.querySelector('{} iframe'))"
+
+
+def test_the_code_copied_from_the_embed_page_works_on_another_site(live, browser):
+    """A partner's whole journey: copy the snippet from our page, paste it into theirs."""
+    app, server = live
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    page.goto(f"{server.url}/petitions/{SLUG}/embed")
+    # Our own page shows the widget itself as the preview.
+    page.wait_for_function(GROWN.format(".embed-preview"))
+    page.get_by_role("button", name="Copy the snippet").click()
+    page.wait_for_selector("text=Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.locator("#embed-snippet").input_value()
+    with StaticSite("localhost") as site:
+        site.pages["/story"] = HOST_PAGE.format(embed=copied)
+        partner = context.new_page()
+        partner.goto(f"{site.url}/story")
+        partner.wait_for_function(GROWN.format("[data-petition]"))
+        widget = partner.frame_locator("[data-petition] iframe")
+        assert widget.get_by_role("button", name="Sign the petition").is_visible()
+    context.close()

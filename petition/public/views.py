@@ -86,6 +86,13 @@ def sign(slug: str) -> Any:
     return redirect(url_for(".thanks", slug=slug), 303)
 
 
+@bp.get("/petitions/<slug>/embed")
+@public_cache(300)
+def petition_embed(slug: str) -> str:
+    """For partner sites: the code that puts this petition on their pages."""
+    return render_template("public/embed.html", petition=_snapshot_or_404(slug))
+
+
 @bp.get("/petitions/<slug>/thanks")
 @public_cache(60)
 def thanks(slug: str) -> str:

@@ -25,14 +25,17 @@
     });
   });
 
-  document.querySelectorAll("[data-copy]").forEach(function (button) {
+  // Copy buttons: a link (data-copy) or the code in a text box (data-copy-from).
+  document.querySelectorAll("[data-copy], [data-copy-from]").forEach(function (button) {
     if (!navigator.clipboard) return;
     button.hidden = false;
     button.addEventListener("click", function () {
-      navigator.clipboard.writeText(button.dataset.copy).then(function () {
+      var source = button.dataset.copyFrom && document.getElementById(button.dataset.copyFrom);
+      navigator.clipboard.writeText(source ? source.value : button.dataset.copy).then(function () {
+        var done = source ? "Copied" : "Link copied";
         var status = document.querySelector("[data-copied]");
-        if (status) status.textContent = "Link copied";
-        button.textContent = "Link copied";
+        if (status) status.textContent = done;
+        button.textContent = done;
       });
     });
   });
