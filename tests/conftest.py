@@ -155,6 +155,17 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def admin(app: Flask, client: FlaskClient) -> FlaskClient:
+    """The test client, signed in as an admin (admin@example.org)."""
+    from tests.factories import log_in, make_admin
+
+    with app.app_context():
+        make_admin()
+    assert log_in(client).status_code == 303
+    return client
+
+
+@pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 

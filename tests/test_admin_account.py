@@ -25,14 +25,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return now
 
 
-@pytest.fixture
-def admin(app: Any, client: FlaskClient) -> FlaskClient:
-    with app.app_context():
-        make_admin()
-    assert log_in(client).status_code == 303
-    return client
-
-
 def code_at(secret: str, seconds_from_now: float = 0) -> str:
     return pyotp.TOTP(secret).at(two_factor.clock() + seconds_from_now)
 

@@ -8,7 +8,6 @@ import json
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from petition.extensions import db
@@ -20,8 +19,6 @@ from tests.factories import (
     confirmed_signatures,
     count_of,
     forget_cached,
-    log_in,
-    make_admin,
     make_petition,
     sign,
     signature_for,
@@ -32,14 +29,6 @@ PEOPLE = [
     {"name": 'Jean "Jay" Dupont, Jr.', "email": "jean@example.fr", "country": "FR", "postcode": ""},
     {"name": "Łukasz Żółć", "email": "lukasz@example.pl", "country": "PL", "postcode": ""},
 ]
-
-
-@pytest.fixture
-def admin(app, client):
-    with app.app_context():
-        make_admin()
-    assert log_in(client).status_code == 303
-    return client
 
 
 def petition_counts(app, slug: str = SLUG) -> tuple[int, int, int]:

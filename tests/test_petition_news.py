@@ -118,14 +118,6 @@ def test_news_on_another_petitions_address_is_not_found(app, editor):
         assert db.session.scalar(select(PetitionNews.id)) == news_id
 
 
-@pytest.fixture
-def admin(app: Any, client: FlaskClient) -> FlaskClient:
-    with app.app_context():
-        make_admin()
-    assert log_in(client).status_code == 303
-    return client
-
-
 def news_emails(app: Any, mailbox: Any) -> list[Any]:
     """Deliver what is queued; the news emails among what arrived."""
     with app.app_context():
