@@ -77,8 +77,13 @@ def test_visitors_who_are_not_signed_in_get_no_data(client, path):
     assert "Ada" not in response.get_data(as_text=True)
 
 
-def test_every_admin_route_is_locked(app, client):
-    """Walk the URL map: nothing under /admin answers a stranger but the sign-in page."""
+def test_every_admin_route_is_locked(make_app):
+    """Walk the URL map: nothing under /admin answers a stranger but the sign-in page.
+
+    With rate limits on, as in production: they are checked before anyone is signed in.
+    """
+    app = make_app(RATELIMIT_ENABLED=True)
+    client = app.test_client()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin") or rule.endpoint == "admin.login":
             continue

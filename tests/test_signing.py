@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from petition.extensions import db
 from petition.mail import deliver_due
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureState
-from petition.services.signing import CONSENT_TEXT
+from petition.services.consent import CONSENT_TEXT
 from tests.factories import SLUG, count_of, links_in, sign, signature_for
 from tests.parts import text_of
 

@@ -19,7 +19,8 @@ SETUP = "two_factor_setup"
 
 
 def _user_key() -> str:
-    return f"account-settings:{current_user.id}"
+    # Limits are checked before the sign-in check: a stranger has no id (and is sent away).
+    return f"account-settings:{getattr(current_user, 'id', None)}"
 
 
 @bp.route("/account", methods=["GET", "POST"])

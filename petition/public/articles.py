@@ -10,7 +10,7 @@ from petition.forms import SignatureForm
 from petition.microcache import public_cache
 from petition.public import bp
 from petition.security import form_tokens
-from petition.services import article_stats, articles, signing
+from petition.services import article_stats, articles, consent
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import NotFound
 
@@ -56,6 +56,6 @@ def render_article(story: dict[str, Any], preview: bool = False) -> str:
         campaign=campaign_overview(),
         form=form,
         hidden=hidden,
-        consent=signing.CONSENT_TEXT,
+        consent=consent.CONSENT_TEXT,
         preview=preview,
     )

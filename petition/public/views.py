@@ -17,7 +17,7 @@ from petition.ratelimits import sign_limit
 from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import origin_allowed
-from petition.services import signing
+from petition.services import consent, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import ConfirmationClosed, LinkInvalid, NotFound, PetitionNotOpen
 
@@ -53,7 +53,7 @@ def _render_petition(
         petition=snapshot,
         form=form,
         hidden=_hidden_fields(request.form if request.method == "POST" else request.args),
-        consent=signing.CONSENT_TEXT,
+        consent=consent.CONSENT_TEXT,
         notice=notice,
     )
     return html, status

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from petition.extensions import db
 from petition.models import Article, ArticleState, Campaign, Petition, PetitionState, utcnow
-from petition.services.signing import current_consent
+from petition.services.consent import current_wording
 
 CAMPAIGN_SLUG = "refugees-welcome"
 PETITION_SLUG = "help-ukraine-refugees"
@@ -105,7 +105,7 @@ class SeedReport:
 def seed() -> SeedReport:
     """Create whatever part of the seed data is missing; running it again changes nothing."""
     report = SeedReport()
-    current_consent()
+    current_wording()
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == CAMPAIGN_SLUG))
     if campaign is None:
         gofundme = current_app.config["GOFUNDME_URL"] or None

@@ -9,16 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import contains_eager
 
-from petition.database import dialect_insert
 from petition.extensions import db
 from petition.mail import compose_email, mark_queued
-from petition.mail.outbox import INSERT_MESSAGE, MAILINGS
+from petition.mail.outbox import INSERT_MESSAGE
 from petition.models import (
-    ConsentWording,
-    OutboxMessage,
     Signature,
     SignatureState,
     SignatureToken,
@@ -26,19 +23,11 @@ from petition.models import (
     utcnow,
 )
 from petition.security import stop_links
-from petition.services import campaigns, counting
+from petition.services import campaigns, consent, counting
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
 from petition.services.new_signature import SIGNATURES, insert_new_signature
 from petition.urls import external_url
-
-# The words beside the updates checkbox. Change the version whenever the words change:
-# every signature records the version its signer saw.
-CONSENT_VERSION = "2026-11"
-CONSENT_TEXT = (
-    "Email me occasional updates about the Refugees Welcome campaign. "
-    "I can unsubscribe at any time."
-)
 
 WITHDRAW_LINK_DAYS = 3 * 365
 
@@ -68,25 +57,6 @@ class Attribution:
     ip_address: str | None = None
 
 
-def current_consent() -> int:
-    """The id of the consent wording shown now, recorded the first time it is used."""
-    cached = current_app.extensions.get("petition_consent_id")
-    if cached is not None:
-        return cached
-    find = select(ConsentWording.id).where(ConsentWording.version == CONSENT_VERSION)
-    wording_id = db.session.scalar(find)
-    if wording_id is None:
-        db.session.execute(
-            dialect_insert(ConsentWording)
-            .values(version=CONSENT_VERSION, text=CONSENT_TEXT, created_at=utcnow())
-            .on_conflict_do_nothing()
-        )
-        db.session.commit()
-        wording_id = db.session.scalar(find)
-    current_app.extensions["petition_consent_id"] = wording_id
-    return wording_id
-
-
 @dataclass(frozen=True)
 class Recipient:
     """Who a signer email goes to, and what it is about."""
@@ -106,7 +76,7 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
     An address that has already signed gets an email saying so instead (a few at most), and
     the caller sees exactly the same outcome, so the response reveals nothing.
     """
-    wording_id = current_consent()
+    wording_id = consent.current_wording()
     petition = _petition_taking_signatures(slug)
     canonical = canonical_email(entry.email)
     now = utcnow()
@@ -305,7 +275,7 @@ def withdraw_signature(token: str) -> SignatureLink:
     petition = signature.petition
     if signature.state in (SignatureState.PENDING, SignatureState.CONFIRMED):
         _move(signature, SignatureState.WITHDRAWN, withdrawn_at=utcnow())
-    _withdraw_consent(signature)
+    consent.withdraw(signature.id)
     link = SignatureLink(petition.slug, petition.title, SignatureState.WITHDRAWN, False)
     db.session.commit()
     return link
@@ -346,31 +316,10 @@ def _signature_for_stop_link(token: str) -> Signature:
 
 def _stop_updates(signature: Signature) -> SignatureLink:
     petition = signature.petition
-    _withdraw_consent(signature)
+    consent.withdraw(signature.id)
     link = SignatureLink(petition.slug, petition.title, signature.state, False)
     db.session.commit()
     return link
-
-
-def _withdraw_consent(signature: Signature) -> None:
-    """Record that the signer no longer agrees to updates (the first time they say so).
-
-    Updates already queued for them are not sent.
-    """
-    now = utcnow()
-    connection = db.session.connection()
-    connection.execute(
-        update(SIGNATURES)
-        .where(SIGNATURES.c.id == signature.id, SIGNATURES.c.consent_updates.is_(True))
-        .values(consent_updates=False, consent_withdrawn_at=now, updated_at=now)
-    )
-    connection.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.signature_id == signature.id,
-            OutboxMessage.kind.in_(MAILINGS),
-            OutboxMessage.sent_at.is_(None),
-        )
-    )
 
 
 def _signature_for(token: str, purpose: TokenPurpose) -> Signature:

@@ -14,7 +14,7 @@ from petition.ratelimits import sign_limit
 from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import embed_origins, origin_of
-from petition.services import signing
+from petition.services import consent, signing
 from petition.services.campaigns import petition_snapshot
 from petition.services.errors import NotFound, PetitionNotOpen
 from petition.widget import bp
@@ -55,7 +55,7 @@ def render_widget(
         petition=petition,
         form=form,
         host=host_page(),
-        consent=signing.CONSENT_TEXT,
+        consent=consent.CONSENT_TEXT,
         state=state,
     )
     return html, status

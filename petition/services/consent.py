@@ -1,0 +1,60 @@
+"""Consent to campaign updates: the words a signer agreed to, and taking that back."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from petition.database import dialect_insert
+from petition.extensions import db
+from petition.mail.outbox import MAILINGS
+from petition.models import ConsentWording, OutboxMessage, utcnow
+from petition.services.new_signature import SIGNATURES
+
+# The words beside the updates checkbox. Change the version whenever the words change:
+# every signature records the version its signer saw.
+CONSENT_VERSION = "2026-11"
+CONSENT_TEXT = (
+    "Email me occasional updates about the Refugees Welcome campaign. "
+    "I can unsubscribe at any time."
+)
+
+
+def current_wording() -> int:
+    """The id of the consent wording shown now, recorded the first time it is used."""
+    cached = current_app.extensions.get("petition_consent_id")
+    if cached is not None:
+        return cached
+    find = select(ConsentWording.id).where(ConsentWording.version == CONSENT_VERSION)
+    wording_id = db.session.scalar(find)
+    if wording_id is None:
+        db.session.execute(
+            dialect_insert(ConsentWording)
+            .values(version=CONSENT_VERSION, text=CONSENT_TEXT, created_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        db.session.commit()
+        wording_id = db.session.scalar(find)
+    current_app.extensions["petition_consent_id"] = wording_id
+    return wording_id
+
+
+def withdraw(signature_id: int) -> None:
+    """Record that the signer no longer agrees to updates (the first time they say so).
+
+    Updates already queued for them are not sent.
+    """
+    now = utcnow()
+    connection = db.session.connection()
+    connection.execute(
+        update(SIGNATURES)
+        .where(SIGNATURES.c.id == signature_id, SIGNATURES.c.consent_updates.is_(True))
+        .values(consent_updates=False, consent_withdrawn_at=now, updated_at=now)
+    )
+    connection.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.signature_id == signature_id,
+            OutboxMessage.kind.in_(MAILINGS),
+            OutboxMessage.sent_at.is_(None),
+        )
+    )
