@@ -263,6 +263,7 @@ ADMIN_PAGES = {
     "audit log": "/admin/audit",
     "your account": "/admin/account",
     "two-step setup": "/admin/account/two-step",
+    "team": "/admin/team",
 }
 
 

@@ -24,8 +24,10 @@ ADMIN_PAGES = [
     "/admin/account",
     "/admin/account/two-step",
     "/admin/login/code",
+    "/admin/team",
 ]
 ADMIN_ONLY = [
+    "/admin/team",
     f"/admin/petitions/{SLUG}/signatures.csv",
     "/admin/signatures?email=a%40b.c",
     "/admin/privacy?email=a%40b.c",

@@ -207,3 +207,55 @@ def test_editors_manage_their_own_account_too(app, client):
     page = client.get("/admin/account")
     assert page.status_code == 200 and "editor@example.org" in page.get_data(as_text=True)
     turn_on(client)
+
+
+def test_an_admin_removes_and_restores_someones_access(app, admin):
+    with app.app_context():
+        leaver = make_admin("leaver@example.org", role="editor")
+        leaver_id = leaver.id
+    theirs = app.test_client()
+    assert log_in(theirs, "leaver@example.org").status_code == 303
+    page = admin.get("/admin/team").get_data(as_text=True)
+    assert "leaver@example.org" in page and "admin@example.org" in page
+
+    token = admin_csrf(admin, "/admin/team")
+    removed = admin.post(f"/admin/team/{leaver_id}/remove", data={"csrf_token": token})
+    assert "can no longer sign in" in admin.get(removed.headers["Location"]).get_data(as_text=True)
+    assert theirs.get("/admin/").status_code in (302, 303)  # their session ended at once
+    refused = log_in(app.test_client(), "leaver@example.org")
+    assert refused.status_code == 422  # told nothing more than a wrong password would be
+    assert "Email address or password is not right" in refused.get_data(as_text=True)
+
+    admin.post(f"/admin/team/{leaver_id}/restore", data={"csrf_token": token})
+    assert log_in(app.test_client(), "leaver@example.org").status_code == 303
+    log = actions(app)
+    assert log[log.index("access_removed") :] == [
+        "access_removed",
+        "sign_in_failed",  # the attempt while removed
+        "access_restored",
+        "sign_in",
+    ]
+
+
+def test_nobody_removes_their_own_access_and_editors_manage_no_one(app, admin, client):
+    with app.app_context():
+        me = db.session.scalar(select(AdminUser.id).where(AdminUser.email == "admin@example.org"))
+        make_admin("editor@example.org", role="editor")
+    token = admin_csrf(admin, "/admin/team")
+    own = admin.post(f"/admin/team/{me}/remove", data={"csrf_token": token})
+    assert "You cannot remove your own access" in admin.get(own.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert admin.get("/admin/").status_code == 200
+    assert admin.post("/admin/team/999/remove", data={"csrf_token": token}).status_code == 404
+    # Without the form's token nothing changes.
+    admin.post(f"/admin/team/{me}/remove")
+
+    editor = app.test_client()
+    log_in(editor, "editor@example.org")
+    assert editor.get("/admin/team").status_code == 403
+    editor_token = admin_csrf(editor, "/admin/account")
+    forbidden = editor.post(f"/admin/team/{me}/remove", data={"csrf_token": editor_token})
+    assert forbidden.status_code == 403
+    with app.app_context():
+        assert all(db.session.scalars(select(AdminUser.active)))

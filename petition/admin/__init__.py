@@ -15,4 +15,5 @@ from petition.admin import (  # noqa: E402,F401
     petitions,
     privacy,
     signatures,
+    team,
 )

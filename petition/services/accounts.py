@@ -14,9 +14,12 @@ from petition.models import AdminUser, Role, utcnow
 from petition.services import audit
 from petition.services.addresses import parse_email
 from petition.services.audit import Actor
-from petition.services.errors import InvalidInput
+from petition.services.errors import InvalidInput, NotFound
 
 MIN_PASSWORD_LENGTH = 12
+# Messages for people, not passwords (bandit flags any string given to a "password" name).
+WRONG_PASSWORD = "That password is not right"  # nosec B105
+SAME_PASSWORD = "Choose a password different from the one you have now"  # nosec B105
 hasher = PasswordHasher()  # argon2id with the library's current recommended costs
 
 
@@ -99,11 +102,11 @@ def change_password(user: AdminUser, current: str, new: str, ip_address: str | N
     """A new password; every other session of the user ends (the caller renews its own)."""
     errors = {}
     if not check_password(user, current):
-        errors["current_password"] = "That password is not right"
+        errors["current_password"] = WRONG_PASSWORD
     if len(new) < MIN_PASSWORD_LENGTH:
         errors["new_password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters"
     elif new == current:
-        errors["new_password"] = "Choose a password different from the one you have now"
+        errors["new_password"] = SAME_PASSWORD
     if errors:
         db.session.rollback()
         raise InvalidInput(errors)
@@ -111,6 +114,28 @@ def change_password(user: AdminUser, current: str, new: str, ip_address: str | N
     user.session_token = secrets.token_hex(32)
     audit.record(Actor(user.email, user.id, ip_address), "password_changed")
     db.session.commit()
+
+
+def team() -> list[AdminUser]:
+    """Everyone with an account, active first."""
+    return list(
+        db.session.scalars(select(AdminUser).order_by(AdminUser.active.desc(), AdminUser.email))
+    )
+
+
+def set_access(user_id: int, active: bool, actor: Actor) -> AdminUser:
+    """Remove someone's access (their sessions end at once) or give it back; never your own."""
+    user = db.session.get(AdminUser, user_id)
+    if user is None:
+        raise NotFound(f"no admin account {user_id}")
+    if user.id == actor.id:
+        raise InvalidInput({"account": "You cannot remove your own access"})
+    if user.active != active:
+        user.active = active
+        user.session_token = secrets.token_hex(32)
+        audit.record(actor, "access_restored" if active else "access_removed", user.email)
+    db.session.commit()
+    return user
 
 
 def load_session_user(session_id: str) -> AdminUser | None:

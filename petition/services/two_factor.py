@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from petition.extensions import db
 from petition.models import AdminUser
 from petition.services import audit
-from petition.services.accounts import check_password
+from petition.services.accounts import WRONG_PASSWORD, check_password
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput
 
@@ -81,7 +81,7 @@ def turn_off(user: AdminUser, password: str, ip_address: str | None) -> None:
     """Stop asking for codes; the password is asked again, so an unattended session cannot."""
     if not check_password(user, password):
         db.session.rollback()
-        raise InvalidInput({"password": "That password is not right"})
+        raise InvalidInput({"password": WRONG_PASSWORD})
     _forget(user)
     audit.record(Actor(user.email, user.id, ip_address), "two_factor_off")
     db.session.commit()
