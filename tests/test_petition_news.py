@@ -211,3 +211,41 @@ def test_only_admins_email_signers(app, editor):
     post(editor)
     assert "An admin can email it" in editor.get(PAGE).get_data(as_text=True)
     assert email_the_news(editor).status_code == 403
+
+
+def test_two_admins_emailing_at_the_same_moment_send_it_once(app, admin):
+    import threading
+
+    from petition.models import OutboxMessage
+    from petition.services import petitions
+    from petition.services.audit import Actor
+    from petition.services.errors import InvalidInput
+
+    confirmed_signatures(
+        app, admin, [signer(email=f"k{i}@example.org", consent_updates="y") for i in range(3)]
+    )
+    post(admin)
+    with app.app_context():
+        news_id = db.session.scalar(select(PetitionNews.id))
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def press(who: str) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                outcomes.append(petitions.email_news(SLUG, news_id, Actor(who)))
+            except InvalidInput as exc:
+                outcomes.append(exc.errors["news"])
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=press, args=(f"{who}@example.org",)) for who in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes, key=str) == [3, "This news has already been emailed"]
+    with app.app_context():
+        queued = select(OutboxMessage).where(OutboxMessage.kind == "news")
+        assert len(db.session.scalars(queued).all()) == 3
