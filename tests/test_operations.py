@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -81,3 +83,55 @@ def test_the_daily_purge_runs_once_a_day_whichever_process_asks(app):
         assert purge_if_due() is not None
         assert purge_if_due() is None  # another worker, a minute later: nothing to do
         assert purge_if_due(utcnow() + timedelta(days=1, minutes=1)) is not None
+
+
+@pytest.mark.postgres
+def test_a_connection_that_breaks_mid_signature_answers_503_not_500(app, client, monkeypatch):
+    """As when the server restarts during the one-statement insert: psycopg then refuses even
+    to reset the connection, and that second error must not hide the first."""
+    from types import SimpleNamespace
+
+    import psycopg
+
+    from petition.services import new_signature
+
+    class BrokenMidStatement:
+        closed = False
+        broken = False
+
+        @property
+        def autocommit(self) -> bool:
+            return self.broken
+
+        @autocommit.setter
+        def autocommit(self, value: bool) -> None:
+            if self.broken:
+                raise psycopg.ProgrammingError("can't change 'autocommit' now")
+
+        def execute(self, *args: object, **kwargs: object) -> None:
+            self.broken = True
+            raise psycopg.OperationalError("connection socket closed")
+
+    class Pooled:
+        def __init__(self, real: Any) -> None:
+            self.real = real
+            self.driver_connection = BrokenMidStatement()
+
+        def invalidate(self, exc: BaseException | None = None) -> None:
+            self.real.invalidate(exc)
+
+        def close(self) -> None:
+            self.real.close()
+
+    class Engine:
+        """The app's engine, but the one-statement insert gets a connection that breaks."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(db.engine, name)
+
+        def raw_connection(self) -> Pooled:
+            return Pooled(db.engine.raw_connection())
+
+    monkeypatch.setattr(new_signature, "db", SimpleNamespace(engine=Engine(), session=db.session))
+    response = sign(client)
+    assert response.status_code == 503 and response.headers["Retry-After"]

@@ -8,6 +8,7 @@ per table in the session. It is the hottest write there is.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from enum import Enum
 from functools import cache
 from typing import Any
@@ -177,7 +178,10 @@ def _in_one_statement(values: list[Any]) -> int | None:
         try:
             row = driver.execute(sql, values, prepare=True).fetchone()
         finally:
-            driver.autocommit = False
+            # Back to the pool's mode. A connection that broke mid-statement cannot be reset:
+            # the error that broke it is the one to report (it answers 503), and it is dropped.
+            with suppress(psycopg.Error):
+                driver.autocommit = False
     except psycopg.errors.UniqueViolation:
         return None
     except psycopg.Error as exc:
