@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 
 from petition.database import dialect_insert
 from petition.extensions import db
 from petition.mail.outbox import MAILINGS
-from petition.models import ConsentWording, OutboxMessage, utcnow
+from petition.models import ConsentWording, OutboxMessage, Signature, SignatureState, utcnow
 from petition.services.new_signature import SIGNATURES
 
 # The words beside the updates checkbox. Change the version whenever the words change:
@@ -37,6 +37,16 @@ def current_wording() -> int:
         wording_id = db.session.scalar(find)
     current_app.extensions["petition_consent_id"] = wording_id
     return wording_id
+
+
+def update_recipients(petition_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Who gets campaign updates about a petition: confirmed signers who asked, and still do."""
+    return (
+        Signature.petition_id == petition_id,
+        Signature.state == SignatureState.CONFIRMED,
+        Signature.consent_updates.is_(True),
+        Signature.email.is_not(None),  # not erased
+    )
 
 
 def withdraw(signature_id: int) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, literal, select
 from petition.database import time_bucket
 from petition.extensions import cache, db
 from petition.models import Petition, PetitionCountryCount, Signature, SignatureState, utcnow
+from petition.services import consent
 
 CACHE_SECONDS = 30.0
 
@@ -65,11 +66,7 @@ def wanting_updates(petition_id: int) -> int:
         key,
         CACHE_SECONDS,
         lambda: db.session.scalar(
-            select(func.count()).where(
-                Signature.petition_id == petition_id,
-                Signature.state == SignatureState.CONFIRMED,
-                Signature.consent_updates.is_(True),
-            )
+            select(func.count()).where(*consent.update_recipients(petition_id))
         ),
     )
 

@@ -18,10 +18,9 @@ from petition.models import (
     PetitionNews,
     PetitionState,
     Signature,
-    SignatureState,
     utcnow,
 )
-from petition.services import audit
+from petition.services import audit, consent
 from petition.services.audit import Actor
 from petition.services.campaigns import HOME_KEY, forget_petitions
 from petition.services.donations import FUNDRAISER_KEY
@@ -162,12 +161,7 @@ def email_news(slug: str, news_id: int, actor: Actor) -> int:
         literal(now, outbox.created_at.type),
         literal(now, outbox.next_attempt_at.type),
         literal(0),
-    ).where(
-        Signature.petition_id == petition.id,
-        Signature.state == SignatureState.CONFIRMED,
-        Signature.consent_updates.is_(True),
-        Signature.email.is_not(None),
-    )
+    ).where(*consent.update_recipients(petition.id))
     columns = ["kind", "to_address", "subject", "context", "signature_id"]
     columns += ["created_at", "next_attempt_at", "attempts"]
     queue = insert(OutboxMessage).from_select(columns, recipients).returning(OutboxMessage.id)
