@@ -138,7 +138,10 @@ def add_etag(response: Response) -> Response:
     ):
         if "public" in response.headers.get("Cache-Control", ""):
             response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
-            return response.make_conditional(request)
+            response.make_conditional(request)
+            # make_conditional stamps a Date; the server adds its own, and a copy kept by the
+            # micro-cache would replay a stale one beside it.
+            del response.headers["Date"]
     return response
 
 
