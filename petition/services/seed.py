@@ -23,8 +23,8 @@ CAMPAIGN = {
     "intro": (
         "We started Refugees Welcome in 2015, when families escaping the war in Syria were "
         "crossing Europe on foot. In 2022, as millions of people left Ukraine after the Russian "
-        "invasion, we brought the campaign back. Add your name to our petition, pass it on, "
-        "and give what you can to the fundraiser."
+        "invasion, we brought the campaign back. Add your name to our petition and pass it "
+        "on to the people you know."
     ),
     "history": (
         "Our newspaper has a long record of speaking up for people with the least power to "
