@@ -25,7 +25,11 @@ engine = create_engine(
     pool_size=int(os.environ.get("DB_POOL_SIZE", 5)),
     max_overflow=int(os.environ.get("DB_MAX_OVERFLOW", 5)),
 )
-metadata.create_all(engine)
+# Every gunicorn worker imports this module at once: an advisory lock lets one create the
+# table while the others wait and then find it (racing CREATE TABLEs can fail a worker's boot).
+with engine.begin() as connection:
+    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7240511)")
+    metadata.create_all(connection)
 
 app = Flask(__name__)
 
