@@ -4,7 +4,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from petition.api.views import public_json
@@ -17,6 +17,7 @@ from petition.security.origin import embed_origins, origin_of
 from petition.services import consent, signing
 from petition.services.campaigns import petition_snapshot
 from petition.services.errors import NotFound, PetitionNotOpen
+from petition.urls import external_url
 from petition.widget import bp
 
 SIGN = "sign"
@@ -122,7 +123,7 @@ def oembed() -> Any:
     if petition is None:
         abort(404, description="That address is not one of our petitions.")
     width, height = max(200, min(max_width, OEMBED_WIDTH)), max(250, min(max_height, OEMBED_HEIGHT))
-    src = current_app.config["PUBLIC_URL"] + url_for("widget.petition", slug=slug)
+    src = external_url("widget.petition", slug=slug)
     html = render_template(
         "widget/oembed.html", src=src, width=width, height=height, title=petition["title"]
     )
