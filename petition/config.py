@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -23,6 +24,21 @@ class Defaults:
     MAIL_GIVE_UP_HOURS = 72
     MAIL_RETRY_BASE_SECONDS = 5.0
     MAIL_RETRY_MAX_SECONDS = 300.0
+    # How long a worker holds the messages it took before another may take them. A worker
+    # renews its hold before each message it sends, so this only needs to outlast one send.
+    OUTBOX_LEASE_SECONDS = 300.0
+    # Campaign mailings: messages per second per worker, within what a shared relay accepts.
+    # Transactional mail (confirmations, privacy links) is never held back by it.
+    MAIL_BULK_RATE = 10.0
+    # Messages a worker takes at a time, and its sending threads (one SMTP connection each).
+    MAIL_BATCH_SIZE = 20
+    MAIL_WORKER_THREADS = 2
+    # Recipients added to the outbox per transaction when a mailing is queued.
+    MAILING_CHUNK = 5000
+    # The key of the keyed hash that recognises an address without keeping it (erasure,
+    # suppression); older keys, space separated, still match. Required outside development.
+    EMAIL_HASH_KEY = ""
+    EMAIL_HASH_KEY_FALLBACKS: tuple[str, ...] = ()
     REDIS_URL = ""
     STRIPE_SECRET_KEY: str | None = None  # card donations are off without it
     STRIPE_WEBHOOK_SECRET: str | None = None
@@ -70,6 +86,14 @@ ENV_VARS: dict[str, type] = {
     "PUBLIC_URL": str,
     "MAIL_URL": str,
     "MAIL_FROM": str,
+    "MAIL_GIVE_UP_HOURS": float,
+    "MAIL_BULK_RATE": float,
+    "MAIL_BATCH_SIZE": int,
+    "MAIL_WORKER_THREADS": int,
+    "MAILING_CHUNK": int,
+    "OUTBOX_LEASE_SECONDS": float,
+    "EMAIL_HASH_KEY": str,
+    "EMAIL_HASH_KEY_FALLBACKS": str,
     "REDIS_URL": str,
     "STRIPE_SECRET_KEY": str,
     "STRIPE_WEBHOOK_SECRET": str,
@@ -146,6 +170,18 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
                 f"in {env} (python -c 'import secrets; print(secrets.token_hex(32))')."
             )
         app.config["SECRET_KEY"] = _development_secret(instance)
+    if not app.config.get("EMAIL_HASH_KEY"):
+        if env != "development":
+            raise SystemExit(
+                "EMAIL_HASH_KEY is not set: export a long random EMAIL_HASH_KEY (it recognises "
+                "erased signers and refused addresses; keep it apart from SECRET_KEY)."
+            )
+        # A laptop's data is its own: a key derived from the development secret will do.
+        derived = hmac.new(app.config["SECRET_KEY"].encode(), b"email-hash-key", "sha256")
+        app.config["EMAIL_HASH_KEY"] = derived.hexdigest()
+    fallbacks = app.config["EMAIL_HASH_KEY_FALLBACKS"]
+    if isinstance(fallbacks, str):
+        app.config["EMAIL_HASH_KEY_FALLBACKS"] = tuple(fallbacks.split())
 
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"

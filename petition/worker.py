@@ -1,8 +1,10 @@
-"""Background work: deliver mail, fold count changes in, apply retention.
+"""Background work: deliver mail, queue mailings, fold count changes in, apply retention.
 
-`flask --app app worker` runs it in its own process; by default each web process also runs it
-in a thread, so `flask --app app run` needs nothing else. Every job is safe to run in any
-number of processes at once.
+`flask --app app worker` runs it in its own process: MAIL_WORKER_THREADS threads send mail
+(each with its own SMTP connection, transactional mail first, bulk mail at MAIL_BULK_RATE for
+the whole process) while the main thread does the housekeeping. By default each web process
+also runs a small one in a thread, so `flask --app app run` needs nothing else. Every job is
+safe to run in any number of processes at once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,9 +20,10 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from petition.extensions import db
-from petition.mail import deliver_due
+from petition.mail.delivery import Deliverer, RateLimiter
 from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
+from petition.services import mailings
 from petition.services.article_stats import flush_views
 from petition.services.counting import flush_counts
 from petition.services.retention import purge_if_due
@@ -36,30 +40,80 @@ class Round:
     mail_sent: int = 0
     mail_deferred: int = 0
     counts_folded: int = 0
+    mailing_queued: int = 0
     purged: bool = False
 
     @property
     def busy(self) -> bool:
-        return bool(self.mail_sent or self.counts_folded)
+        return bool(self.mail_sent or self.counts_folded or self.mailing_queued)
 
 
 class Worker:
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, mail_threads: int | None = None) -> None:
         self.app = app
         self.poll = app.config["WORKER_POLL_SECONDS"]
-        self._failing = False
+        self.mail_threads = mail_threads or app.config["MAIL_WORKER_THREADS"]
+        self.bulk_rate = RateLimiter(app.config["MAIL_BULK_RATE"])
         self._purge_checked: datetime | None = None
 
     def run_once(self) -> Round:
         """One round of every job, each in its own transaction."""
         done = Round()
+        report = self._in_context(Deliverer(self.bulk_rate).deliver_due)
+        done.mail_sent, done.mail_deferred = report.sent, report.deferred
+        self._housekeeping(done)
+        return done
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set: mail in threads of its own, the rest in this one."""
+        senders = [
+            threading.Thread(
+                target=self._send_mail, args=(stop,), name=f"petition-mail-{n}", daemon=True
+            )
+            for n in range(self.mail_threads)
+        ]
+        for sender in senders:
+            sender.start()
+        self._keep_going(stop, lambda: self._housekeeping(Round()).busy, "housekeeping")
+        for sender in senders:
+            sender.join(30)
+
+    def _send_mail(self, stop: threading.Event) -> None:
+        deliverer = Deliverer(self.bulk_rate)
+        self._keep_going(stop, lambda: bool(self._in_context(deliverer.deliver_due)), "mail")
+
+    def _keep_going(self, stop: threading.Event, job: Callable[[], bool], name: str) -> None:
+        """Run `job` until stopped; when idle, wait for mail or the poll interval.
+
+        A fault (the database down) is logged once and retried until it clears.
+        """
+        failing = False
+        while not stop.is_set():
+            try:
+                busy = job()
+            except SQLAlchemyError as exc:
+                if not failing:
+                    log.error("worker %s failed, retrying: %s", name, exc)
+                failing = True
+                stop.wait(self.poll)
+                continue
+            except Exception:
+                log.exception("worker %s failed", name)
+                stop.wait(self.poll)
+                continue
+            if failing:
+                log.info("worker %s recovered", name)
+                failing = False
+            if not busy and mail_waiting.wait(self.poll):
+                mail_waiting.clear()
+
+    def _housekeeping(self, done: Round) -> Round:
         with self.app.app_context():
             try:
-                mail_waiting.clear()
-                report = deliver_due()
-                done.mail_sent, done.mail_deferred = report.sent, report.deferred
                 done.counts_folded = flush_counts()
                 flush_views()
+                done.mailing_queued = mailings.queue_next_chunk()
+                mailings.drop_stopped_chunk()
                 now = utcnow()
                 if self._purge_checked is None or now - self._purge_checked >= PURGE_CHECK_EVERY:
                     self._purge_checked = now
@@ -71,30 +125,16 @@ class Worker:
                 db.session.remove()
         return done
 
-    def run(self, stop: threading.Event) -> None:
-        """Work until `stop` is set; a fault (database down) is logged once and retried."""
-        while not stop.is_set():
+    def _in_context(self, work: Callable[[], object]) -> object:
+        with self.app.app_context():
             try:
-                done = self.run_once()
-            except SQLAlchemyError as exc:
-                if not self._failing:
-                    log.error("worker round failed, retrying: %s", exc)
-                self._failing = True
-                stop.wait(self.poll)
-                continue
-            except Exception:
-                log.exception("worker round failed")
-                stop.wait(self.poll)
-                continue
-            if self._failing:
-                log.info("worker recovered")
-                self._failing = False
-            if not done.busy:
-                mail_waiting.wait(self.poll)
+                return work()
+            finally:
+                db.session.remove()
 
 
 class EmbeddedWorker:
-    """The worker as a daemon thread of a web process, started by its first request."""
+    """The worker as daemon threads of a web process, started by its first request."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -103,15 +143,16 @@ class EmbeddedWorker:
         self._lock = threading.Lock()
 
     def ensure_running(self) -> None:
-        # Checked per request: after a fork (gunicorn) the parent's thread is gone.
+        # Checked per request: after a fork (gunicorn) the parent's threads are gone.
         if self.pid == os.getpid():
             return
         with self._lock:
             if self.pid == os.getpid():
                 return
             self.stop = threading.Event()
+            worker = Worker(self.app, mail_threads=1)
             thread = threading.Thread(
-                target=Worker(self.app).run, args=(self.stop,), name="petition-worker", daemon=True
+                target=worker.run, args=(self.stop,), name="petition-worker", daemon=True
             )
             thread.start()
             self.pid = os.getpid()

@@ -77,6 +77,7 @@ def make_config(
         "TESTING": True,
         "APP_ENV": "testing",
         "SECRET_KEY": "test-secret-key-not-for-production",
+        "EMAIL_HASH_KEY": "test-email-hash-key",
         "DATABASE_URL": database_url,
         "PUBLIC_URL": "http://petition.test",
         "MAIL_URL": mail_url,

@@ -176,3 +176,13 @@ def forget_cached() -> None:
 
     cache.clear_local()
     microcache.clear_all()
+
+
+def send_all_mail(app: Any) -> None:
+    """What the worker does with mail, until nothing is left: queue mailings, then send."""
+    from petition.mail import deliver_due
+    from petition.services import mailings
+
+    with app.app_context():
+        while mailings.queue_next_chunk() or mailings.drop_stopped_chunk() or deliver_due():
+            pass

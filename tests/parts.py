@@ -6,6 +6,7 @@ A part that is missing skips its tests with the reason on a laptop; with REQUIRE
 
 from __future__ import annotations
 
+import asyncio
 import email
 import os
 import shutil
@@ -76,11 +77,18 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives.
 
-    def __init__(self, port: int | None = None) -> None:
+    `refuse` maps a recipient address to the reply it gets instead of being accepted (e.g.
+    "550 5.1.1 No such user"), and `delay` slows every message down, like a busy relay.
+    """
+
+    def __init__(self, port: int | None = None, delay: float = 0.0) -> None:
         self.port = port or free_port()
+        self.delay = delay
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each message's bytes exactly as they arrived
+        self.refuse: dict[str, str] = {}
         self._arrived = threading.Condition()
         self._controller: Controller | None = None
 
@@ -88,10 +96,22 @@ class Mailbox:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        refusal = self.refuse.get(address.lower())
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self._arrived:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.raw.append(envelope.original_content or envelope.content)
             self._arrived.notify_all()
         return "250 Message accepted for delivery"
 
@@ -108,6 +128,8 @@ class Mailbox:
     def clear(self) -> None:
         with self._arrived:
             self.messages.clear()
+            self.raw.clear()
+            self.refuse.clear()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         """Block until at least `count` messages have arrived; fail after `timeout`."""
@@ -126,8 +148,8 @@ class Mailbox:
         return [m for m in self.messages if m["To"] and address.lower() in str(m["To"]).lower()]
 
 
-def start_mailbox(port: int | None = None) -> Mailbox:
-    return Mailbox(port).start()
+def start_mailbox(port: int | None = None, delay: float = 0.0) -> Mailbox:
+    return Mailbox(port, delay).start()
 
 
 def text_of(message: EmailMessage) -> str:

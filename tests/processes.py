@@ -26,6 +26,7 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         **os.environ,
         "APP_ENV": "production",
         "SECRET_KEY": "a-secret-for-tests-and-benchmarks",
+        "EMAIL_HASH_KEY": "an-email-hash-key-for-tests-and-benchmarks",
         "DATABASE_URL": database_url,
         "EMBEDDED_WORKER": "false",
         # Every request comes from one address here; real readers come from many.
@@ -33,6 +34,27 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         "MAIL_URL": "console",
         **extra,
     }
+
+
+def flask_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`flask --app app ARGS…` in a process of its own, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """`db upgrade` and `seed`, as the README's production section says."""
+    for command in (("db", "upgrade"), ("seed",)):
+        result = flask_command(env, *command)
+        assert result.returncode == 0, result.stderr
+
+
+WORKER = [sys.executable, "-m", "flask", "--app", "app", "worker"]
 
 
 class Gunicorn:

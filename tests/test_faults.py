@@ -30,6 +30,8 @@ from tests.processes import (
     PrivatePostgres,
     PrivateRedis,
     background,
+    flask_command,
+    prepare_database,
     production_env,
 )
 
@@ -47,22 +49,6 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
     """Production settings, with short database timeouts and a small server."""
     settings = {"DB_POOL_TIMEOUT": "2", "DB_CONNECT_TIMEOUT": "2", "WEB_CONCURRENCY": "2"}
     return production_env(database_url, **{"GUNICORN_THREADS": "4", **settings, **extra})
-
-
-def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-
-
-def prepared(env: dict[str, str]) -> None:
-    for command in (("db", "upgrade"), ("seed",)):
-        result = flask(env, *command)
-        assert result.returncode == 0, result.stderr
 
 
 @dataclass
@@ -149,7 +135,7 @@ def stored_emails(url: str) -> Counter[str]:
 
 def test_a_database_restart_under_load_loses_nothing_and_answers_503_quickly(database):
     env = service_env(database.url)
-    prepared(env)
+    prepare_database(env)
     with Gunicorn("app:app", env) as server:
         load = Load(server.url, form_token(server.url)).run()
         time.sleep(2)
@@ -184,7 +170,7 @@ def test_a_database_restart_under_load_loses_nothing_and_answers_503_quickly(dat
 
 def test_after_a_database_restart_no_reader_meets_a_connection_the_server_closed(database):
     env = service_env(database.url)
-    prepared(env)
+    prepare_database(env)
     with Gunicorn("app:app", env) as server:
         # Fill every worker's pool with open connections.
         load = Load(server.url, form_token(server.url), threads=12).run()
@@ -203,7 +189,7 @@ def test_after_a_database_restart_no_reader_meets_a_connection_the_server_closed
 
 def test_kill_9_of_a_web_worker_under_load_loses_nothing_acknowledged(database):
     env = service_env(database.url)
-    prepared(env)
+    prepare_database(env)
     with Gunicorn("app:app", env) as server:
         load = Load(server.url, form_token(server.url)).run()
         time.sleep(2)
@@ -222,7 +208,7 @@ def test_kill_9_of_a_web_worker_under_load_loses_nothing_acknowledged(database):
 def test_mail_server_down_then_up_delivers_every_email_exactly_once(database):
     port = free_port()
     env = service_env(database.url, MAIL_URL=f"smtp://127.0.0.1:{port}")
-    prepared(env)
+    prepare_database(env)
     with (
         Gunicorn("app:app", env) as server,
         background([sys.executable, "-m", "flask", "--app", "app", "worker"], env),
@@ -258,7 +244,7 @@ def test_redis_going_away_does_not_stop_signing(database):
         RATELIMIT_ENABLED="true",
         SIGN_RATE_LIMIT="1000 per minute",
     )
-    prepared(env)
+    prepare_database(env)
     try:
         with Gunicorn("app:app", env) as server:
             token = form_token(server.url)
@@ -285,7 +271,7 @@ def test_redis_going_away_does_not_stop_signing(database):
 def test_two_workers_at_once_send_no_email_twice_and_count_nothing_twice(database):
     mailbox = start_mailbox()
     env = service_env(database.url, MAIL_URL=mailbox.url)
-    prepared(env)
+    prepare_database(env)
     worker = [sys.executable, "-m", "flask", "--app", "app", "worker"]
     try:
         with Gunicorn("app:app", env) as server, background(worker, env), background(worker, env):
@@ -340,7 +326,7 @@ def test_two_workers_at_once_send_no_email_twice_and_count_nothing_twice(databas
             "count(*) FILTER (WHERE state = 'pending') FROM signatures"
         ).fetchone()
     assert stored == truth == (40, 0)
-    recount = flask(env, "recount")
+    recount = flask_command(env, "recount")
     assert "already right (40 confirmed)" in recount.stdout
 
 
@@ -352,7 +338,7 @@ def test_a_stripe_webhook_while_the_database_is_down_is_retried_into_one_donatio
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         STRIPE_API_BASE=stripe_server.url,
     )
-    prepared(env)
+    prepare_database(env)
     try:
         with Gunicorn("app:app", env) as server:
             page = urllib.request.urlopen(f"{server.url}/donate", timeout=10).read().decode()

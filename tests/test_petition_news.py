@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from flask import url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from petition.extensions import db
-from petition.mail import deliver_due
 from petition.models import AuditLog, PetitionNews
-from petition.security.stop_links import stop_token
-from tests.factories import (
-    SLUG,
-    admin_csrf,
-    confirmed_signatures,
-    forget_cached,
-    log_in,
-    make_admin,
-    sign,
-    signature_for,
-    signer,
-)
-from tests.parts import text_of
+from tests.factories import SLUG, admin_csrf, forget_cached, log_in, make_admin
 
 PAGE = f"/admin/petitions/{SLUG}"
 HANDED_IN = {
@@ -116,136 +101,3 @@ def test_news_on_another_petitions_address_is_not_found(app, editor):
     assert wrong.status_code == 404
     with app.app_context():
         assert db.session.scalar(select(PetitionNews.id)) == news_id
-
-
-def news_emails(app: Any, mailbox: Any) -> list[Any]:
-    """Deliver what is queued; the news emails among what arrived."""
-    with app.app_context():
-        while deliver_due():
-            pass
-    return [m for m in mailbox.messages if m["Subject"].startswith(HANDED_IN["news-title"])]
-
-
-def stop_link(message: Any) -> str:
-    """The address in the List-Unsubscribe header (long headers are folded onto a new line)."""
-    return message["List-Unsubscribe"].strip().removeprefix("<").removesuffix(">")
-
-
-def email_the_news(client: FlaskClient) -> Any:
-    with client.application.app_context():
-        news_id = db.session.scalar(select(PetitionNews.id).order_by(PetitionNews.id.desc()))
-    token = admin_csrf(client, PAGE)
-    return client.post(f"{PAGE}/news/{news_id}/email", data={"csrf_token": token})
-
-
-def test_news_is_emailed_once_to_confirmed_signers_who_want_updates(app, admin, mailbox):
-    keen = [signer(email=f"keen{i}@example.org", consent_updates="y") for i in range(2)]
-    confirmed_signatures(app, admin, [*keen, signer(email="quiet@example.org")])
-    sign(admin, email="pending@example.org", consent_updates="y")
-    post(admin)
-    page = admin.get(PAGE).get_data(as_text=True)
-    assert "Email it to 2 signers who want updates" in page
-
-    emailed = email_the_news(admin)
-    assert emailed.status_code == 303
-    assert "Emailing the news to 2 signer(s)" in admin.get(PAGE).get_data(as_text=True)
-    messages = news_emails(app, mailbox)
-    assert sorted(m["To"] for m in messages) == ["keen0@example.org", "keen1@example.org"]
-    message = messages[0]
-    text = text_of(message)
-    assert "Three of you came with us." in text and f"/petitions/{SLUG}" in text
-    stop_url = stop_link(message)
-    assert stop_url in text and "/signatures/stop-updates/" in stop_url
-    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-
-    # A second press (or a second admin) sends nothing more.
-    again = email_the_news(admin)
-    assert "already been emailed" in admin.get(again.headers["Location"]).get_data(as_text=True)
-    assert len(news_emails(app, mailbox)) == 2
-    assert "Emailed to 2 on" in admin.get(PAGE).get_data(as_text=True)
-    with app.app_context():
-        entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "news_emailed"))
-        assert entry.row_count == 2 and entry.actor == "admin@example.org"
-
-
-def test_the_stop_link_works_in_one_click_and_keeps_the_signature(app, admin, mailbox):
-    confirmed_signatures(app, admin, [signer(consent_updates="y")])
-    post(admin)
-    email_the_news(admin)
-    [message] = news_emails(app, mailbox)
-    path = urlsplit(stop_link(message)).path
-
-    page = admin.get(path)
-    assert page.status_code == 200 and "Stop campaign updates" in page.get_data(as_text=True)
-    with app.app_context():
-        assert signature_for("ada@example.org").consent_updates  # looking changes nothing
-    # What a mail program's "Unsubscribe" button sends (RFC 8058): no page, no Origin.
-    one_click = admin.post(path, data={"List-Unsubscribe": "One-Click"})
-    assert one_click.status_code == 200
-    with app.app_context():
-        signature = signature_for("ada@example.org")
-        assert not signature.consent_updates and signature.consent_withdrawn_at
-        assert signature.state.value == "confirmed"
-    assert "already stopped" in admin.get(path).get_data(as_text=True)
-    assert admin.post(path[:-2] + "xx").status_code == 404
-    assert admin.get("/signatures/stop-updates/" + "a" * 101).status_code == 404
-
-
-def test_news_queued_for_someone_who_then_stops_updates_is_not_sent(app, admin, mailbox):
-    people = [signer(email="leaving@example.org", consent_updates="y")]
-    confirmed_signatures(
-        app, admin, [*people, signer(email="staying@example.org", consent_updates="y")]
-    )
-    with app.app_context():
-        deliver_due()  # their confirmation emails
-        leaving = signature_for("leaving@example.org").id
-    post(admin)
-    email_the_news(admin)  # queued, not yet sent
-    with app.test_request_context():
-        path = url_for("public.stop_updates_link", token=stop_token(leaving))
-    admin.post(path)
-    assert [m["To"] for m in news_emails(app, mailbox)] == ["staying@example.org"]
-
-
-def test_only_admins_email_signers(app, editor):
-    post(editor)
-    assert "An admin can email it" in editor.get(PAGE).get_data(as_text=True)
-    assert email_the_news(editor).status_code == 403
-
-
-def test_two_admins_emailing_at_the_same_moment_send_it_once(app, admin):
-    import threading
-
-    from petition.models import OutboxMessage
-    from petition.services import petitions
-    from petition.services.audit import Actor
-    from petition.services.errors import InvalidInput
-
-    confirmed_signatures(
-        app, admin, [signer(email=f"k{i}@example.org", consent_updates="y") for i in range(3)]
-    )
-    post(admin)
-    with app.app_context():
-        news_id = db.session.scalar(select(PetitionNews.id))
-    barrier = threading.Barrier(2)
-    outcomes: list[object] = []
-
-    def press(who: str) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes.append(petitions.email_news(SLUG, news_id, Actor(who)))
-            except InvalidInput as exc:
-                outcomes.append(exc.errors["news"])
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=press, args=(f"{who}@example.org",)) for who in "ab"]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes, key=str) == [3, "This news has already been emailed"]
-    with app.app_context():
-        queued = select(OutboxMessage).where(OutboxMessage.kind == "news")
-        assert len(db.session.scalars(queued).all()) == 3

@@ -12,6 +12,8 @@ from petition.admin import (  # noqa: E402,F401
     auth,
     dashboard,
     donations,
+    mail,
+    news,
     petitions,
     privacy,
     signatures,

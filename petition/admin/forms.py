@@ -353,6 +353,14 @@ class PrivacyForm(FlaskForm):
     )
 
 
+class SuppressionForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[DataRequired("Enter an email address"), Length(max=254)],
+        filters=[_strip],
+    )
+
+
 class PrivacyActionForm(FlaskForm):
     email = HiddenField(validators=[InputRequired(), Length(max=254)])
     confirm = BooleanField("I have checked this is the reader's own request")

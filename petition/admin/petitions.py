@@ -26,12 +26,12 @@ from petition.admin.forms import (
     PetitionForm,
     attach_errors,
 )
-from petition.services import exports, petitions
+from petition.services import exports, mailings, petitions
 from petition.services.dashboard import petition_overview, wanting_updates
 from petition.services.errors import InvalidInput, NotFound
 
 
-def _petition_or_404(slug: str) -> Any:
+def petition_or_404(slug: str) -> Any:
     try:
         return petitions.get(slug)
     except NotFound:
@@ -63,7 +63,7 @@ def petition_new() -> Any:
 
 @bp.route("/petitions/<slug>", methods=["GET", "POST"])
 def petition_edit(slug: str) -> Any:
-    petition = _petition_or_404(slug)
+    petition = petition_or_404(slug)
     form = PetitionForm(obj=petition)
     if request.method == "GET" and petition.closes_at:
         form.closes_on.data = petition.closes_at.date()
@@ -75,62 +75,28 @@ def petition_edit(slug: str) -> Any:
         else:
             flash("Saved.")
             return redirect(url_for("admin.petition_edit", slug=slug), 303)
-    return _edit_page(petition, form, NewsForm(formdata=None))
+    return edit_page(petition, form, NewsForm(formdata=None))
 
 
-def _edit_page(petition: Any, form: PetitionForm, news: NewsForm) -> tuple[str, int]:
+def edit_page(petition: Any, form: PetitionForm, news: NewsForm) -> tuple[str, int]:
+    """The petition's page in the admin, with its news (and the news form's errors, if any)."""
     return render_template(
         "admin/petition_form.html",
         form=form,
         petition=petition,
         news=news,
         wanting_updates=wanting_updates(petition.id),
+        progress={
+            item.id: mailings.progress(item.mailing) for item in petition.news if item.mailing
+        },
         action=ActionForm(),
         export=ExportForm(formdata=None),
     ), 422 if form.errors or news.errors else 200
 
 
-@bp.post("/petitions/<slug>/news")
-def petition_news_post(slug: str) -> Any:
-    petition = _petition_or_404(slug)
-    news = NewsForm()
-    if not news.validate_on_submit():
-        form = PetitionForm(formdata=None, obj=petition)
-        return _edit_page(petition, form, news)
-    petitions.post_news(slug, news.draft(), actor())
-    flash("News posted: it is on the petition page now.")
-    return redirect(url_for("admin.petition_edit", slug=slug, _anchor="petition-news"), 303)
-
-
-@bp.post("/petitions/<slug>/news/<int:news_id>/email")
-@admin_only
-def petition_news_email(slug: str, news_id: int) -> BaseResponse:
-    if ActionForm().validate_on_submit():
-        try:
-            sent = petitions.email_news(slug, news_id, actor())
-        except NotFound:
-            abort(404)
-        except InvalidInput as exc:
-            flash(" ".join(exc.errors.values()), "error")
-        else:
-            flash(f"Emailing the news to {sent:,} signer(s) who asked for updates.")
-    return redirect(url_for("admin.petition_edit", slug=slug, _anchor="petition-news"), 303)
-
-
-@bp.post("/petitions/<slug>/news/<int:news_id>/remove")
-def petition_news_remove(slug: str, news_id: int) -> BaseResponse:
-    if ActionForm().validate_on_submit():
-        try:
-            petitions.remove_news(slug, news_id, actor())
-        except NotFound:
-            abort(404)
-        flash("News removed from the petition page.")
-    return redirect(url_for("admin.petition_edit", slug=slug, _anchor="petition-news"), 303)
-
-
 @bp.post("/petitions/<slug>/open")
 def petition_open(slug: str) -> BaseResponse:
-    _petition_or_404(slug)
+    petition_or_404(slug)
     if ActionForm().validate_on_submit():
         petitions.open_petition(slug, actor())
         flash("The petition is open: readers can sign it now.")
@@ -139,7 +105,7 @@ def petition_open(slug: str) -> BaseResponse:
 
 @bp.post("/petitions/<slug>/close")
 def petition_close(slug: str) -> BaseResponse:
-    _petition_or_404(slug)
+    petition_or_404(slug)
     if ActionForm().validate_on_submit():
         petitions.close_petition(slug, actor())
         flash("The petition is closed. Signatures made before now can be confirmed for 24 hours.")

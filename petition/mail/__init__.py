@@ -1,13 +1,7 @@
-"""Mail: the outbox (queued with the change that causes it) and the transport that sends it."""
+"""Mail: the outbox (queued with the change that causes it) and the deliverer that sends it."""
 
-from petition.mail.outbox import (
-    DeliveryReport,
-    compose_email,
-    deliver_due,
-    mark_queued,
-    queue_email,
-    wake_deliverer,
-)
+from petition.mail.delivery import DeliveryReport, deliver_due
+from petition.mail.outbox import compose_email, mark_queued, queue_email, wake_deliverer
 
 __all__ = [
     "DeliveryReport",

@@ -20,7 +20,7 @@ from petition.models.donation import (
     OutboundClick,
     StripeEvent,
 )
-from petition.models.outbox import OutboxMessage
+from petition.models.outbox import Lane, Mailing, MailingState, OutboxMessage, Suppression
 from petition.models.signature import (
     ConsentWording,
     Signature,
@@ -46,7 +46,11 @@ __all__ = [
     "Campaign",
     "ConsentWording",
     "CountJournalEntry",
+    "Lane",
+    "Mailing",
+    "MailingState",
     "OutboxMessage",
+    "Suppression",
     "Petition",
     "PetitionCountryCount",
     "PetitionMilestone",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petition.models.base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from petition.models.outbox import Mailing
 
 # The goal shown to readers raises itself to the next of these once it is passed.
 MILESTONES = (
@@ -167,8 +171,7 @@ class PetitionNews(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Kept as text, as in the audit log, so the byline survives the account.
     author: Mapped[str] = mapped_column(String(254))
-    # Emailed once, if staff choose, to the confirmed signers who asked for updates.
-    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    emailed_count: Mapped[int | None] = mapped_column(Integer)
 
     petition: Mapped[Petition] = relationship(back_populates="news")
+    # Emailed once, if staff choose, to the confirmed signers who asked for updates.
+    mailing: Mapped[Mailing | None] = relationship(viewonly=True)

@@ -44,3 +44,9 @@ def canonical_email(address: str) -> str:
     if domain in DOT_BLIND_DOMAINS:
         local = local.replace(".", "")
     return f"{local}@{domain}"
+
+
+def masked_email(address: str) -> str:
+    """An address as logs and staff lists keep it: enough to recognise, not enough to reuse."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, select, update
 
 from petition.database import dialect_insert
 from petition.extensions import db
-from petition.mail.outbox import MAILINGS
-from petition.models import ConsentWording, OutboxMessage, Signature, SignatureState, utcnow
+from petition.models import ConsentWording, Signature, SignatureState, utcnow
 from petition.services.new_signature import SIGNATURES
 
 # The words beside the updates checkbox. Change the version whenever the words change:
@@ -39,14 +38,18 @@ def current_wording() -> int:
     return wording_id
 
 
-def update_recipients(petition_id: int) -> tuple[ColumnElement[bool], ...]:
-    """Who gets campaign updates about a petition: confirmed signers who asked, and still do."""
+def wanting_updates() -> tuple[ColumnElement[bool], ...]:
+    """Signatures whose signers get campaign updates: confirmed, asked for them, still do."""
     return (
-        Signature.petition_id == petition_id,
         Signature.state == SignatureState.CONFIRMED,
         Signature.consent_updates.is_(True),
         Signature.email.is_not(None),  # not erased
     )
+
+
+def update_recipients(petition_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Who gets campaign updates about a petition (checked again as each email is sent)."""
+    return (Signature.petition_id == petition_id, *wanting_updates())
 
 
 def withdraw(signature_id: int) -> None:
@@ -61,10 +64,4 @@ def withdraw(signature_id: int) -> None:
         .where(SIGNATURES.c.id == signature_id, SIGNATURES.c.consent_updates.is_(True))
         .values(consent_updates=False, consent_withdrawn_at=now, updated_at=now)
     )
-    connection.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.signature_id == signature_id,
-            OutboxMessage.kind.in_(MAILINGS),
-            OutboxMessage.sent_at.is_(None),
-        )
-    )
+    # Mailings already queued check again before each email goes, and leave this one out.

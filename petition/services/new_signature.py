@@ -52,6 +52,7 @@ SIGNATURE_COLUMNS = (
 TOKEN_COLUMNS = ("purpose", "token_hash", "created_at", "expires_at")
 JOURNAL_COLUMNS = ("petition_id", "country", "state", "delta", "created_at")
 OUTBOX_COLUMNS = (
+    "lane",
     "kind",
     "to_address",
     "subject",

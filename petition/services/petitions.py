@@ -5,27 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, literal, select
-from sqlalchemy import update as update_rows
+from sqlalchemy import select
 
 from petition.extensions import cache, db
-from petition.mail import mark_queued
-from petition.mail.outbox import NEWS
-from petition.models import (
-    Campaign,
-    OutboxMessage,
-    Petition,
-    PetitionNews,
-    PetitionState,
-    Signature,
-    utcnow,
-)
-from petition.services import audit, consent
+from petition.models import Campaign, Petition, PetitionNews, PetitionState, utcnow
+from petition.services import audit, mailings
 from petition.services.audit import Actor
 from petition.services.campaigns import HOME_KEY, forget_petitions
 from petition.services.donations import FUNDRAISER_KEY
 from petition.services.errors import InvalidInput, NotFound
-from petition.urls import external_url
 
 
 @dataclass(frozen=True)
@@ -119,69 +107,13 @@ def post_news(slug: str, draft: NewsDraft, actor: Actor) -> PetitionNews:
 
 
 def remove_news(slug: str, news_id: int, actor: Actor) -> None:
-    """Take news off the petition page (an email already sent cannot be taken back)."""
-    news = _news(slug, news_id)
+    """Take news off the petition page and stop its mailing (emails sent cannot come back)."""
+    news = mailings.news_item(slug, news_id)
+    mailings.stop_for_removed_news(news, actor)
     db.session.delete(news)
     audit.record(actor, "news_removed", slug, {"title": news.title})
     db.session.commit()
     _forget(slug)
-
-
-def email_news(slug: str, news_id: int, actor: Actor) -> int:
-    """Email news once to every confirmed signer who asked for updates; how many it went to.
-
-    One statement queues them all, in the transaction that marks the news as emailed, so a
-    second press of the button (or two staff at once) sends nothing more.
-    """
-    news = _news(slug, news_id)
-    now = utcnow()
-    claimed = db.session.execute(
-        update_rows(PetitionNews)
-        .where(PetitionNews.id == news.id, PetitionNews.emailed_at.is_(None))
-        .values(emailed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if not claimed.rowcount:
-        db.session.rollback()
-        raise InvalidInput({"news": "This news has already been emailed"})
-    petition = news.petition
-    context = {
-        "petition_title": petition.title,
-        "petition_url": external_url("public.petition", slug=petition.slug),
-        "title": news.title,
-        "body": news.body,
-    }
-    outbox = OutboxMessage.__table__.c
-    recipients = select(
-        literal(NEWS),
-        Signature.email,
-        literal(f"{news.title} – {petition.title}"[:200]),
-        literal(context, outbox.context.type),
-        Signature.id,
-        literal(now, outbox.created_at.type),
-        literal(now, outbox.next_attempt_at.type),
-        literal(0),
-    ).where(*consent.update_recipients(petition.id))
-    columns = ["kind", "to_address", "subject", "context", "signature_id"]
-    columns += ["created_at", "next_attempt_at", "attempts"]
-    queue = insert(OutboxMessage).from_select(columns, recipients).returning(OutboxMessage.id)
-    sent = len(db.session.execute(queue).all())  # rowcount is not told for INSERT … SELECT
-    news.emailed_count = sent
-    audit.record(actor, "news_emailed", slug, {"title": news.title}, row_count=sent)
-    mark_queued()
-    db.session.commit()
-    return sent
-
-
-def _news(slug: str, news_id: int) -> PetitionNews:
-    news = db.session.scalar(
-        select(PetitionNews)
-        .join(PetitionNews.petition)
-        .where(PetitionNews.id == news_id, Petition.slug == slug)
-    )
-    if news is None:
-        raise NotFound(f"no news {news_id} on petition {slug!r}")
-    return news
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,9 @@ from sqlalchemy import delete, select, update
 from petition.extensions import db
 from petition.models import OutboxMessage, Signature, SignatureToken, utcnow
 from petition.services import audit
-from petition.services.addresses import canonical_email
+from petition.services.addresses import canonical_email, masked_email
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput
-
-
-def masked(address: str) -> str:
-    """An address as the audit log keeps it: enough to recognise, not enough to reuse."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 def signatures_of(address: str) -> list[Signature]:
@@ -42,7 +36,7 @@ def subject_access(address: str, actor: Actor) -> dict[str, Any]:
         "signatures": [_describe(s) for s in signatures],
     }
     audit.record(
-        actor, "subject_access", masked(canonical_email(address)), row_count=len(signatures)
+        actor, "subject_access", masked_email(canonical_email(address)), row_count=len(signatures)
     )
     db.session.commit()
     return report
@@ -107,6 +101,6 @@ def erase(address: str, actor: Actor) -> int:
             .values(to_address="", context=None)
             .execution_options(synchronize_session=False)
         )
-    audit.record(actor, "erase", masked(canonical_email(address)), row_count=len(ids))
+    audit.record(actor, "erase", masked_email(canonical_email(address)), row_count=len(ids))
     db.session.commit()
     return len(ids)

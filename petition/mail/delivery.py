@@ -1,0 +1,444 @@
+"""Delivering the outbox: small claims, a hold renewed before each send, each message once.
+
+A worker takes a few due messages at a time (transactional mail first), holding them for
+OUTBOX_LEASE_SECONDS. Before each send it makes sure it still holds the message, renewing its
+hold when a tenth of the lease has gone by; a message whose hold passed to another worker is
+left to that worker. Each message is marked as soon as it has gone. If the database goes away
+mid-batch, the worker remembers what it sent and what it still held, and settles both as soon
+as the database answers again, so the rest goes out within seconds, not at the end of a lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import smtplib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Row, Table, delete, exists, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from petition.extensions import db
+from petition.mail import suppression
+from petition.mail.message import build_email
+from petition.mail.outbox import KINDS
+from petition.mail.transport import MailConnection, PermanentFailure
+from petition.models import Lane, OutboxMessage, utcnow
+
+log = logging.getLogger("petition.mail")
+
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+# How often a worker sending bulk mail looks for transactional mail that has come in.
+TRANSACTIONAL_CHECK_SECONDS = 0.5
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    dropped: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.deferred or self.failed or self.dropped)
+
+    def add(self, other: DeliveryReport) -> None:
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.failed += other.failed
+        self.dropped += other.dropped
+
+
+class RateLimiter:
+    """A token bucket shared by a worker's threads: at most `rate` messages a second."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)  # at most a second's worth at once
+        self._clock = clock
+        self._tokens = self.capacity
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def batch_size(self, limit: int) -> int:
+        """How many messages to take for the next second of sending (at least one)."""
+        return max(1, min(limit, int(self.capacity)))
+
+    def wait(self) -> float:
+        """Take a token, first waiting as long as needed; how long that was."""
+        with self._lock:
+            self._refill()
+            self._tokens -= 1
+            delay = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        if delay:
+            time.sleep(delay)
+        return delay
+
+
+@dataclass
+class Drop:
+    """A message not to send after all (the signer stopped updates, the mailing was stopped)."""
+
+    reason: str
+
+
+@dataclass
+class Outgoing:
+    """What a message will say and to whom, rendered only when it is sent."""
+
+    to_address: str
+    subject: str
+    context: dict[str, Any]
+    unsubscribe_url: str | None = None
+    # On the suppression list, and sent anyway (a reader asked for it just now).
+    suppressed: bool = False
+
+
+@dataclass
+class Batch:
+    token: str
+    lane: Lane
+    rows: list[Row[Any]]
+    held: set[int]
+    renewed: float  # when the hold was last taken or renewed (time.monotonic)
+    # Sent, but not yet marked so in the database.
+    unmarked: set[int] = field(default_factory=set)
+
+
+class Deliverer:
+    """Sends due mail; one per thread (it keeps what it must settle after a database fault)."""
+
+    def __init__(self, bulk_rate: RateLimiter | None = None) -> None:
+        self.bulk_rate = bulk_rate
+        self._unsettled: list[Batch] = []
+
+    def deliver_due(self, limit: int | None = None) -> DeliveryReport:
+        """One batch of transactional mail; when that lane is clear, a batch of bulk mail."""
+        config = current_app.config
+        limit = limit or config["MAIL_BATCH_SIZE"]
+        self._settle()
+        report = DeliveryReport()
+        taken = self._deliver(Lane.TRANSACTIONAL, limit, report)
+        if taken < limit:
+            bulk = self.bulk_rate.batch_size(limit) if self.bulk_rate else limit
+            self._deliver(Lane.BULK, bulk, report)
+        return report
+
+    def _deliver(self, lane: Lane, limit: int, report: DeliveryReport) -> int:
+        token = secrets.token_hex(16)
+        try:
+            batch = _claim(lane, limit, token)
+        except SQLAlchemyError:
+            # The claim may have been committed with no answer coming back: hand back
+            # whatever that token holds once the database answers again.
+            db.session.rollback()
+            self._unsettled.append(Batch(token, lane, [], set(), 0.0))
+            raise
+        if batch is None:
+            return 0
+        try:
+            self._send(batch, report)
+        except SQLAlchemyError:
+            db.session.rollback()
+            self._unsettled.append(batch)
+            raise
+        return len(batch.rows)
+
+    def _send(self, batch: Batch, report: DeliveryReport) -> None:
+        outgoing = _prepare(batch.rows)
+        bulk = batch.lane == Lane.BULK
+        looked = time.monotonic()
+        try:
+            with MailConnection(current_app.config["MAIL_URL"], _smtp_timeout()) as connection:
+                for row in batch.rows:
+                    if bulk:
+                        if self.bulk_rate:
+                            self.bulk_rate.wait()
+                        if time.monotonic() - looked >= TRANSACTIONAL_CHECK_SECONDS:
+                            looked = time.monotonic()
+                            if _transactional_waiting():
+                                break  # the rest of the batch is released below
+                    _renew_if_due(batch)
+                    if row.id not in batch.held:
+                        continue  # another worker holds it now
+                    self._send_one(connection, batch, row, outgoing[row.id], report)
+        except (OSError, smtplib.SMTPException) as exc:
+            # The server is unreachable, or hung up: what is not sent yet waits for a retry.
+            log.warning("mail server unavailable, will retry: %s", exc)
+            for row in batch.rows:
+                if row.id in batch.held:
+                    _defer(batch, row, exc)
+                    report.deferred += 1
+        _release(batch)
+
+    def _send_one(
+        self,
+        connection: MailConnection,
+        batch: Batch,
+        row: Row[Any],
+        outgoing: Outgoing | Drop,
+        report: DeliveryReport,
+    ) -> None:
+        if isinstance(outgoing, Drop):
+            _drop(batch, row)
+            report.dropped += 1
+            return
+        try:
+            email = _build(row, outgoing)
+        except Exception as exc:  # a template or data bug: no retry would fix it
+            log.exception("mail %s (%s) could not be rendered", row.id, row.kind)
+            _fail(batch, row, outgoing.to_address, f"internal error: {exc!r}")
+            report.failed += 1
+            return
+        try:
+            connection.send(email)
+        except PermanentFailure as exc:
+            log.warning("mail %s refused for good; address suppressed: %s", row.id, exc)
+            _fail(batch, row, outgoing.to_address, str(exc), suppress=True)
+            report.failed += 1
+        except smtplib.SMTPResponseException as exc:
+            # A temporary refusal (4xx) of this one message: the connection is still good.
+            _defer(batch, row, exc)
+            report.deferred += 1
+        else:
+            batch.unmarked.add(row.id)
+            _mark_sent(batch, row, outgoing)
+            batch.unmarked.discard(row.id)
+            report.sent += 1
+
+    def _settle(self) -> None:
+        """After a database fault: mark what was sent, hand back what was still held."""
+        while self._unsettled:
+            batch = self._unsettled[0]
+            if batch.unmarked:
+                db.session.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_(batch.unmarked), OUTBOX.c.sent_at.is_(None))
+                    .values(sent_at=utcnow(), claim=None, context=None, last_error=None)
+                )
+            _release(batch, everything=True)
+            self._unsettled.pop(0)
+
+
+def deliver_due(limit: int | None = None) -> DeliveryReport:
+    """Send what is due now, transactional mail first (one batch; call again for more)."""
+    return Deliverer().deliver_due(limit)
+
+
+def _lease() -> float:
+    return float(current_app.config["OUTBOX_LEASE_SECONDS"])
+
+
+def _smtp_timeout() -> float:
+    # One send has to fit in a renewed hold (nine tenths of a lease).
+    return max(1.0, min(30.0, 0.8 * _lease()))
+
+
+def _still_due(now: datetime) -> tuple[Any, ...]:
+    return (
+        OUTBOX.c.sent_at.is_(None),
+        OUTBOX.c.failed_at.is_(None),
+        OUTBOX.c.next_attempt_at <= now,
+    )
+
+
+CLAIMED = (
+    OUTBOX.c.id,
+    OUTBOX.c.kind,
+    OUTBOX.c.to_address,
+    OUTBOX.c.subject,
+    OUTBOX.c.context,
+    OUTBOX.c.signature_id,
+    OUTBOX.c.mailing_id,
+    OUTBOX.c.attempts,
+    OUTBOX.c.created_at,
+)
+
+
+def _claim(lane: Lane, limit: int, token: str) -> Batch | None:
+    """Take up to `limit` due messages of a lane, whatever the planner thinks of the queue.
+
+    On PostgreSQL the pick is a MATERIALIZED CTE (`… LIMIT n FOR UPDATE SKIP LOCKED`) that the
+    update joins: it runs once, so a claim takes at most its batch. It walks the partial index of
+    messages still due, in due order, and never reads a sent row.
+    """
+    started = time.monotonic()
+    now = utcnow()
+    pick = (
+        select(OUTBOX.c.id)
+        .where(OUTBOX.c.lane == lane, *_still_due(now))
+        .order_by(OUTBOX.c.next_attempt_at)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        claim = update(OUTBOX).where(OUTBOX.c.id == picked.c.id)
+    else:  # one writer at a time: nobody can take the rows between the pick and the update
+        claim = update(OUTBOX).where(OUTBOX.c.id.in_(pick.scalar_subquery()))
+    rows = db.session.execute(
+        claim.values(claim=token, next_attempt_at=now + timedelta(seconds=_lease())).returning(
+            *CLAIMED
+        )
+    ).all()
+    if not rows:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    rows.sort(key=lambda row: row.id)
+    return Batch(token, lane, rows, {row.id for row in rows}, started)
+
+
+def _renew_if_due(batch: Batch) -> None:
+    """Make sure the batch still holds its messages, renewing the hold now and then."""
+    lease = _lease()
+    if time.monotonic() - batch.renewed < 0.1 * lease:
+        return
+    started = time.monotonic()
+    held = db.session.scalars(
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.claim == batch.token,
+            OUTBOX.c.sent_at.is_(None),
+            OUTBOX.c.failed_at.is_(None),
+        )
+        .values(next_attempt_at=utcnow() + timedelta(seconds=lease))
+        .returning(OUTBOX.c.id)
+    ).all()
+    db.session.commit()
+    batch.held = set(held)
+    batch.renewed = started
+
+
+def _transactional_waiting() -> bool:
+    found = db.session.scalar(
+        select(exists().where(OUTBOX.c.lane == Lane.TRANSACTIONAL, *_still_due(utcnow())))
+    )
+    db.session.rollback()
+    return bool(found)
+
+
+def _prepare(rows: list[Row[Any]]) -> dict[int, Outgoing | Drop]:
+    """Who each message goes to and what it says; a few queries for the whole batch."""
+    from petition.services import mailings  # the service that owns mailings, and our caller
+
+    prepared: dict[int, Outgoing | Drop] = {}
+    for row in rows:
+        kind = KINDS.get(row.kind)
+        if row.mailing_id is None and row.to_address:
+            unsubscribe = None
+            if kind is not None and kind.unsubscribe and row.signature_id is not None:
+                unsubscribe = mailings.unsubscribe_url(row.signature_id)
+            prepared[row.id] = Outgoing(
+                row.to_address, row.subject or "", dict(row.context or {}), unsubscribe
+            )
+    prepared.update(mailings.outgoing([row for row in rows if row.mailing_id is not None]))
+    blocked = suppression.suppressed(
+        o.to_address for o in prepared.values() if isinstance(o, Outgoing)
+    )
+    for row in rows:
+        outgoing = prepared.setdefault(row.id, Outgoing(row.to_address or "", "", {}))
+        if isinstance(outgoing, Outgoing) and outgoing.to_address in blocked:
+            kind = KINDS.get(row.kind)
+            if kind and kind.despite_suppression:
+                outgoing.suppressed = True
+            else:
+                prepared[row.id] = Drop("the address refused mail before")
+    db.session.rollback()
+    return prepared
+
+
+def _build(row: Row[Any], outgoing: Outgoing) -> EmailMessage:
+    if row.kind not in KINDS:
+        raise LookupError(f"no such kind of email: {row.kind!r}")
+    return build_email(
+        message_id=row.id,
+        kind=row.kind,
+        to_address=outgoing.to_address,
+        subject=outgoing.subject,
+        context=outgoing.context,
+        unsubscribe_url=outgoing.unsubscribe_url,
+    )
+
+
+def _finish(batch: Batch, row: Row[Any], **values: object) -> None:
+    db.session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == row.id, OUTBOX.c.claim == batch.token)
+        .values(claim=None, **values)
+    )
+    db.session.commit()
+    batch.held.discard(row.id)
+
+
+def _mark_sent(batch: Batch, row: Row[Any], outgoing: Outgoing) -> None:
+    if outgoing.suppressed:
+        suppression.lift(outgoing.to_address)  # it takes mail again
+    # The links in a sent message are secrets the signer now holds: we keep no copy.
+    _finish(batch, row, sent_at=utcnow(), context=None, last_error=None)
+
+
+def _fail(batch: Batch, row: Row[Any], address: str, error: str, suppress: bool = False) -> None:
+    if suppress and address:
+        suppression.suppress(address, error, KINDS[row.kind].lane if row.kind in KINDS else 0)
+    _finish(
+        batch, row, failed_at=utcnow(), context=None, last_error=error[:500], to_address=address
+    )
+
+
+def _drop(batch: Batch, row: Row[Any]) -> None:
+    db.session.execute(delete(OUTBOX).where(OUTBOX.c.id == row.id, OUTBOX.c.claim == batch.token))
+    db.session.commit()
+    batch.held.discard(row.id)
+
+
+def _defer(batch: Batch, row: Row[Any], exc: BaseException) -> None:
+    attempts = row.attempts + 1
+    now = utcnow()
+    give_up = row.created_at + timedelta(hours=current_app.config["MAIL_GIVE_UP_HOURS"])
+    error = str(exc)[:500] or exc.__class__.__name__
+    if now >= give_up:
+        _fail(batch, row, row.to_address or "", f"gave up after {attempts} attempts: {error}")
+        return
+    _finish(
+        batch, row, attempts=attempts, next_attempt_at=next_attempt(now, attempts), last_error=error
+    )
+
+
+def _release(batch: Batch, everything: bool = False) -> None:
+    """Hand back what the batch still holds, due at once (nothing was attempted).
+
+    After a database fault the batch cannot know what it holds: `everything` its token names.
+    """
+    if batch.held or everything:
+        db.session.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.claim == batch.token,
+                OUTBOX.c.sent_at.is_(None),
+                OUTBOX.c.failed_at.is_(None),
+            )
+            .values(claim=None, next_attempt_at=utcnow())
+        )
+    db.session.commit()
+    batch.held.clear()
+
+
+def next_attempt(now: datetime, attempts: int) -> datetime:
+    """Exponential backoff with jitter, capped so mail flows soon after a server returns."""
+    base = current_app.config["MAIL_RETRY_BASE_SECONDS"]
+    delay = min(base * 2 ** (attempts - 1), current_app.config["MAIL_RETRY_MAX_SECONDS"])
+    # Jitter spreads retries out; it protects nothing, so a plain PRNG is right here.
+    return now + timedelta(seconds=delay * random.uniform(0.8, 1.2))  # nosec B311

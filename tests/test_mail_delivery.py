@@ -1,0 +1,258 @@
+"""Delivering the outbox: lanes, small claims, holds, refusals and the suppression list."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from petition.extensions import db
+from petition.mail import deliver_due, queue_email
+from petition.mail import delivery as mail_delivery
+from petition.mail.delivery import Deliverer, RateLimiter
+from petition.models import Lane, OutboxMessage, Suppression, utcnow
+from tests.factories import (
+    confirmed_signatures,
+    log_in,
+    make_admin,
+    send_all_mail,
+    sign,
+    signer,
+)
+from tests.parts import text_of
+
+CONFIRM_CONTEXT = {
+    "name": "R",
+    "petition_title": "P",
+    "confirm_url": "http://x/c",
+    "confirm_days": 30,
+    "withdraw_url": "http://x/w",
+    "receives_updates": False,
+}
+
+
+def queue_confirmations(n: int, prefix: str = "r") -> None:
+    for i in range(n):
+        queue_email("confirm", f"{prefix}{i}@example.org", "Please confirm", **CONFIRM_CONTEXT)
+    db.session.commit()
+
+
+def queue_news_mailing(app: Any, client: Any, people: int) -> None:
+    """Confirmed signers who want updates, and a news mailing to them, queued."""
+    from petition.services import mailings
+    from tests.test_mailings import email_the_news, keen, post_news
+
+    with app.app_context():
+        make_admin()
+    log_in(client)
+    confirmed_signatures(app, client, keen(people))
+    send_all_mail(app)  # their confirmation emails
+    email_the_news(client, post_news(client))
+    with app.app_context():
+        while mailings.queue_next_chunk():
+            pass
+
+
+def test_a_confirmation_leaves_before_a_mailing_queued_earlier(app, client, mailbox):
+    queue_news_mailing(app, client, 30)
+    mailbox.clear()
+    assert sign(client, email="newcomer@example.org").status_code == 303
+    with app.app_context():
+        report = deliver_due(limit=5)
+    # The confirmation went first, then a batch of the mailing.
+    assert report.sent == 6
+    first, *rest = mailbox.wait_for(6)
+    assert first["To"] == "newcomer@example.org" and "confirm" in first["Subject"].lower()
+    assert all(m["Subject"].startswith("We handed") for m in rest)
+    send_all_mail(app)
+    assert len(mailbox.messages) == 31
+
+
+def test_message_ids_are_stable_per_message_and_reveal_no_sequence(app, mailbox):
+    with app.app_context():
+        queue_confirmations(3)
+        send_all_mail(app)
+        ids = db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
+    message_ids = [m["Message-ID"] for m in mailbox.wait_for(3)]
+    assert len(set(message_ids)) == 3
+    for outbox_id, message_id in zip(ids, sorted(message_ids, key=lambda m: m), strict=True):
+        assert f"outbox.{outbox_id}@" not in message_id
+    local_parts = [m.strip("<>").split("@")[0] for m in message_ids]
+    assert all(len(part) == 32 for part in local_parts)
+    with app.app_context():  # the same message gets the same id if it is ever sent again
+        from petition.mail.message import _message_key
+
+        assert _message_key(ids[0]) == _message_key(ids[0]) != _message_key(ids[1])
+
+
+def test_a_550_is_tried_once_and_suppresses_the_address_for_campaign_mail(app, client, mailbox):
+    mailbox.refuse["keen1@example.org"] = "550 5.1.1 No such user here"
+    queue_news_mailing(app, client, 3)
+    with app.app_context():
+        failed = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.to_address == "keen1@example.org")
+        )
+        # Its confirmation was refused once, for good: no second attempt, no retry scheduled.
+        assert failed.failed_at is not None and failed.attempts == 0
+        assert "550" in failed.last_error
+        assert db.session.scalar(select(func.count()).select_from(Suppression)) == 1
+    send_all_mail(app)
+    news = [m["To"] for m in mailbox.messages if m["Subject"].startswith("We handed")]
+    assert sorted(news) == ["keen0@example.org", "keen2@example.org"]  # not to the suppressed one
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == "news", OutboxMessage.to_address.is_not(None))
+            )
+            == 0
+        )
+    # Staff see it, with its reason, on the mail page.
+    page = client.get("/admin/mail").get_data(as_text=True)
+    assert "k***@example.org" in page and "No such user here" in page
+    assert "keen1@example.org" in page  # in the failed mail list, for admins
+
+
+def test_a_reader_acting_again_still_gets_their_link_and_comes_off_the_list(app, client, mailbox):
+    mailbox.refuse["ada@example.org"] = "550 5.1.1 Mailbox unavailable"
+    assert sign(client, email="ada@example.org").status_code == 303
+    send_all_mail(app)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Suppression)) == 1
+    mailbox.refuse.clear()  # the reader fixed their mailbox, and signs again
+    assert sign(client, email="Ada@example.org").status_code == 303
+    send_all_mail(app)
+    [arrived] = mailbox.messages
+    assert "already signed" in arrived["Subject"].lower()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Suppression)) == 0
+
+
+def test_a_451_is_retried_with_backoff(app, client, mailbox):
+    mailbox.refuse["ada@example.org"] = "451 4.7.1 Greylisted, try again later"
+    assert sign(client).status_code == 303
+    with app.app_context():
+        report = deliver_due()
+        assert (report.sent, report.deferred, report.failed) == (0, 1, 0)
+        message = db.session.scalar(select(OutboxMessage))
+        assert message.attempts == 1 and message.failed_at is None
+        assert message.next_attempt_at > utcnow() - timedelta(seconds=1)
+        assert "451" in message.last_error
+        assert db.session.scalar(select(func.count()).select_from(Suppression)) == 0
+    mailbox.refuse.clear()
+    import time
+
+    deadline = time.monotonic() + 5
+    while not mailbox.messages and time.monotonic() < deadline:
+        with app.app_context():
+            deliver_due()
+        time.sleep(0.02)
+    assert [m["To"] for m in mailbox.messages] == ["ada@example.org"]
+
+
+def test_a_programming_error_is_logged_and_not_retried(app, mailbox, caplog):
+    with app.app_context():
+        db.session.execute(
+            OutboxMessage.__table__.insert().values(
+                lane=0,
+                kind="no_such_template",
+                to_address="ada@example.org",
+                subject="Hello",
+                context={},
+                created_at=utcnow(),
+                next_attempt_at=utcnow(),
+                attempts=0,
+            )
+        )
+        queue_confirmations(1)
+        with caplog.at_level(logging.ERROR, logger="petition.mail"):
+            report = deliver_due()
+        assert (report.sent, report.failed) == (1, 1)  # the good one still went
+        broken = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "no_such_template")
+        )
+        assert broken.failed_at is not None and "internal error" in broken.last_error
+        assert deliver_due().failed == 0  # not tried again
+        assert db.session.scalar(select(func.count()).select_from(Suppression)) == 0
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)
+
+
+def test_a_batch_whose_hold_passed_to_another_worker_sends_nothing_of_it(app, mailbox):
+    with app.app_context():
+        queue_confirmations(5)
+        first = mail_delivery._claim(Lane.TRANSACTIONAL, 5, secrets.token_hex(16))
+        # Its hold runs out (say it was stalled), and another worker takes the messages.
+        db.session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        second = mail_delivery._claim(Lane.TRANSACTIONAL, 5, secrets.token_hex(16))
+        assert first is not None and second is not None and second.held == first.held
+        first.renewed -= app.config["OUTBOX_LEASE_SECONDS"]  # due to check its hold
+        report = mail_delivery.DeliveryReport()
+        Deliverer()._send(first, report)
+        assert report.sent == 0 and mailbox.messages == []
+        Deliverer()._send(second, report)
+        assert report.sent == 5
+    assert len(mailbox.wait_for(5)) == 5
+
+
+def test_the_bulk_rate_paces_a_worker():
+    now = [0.0]
+    waited: list[float] = []
+    limiter = RateLimiter(4, clock=lambda: now[0])
+    limiter_sleep = mail_delivery.time.sleep
+    try:
+        mail_delivery.time.sleep = waited.append  # type: ignore[assignment]
+        delays = [limiter.wait() for _ in range(6)]
+    finally:
+        mail_delivery.time.sleep = limiter_sleep  # type: ignore[assignment]
+    # A second's worth goes at once, then one every quarter of a second.
+    assert delays[:4] == [0, 0, 0, 0]
+    assert delays[4:] == pytest.approx([0.25, 0.5])
+    assert limiter.batch_size(20) == 4 and RateLimiter(0.5).batch_size(20) == 1
+
+
+@pytest.mark.postgres
+def test_a_claim_takes_its_batch_whatever_the_statistics_say(app):
+    with app.app_context():
+        db.session.execute(text("ANALYZE outbox"))  # statistics of an empty queue
+        db.session.commit()
+        now = utcnow()
+        db.session.execute(
+            OutboxMessage.__table__.insert(),
+            [
+                {
+                    "lane": 1,
+                    "kind": "news",
+                    "created_at": now,
+                    "next_attempt_at": now,
+                    "attempts": 0,
+                }
+                for _ in range(5000)
+            ],
+        )
+        db.session.commit()
+        batch = mail_delivery._claim(Lane.BULK, 20, secrets.token_hex(16))
+        assert batch is not None and len(batch.rows) == 20
+        held = select(func.count()).where(OutboxMessage.claim.is_not(None))
+        assert db.session.scalar(held) == 20
+
+
+def test_the_console_transport_prints_the_text(make_app, capsys):
+    app = make_app(MAIL_URL="console")
+    assert sign(app.test_client(), **signer(name="Console Reader")).status_code == 303
+    with app.app_context():
+        assert deliver_due().sent == 1
+    printed = capsys.readouterr().err
+    assert "Hello Console Reader" in printed
+
+
+def test_mail_text_survives_the_trip(app, client, mailbox):
+    assert sign(client, name="Zoë Ørsted").status_code == 303
+    send_all_mail(app)
+    [message] = mailbox.messages
+    assert "Hello Zoë Ørsted" in text_of(message)
