@@ -13,7 +13,7 @@ import sys
 import urllib.request
 from collections.abc import Callable
 
-from bench import exports
+from bench import exports, mail
 from bench.common import (
     DATABASE_URL,
     Row,
@@ -119,10 +119,10 @@ def main() -> None:
         "scenarios",
         nargs="*",
         metavar="scenario",
-        help=f"any of: {', '.join([*SCENARIOS, 'export'])}",
+        help=f"any of: {', '.join([*SCENARIOS, 'export', 'mail'])}",
     )
-    chosen = parser.parse_args().scenarios or [*SCENARIOS, "export"]
-    unknown = set(chosen) - {*SCENARIOS, "export"}
+    chosen = parser.parse_args().scenarios or [*SCENARIOS, "export", "mail"]
+    unknown = set(chosen) - {*SCENARIOS, "export", "mail"}
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     rows: list[Row] = []
@@ -134,12 +134,19 @@ def main() -> None:
     if "export" in chosen:
         print("running export …", flush=True)
         exported = exports.export()
+    mailed = None
+    if "mail" in chosen:
+        print("running mail …", flush=True)
+        mailed = mail.run()
     print()
     if rows:
         print(table(rows))
         print()
     if exported:
         print(exports.export_table(exported))
+        print()
+    if mailed:
+        print(mail.mail_table(mailed))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ class Defaults:
     # Messages a worker takes at a time, and its sending threads (one SMTP connection each).
     MAIL_BATCH_SIZE = 20
     MAIL_WORKER_THREADS = 2
+    # How often an idle mail thread looks for new mail (one indexed query): a worker in its
+    # own process cannot be woken by the web processes' commits.
+    MAIL_POLL_SECONDS = 0.2
     # Recipients added to the outbox per transaction when a mailing is queued.
     MAILING_CHUNK = 5000
     # The key of the keyed hash that recognises an address without keeping it (erasure,
@@ -90,6 +93,8 @@ ENV_VARS: dict[str, type] = {
     "MAIL_BULK_RATE": float,
     "MAIL_BATCH_SIZE": int,
     "MAIL_WORKER_THREADS": int,
+    "MAIL_POLL_SECONDS": float,
+    "WORKER_POLL_SECONDS": float,
     "MAILING_CHUNK": int,
     "OUTBOX_LEASE_SECONDS": float,
     "EMAIL_HASH_KEY": str,

@@ -80,13 +80,18 @@ class Worker:
 
     def _send_mail(self, stop: threading.Event) -> None:
         deliverer = Deliverer(self.bulk_rate)
-        self._keep_going(stop, lambda: bool(self._in_context(deliverer.deliver_due)), "mail")
+        poll = self.app.config["MAIL_POLL_SECONDS"]
+        job = lambda: bool(self._in_context(deliverer.deliver_due))  # noqa: E731
+        self._keep_going(stop, job, "mail", poll)
 
-    def _keep_going(self, stop: threading.Event, job: Callable[[], bool], name: str) -> None:
+    def _keep_going(
+        self, stop: threading.Event, job: Callable[[], bool], name: str, poll: float | None = None
+    ) -> None:
         """Run `job` until stopped; when idle, wait for mail or the poll interval.
 
         A fault (the database down) is logged once and retried until it clears.
         """
+        poll = poll or self.poll
         failing = False
         while not stop.is_set():
             try:
@@ -104,7 +109,7 @@ class Worker:
             if failing:
                 log.info("worker %s recovered", name)
                 failing = False
-            if not busy and mail_waiting.wait(self.poll):
+            if not busy and mail_waiting.wait(poll):
                 mail_waiting.clear()
 
     def _housekeeping(self, done: Round) -> Round:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import threading
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import func, select, text, update
 
 from petition.extensions import db
 from petition.models import (
@@ -188,3 +189,28 @@ def test_concurrent_flushes_apply_every_entry_exactly_once(app):
     with app.app_context():
         assert petition().confirmed_count == 600
         assert db.session.scalar(select(PetitionCountryCount.confirmed_count)) == 600
+
+
+@pytest.mark.postgres
+def test_a_fold_takes_its_batch_whatever_the_statistics_say(app):
+    with app.app_context():
+        db.session.execute(text("ANALYZE count_journal"))  # statistics of an empty journal
+        petition_id = petition().id
+        db.session.execute(
+            CountJournalEntry.__table__.insert(),
+            [
+                {
+                    "petition_id": petition_id,
+                    "state": "pending",
+                    "country": "GB",
+                    "delta": 1,
+                    "created_at": utcnow(),
+                }
+                for _ in range(2000)
+            ],
+        )
+        db.session.commit()
+        assert counting.flush_counts(batch=500) == 500
+        left = db.session.scalar(select(func.count()).select_from(CountJournalEntry))
+        assert left == 1500
+        assert petition().pending_count == 500

@@ -269,14 +269,25 @@ CLAIMED = (
 
 
 def _claim(lane: Lane, limit: int, token: str) -> Batch | None:
-    """Take up to `limit` due messages of a lane, whatever the planner thinks of the queue.
+    """Take up to `limit` due messages of a lane; None when there are none."""
+    started = time.monotonic()
+    statement = claim_statement(lane, limit, token, utcnow(), _lease())
+    rows = db.session.execute(statement).all()
+    if not rows:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    rows.sort(key=lambda row: row.id)
+    return Batch(token, lane, rows, {row.id for row in rows}, started)
+
+
+def claim_statement(lane: Lane, limit: int, token: str, now: datetime, lease: float) -> Any:
+    """The claim, whatever the planner thinks of the queue.
 
     On PostgreSQL the pick is a MATERIALIZED CTE (`… LIMIT n FOR UPDATE SKIP LOCKED`) that the
     update joins: it runs once, so a claim takes at most its batch. It walks the partial index of
-    messages still due, in due order, and never reads a sent row.
+    messages still due, in due order, and never reads a sent row or one another worker holds.
     """
-    started = time.monotonic()
-    now = utcnow()
     pick = (
         select(OUTBOX.c.id)
         .where(OUTBOX.c.lane == lane, *_still_due(now))
@@ -288,17 +299,8 @@ def _claim(lane: Lane, limit: int, token: str) -> Batch | None:
         claim = update(OUTBOX).where(OUTBOX.c.id == picked.c.id)
     else:  # one writer at a time: nobody can take the rows between the pick and the update
         claim = update(OUTBOX).where(OUTBOX.c.id.in_(pick.scalar_subquery()))
-    rows = db.session.execute(
-        claim.values(claim=token, next_attempt_at=now + timedelta(seconds=_lease())).returning(
-            *CLAIMED
-        )
-    ).all()
-    if not rows:
-        db.session.rollback()
-        return None
-    db.session.commit()
-    rows.sort(key=lambda row: row.id)
-    return Batch(token, lane, rows, {row.id for row in rows}, started)
+    lease_ends = now + timedelta(seconds=lease)
+    return claim.values(claim=token, next_attempt_at=lease_ends).returning(*CLAIMED)
 
 
 def _renew_if_due(batch: Batch) -> None:

@@ -90,21 +90,17 @@ def flush_counts(batch: int = 5000) -> int:
     Entries are deleted and applied in one transaction, and a concurrent flush skips rows
     another holds, so two workers never apply the same entry twice.
     """
-    claimed = (
-        select(CountJournalEntry.id)
-        .order_by(CountJournalEntry.id)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    )
+    journal = CountJournalEntry.__table__
+    pick = select(journal.c.id).order_by(journal.c.id).limit(batch)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A MATERIALIZED pick runs once: the delete takes at most `batch` rows whatever the
+        # planner's statistics say (a plain `IN (… LIMIT)` may be re-run per row).
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        take = delete(journal).where(journal.c.id == picked.c.id)
+    else:  # one writer at a time
+        take = delete(journal).where(journal.c.id.in_(pick.scalar_subquery()))
     rows = db.session.execute(
-        delete(CountJournalEntry)
-        .where(CountJournalEntry.id.in_(claimed))
-        .returning(
-            CountJournalEntry.petition_id,
-            CountJournalEntry.state,
-            CountJournalEntry.country,
-            CountJournalEntry.delta,
-        )
+        take.returning(journal.c.petition_id, journal.c.state, journal.c.country, journal.c.delta)
     ).all()
     if not rows:
         db.session.rollback()
