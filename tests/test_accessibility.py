@@ -259,6 +259,8 @@ ADMIN_PAGES = {
     "signatures found": "/admin/signatures?domain=example.org",
     "signature search errors": "/admin/signatures?ip=not-an-address",
     "donations": "/admin/donations",
+    "mail": "/admin/mail",
+    "email news, asking first": f"/admin/petitions/{SLUG}/news/1/email",
     "privacy request": "/admin/privacy?email=reader%40example.org",
     "audit log": "/admin/audit",
     "your account": "/admin/account",
