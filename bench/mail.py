@@ -180,7 +180,6 @@ class ClaimTimer:
         self.url = url
         self.samples: list[float] = []
         self._stop = threading.Event()
-        os.environ.update({k: v for k, v in env.items() if k in ("SECRET_KEY", "EMAIL_HASH_KEY")})
         from petition import create_app
 
         self.app = create_app({**_app_config(env), "DATABASE_URL": url, "AUTO_SETUP": False})
@@ -220,6 +219,8 @@ def _app_config(env: dict[str, str]) -> dict[str, Any]:
         "APP_ENV": "production",
         "SECRET_KEY": env["SECRET_KEY"],
         "EMAIL_HASH_KEY": env["EMAIL_HASH_KEY"],
+        "ORGANISATION_NAME": env["ORGANISATION_NAME"],
+        "PRIVACY_CONTACT": env["PRIVACY_CONTACT"],
         "EMBEDDED_WORKER": False,
         "PUBLIC_URL": "http://127.0.0.1",
     }

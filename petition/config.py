@@ -50,6 +50,8 @@ class Defaults:
     EMBED_ALLOWED_ORIGINS = "*"
     SIGN_RATE_LIMIT = "10 per minute; 200 per hour"
     DONATE_RATE_LIMIT = "10 per minute; 100 per hour"
+    PRIVACY_RATE_LIMIT = "5 per minute; 30 per hour"
+    PRIVACY_ADDRESS_RATE_LIMIT = "3 per hour"
     RATELIMIT_ENABLED = True
     # A sliding window: no burst of twice the limit either side of a minute's turn.
     RATELIMIT_STRATEGY = "moving-window"
@@ -68,6 +70,25 @@ class Defaults:
     DUPLICATE_NOTICE_LIMIT = 3
     UNCONFIRMED_RETENTION_DAYS = 30
     IP_RETENTION_DAYS = 90
+    # Withdrawn signatures are anonymised this long after withdrawal; every signature of a
+    # closed petition this long after it closed (the counts stay).
+    WITHDRAWN_RETENTION_DAYS = 30
+    CLOSED_RETENTION_DAYS = 180
+    # Who is responsible for readers' data, as the privacy notice and the footer say it.
+    # Production refuses to start without ORGANISATION_NAME and PRIVACY_CONTACT.
+    ORGANISATION_NAME = ""
+    ORGANISATION_ADDRESS = ""
+    PRIVACY_CONTACT = ""
+    DPO_CONTACT = ""
+    DONATIONS_RECIPIENT = ""
+    # The lawful basis for keeping a signature, as the organisation decides it (updates are
+    # always by consent).
+    PETITION_LAWFUL_BASIS = (
+        "our legitimate interests (UK GDPR Article 6(1)(f)): running a public campaign and "
+        "showing the government how many people support it, in a way each signer has chosen"
+    )
+    # How long the link to a reader's own privacy page works.
+    PRIVACY_LINK_MINUTES = 60
     SENT_MAIL_RETENTION_DAYS = 7
     DB_POOL_SIZE = 5
     DB_MAX_OVERFLOW = 5
@@ -107,6 +128,8 @@ ENV_VARS: dict[str, type] = {
     "EMBED_ALLOWED_ORIGINS": str,
     "SIGN_RATE_LIMIT": str,
     "DONATE_RATE_LIMIT": str,
+    "PRIVACY_RATE_LIMIT": str,
+    "PRIVACY_ADDRESS_RATE_LIMIT": str,
     "RATELIMIT_ENABLED": bool,
     "TRUSTED_PROXY_COUNT": int,
     "EMBEDDED_WORKER": bool,
@@ -117,6 +140,14 @@ ENV_VARS: dict[str, type] = {
     "DB_POOL_TIMEOUT": float,
     "UNCONFIRMED_RETENTION_DAYS": int,
     "IP_RETENTION_DAYS": int,
+    "WITHDRAWN_RETENTION_DAYS": int,
+    "CLOSED_RETENTION_DAYS": int,
+    "ORGANISATION_NAME": str,
+    "ORGANISATION_ADDRESS": str,
+    "PRIVACY_CONTACT": str,
+    "DPO_CONTACT": str,
+    "DONATIONS_RECIPIENT": str,
+    "PETITION_LAWFUL_BASIS": str,
     "LIVE_COUNT_SECONDS": int,
 }
 
@@ -188,8 +219,24 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if isinstance(fallbacks, str):
         app.config["EMAIL_HASH_KEY_FALLBACKS"] = tuple(fallbacks.split())
 
+    _check_organisation(app.config, env)
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+
+
+def _check_organisation(config: dict[str, Any], env: str) -> None:
+    """Readers are told who holds their data: production names an organisation and a contact."""
+    if env == "development":
+        config["ORGANISATION_NAME"] = config["ORGANISATION_NAME"] or "Refugees Welcome (dev)"
+        config["PRIVACY_CONTACT"] = config["PRIVACY_CONTACT"] or "privacy@localhost"
+        return
+    missing = [name for name in ("ORGANISATION_NAME", "PRIVACY_CONTACT") if not config[name]]
+    if missing:
+        raise SystemExit(
+            f"{' and '.join(missing)} not set: the privacy notice must say who holds readers' "
+            "data and how to reach them (e.g. ORGANISATION_NAME='Example News Ltd', "
+            "PRIVACY_CONTACT=privacy@example.org)."
+        )
 
 
 def _development_secret(instance: Path) -> str:

@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from petition.services.addresses import parse_email
 from petition.services.donations import parse_amount
 from petition.services.errors import InvalidInput
-from petition.services.signing import Attribution, SignatureEntry
+from petition.services.signing import Attribution, Details, SignatureEntry
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 UK_POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
@@ -60,34 +60,41 @@ class PublicForm(Form):
         return {name: errors[0] for name, errors in self.errors.items() if errors}
 
 
-class SignatureForm(PublicForm):
-    name = StringField(
-        "Full name",
-        validators=[
-            InputRequired(message="Enter your full name"),
-            Length(max=100, message="Your name must be 100 characters or fewer"),
-        ],
-        filters=[_strip],
-    )
-    email = EmailField(
-        "Email address",
-        validators=[
-            InputRequired(message="Enter your email address"),
-            Length(max=254, message="Your email address must be 254 characters or fewer"),
-        ],
-        filters=[_strip],
-    )
-    # A plain field checked against a set: a SelectField walks all 249 choices per request.
-    country = StringField("Country", default="GB", filters=[_strip])
-    postcode = StringField(
-        "Postcode",
-        validators=[Length(max=16, message="Your postcode must be 16 characters or fewer")],
-        filters=[_strip],
-    )
-    consent_updates = BooleanField()
-    # Hidden from people by the stylesheet; a bot that fills it in is politely ignored.
-    website = StringField("Leave this field empty")
-    form_token = HiddenField()
+# The signer's fields, made once in reading order: the sign and confirm forms share them (and
+# their rules, below), and errors are listed in the order the fields appear on the page.
+NAME = StringField(
+    "Full name",
+    validators=[
+        InputRequired(message="Enter your full name"),
+        Length(max=100, message="Your name must be 100 characters or fewer"),
+    ],
+    filters=[_strip],
+)
+EMAIL = EmailField(
+    "Email address",
+    validators=[
+        InputRequired(message="Enter your email address"),
+        Length(max=254, message="Your email address must be 254 characters or fewer"),
+    ],
+    filters=[_strip],
+)
+# A plain field checked against a set: a SelectField walks all 249 choices per request.
+COUNTRY = StringField("Country", default="GB", filters=[_strip])
+POSTCODE = StringField(
+    "Postcode",
+    validators=[Length(max=16, message="Your postcode must be 16 characters or fewer")],
+    filters=[_strip],
+)
+CONSENT = BooleanField()
+
+
+class SignerRules:
+    """Who a signer is, checked the same way when they sign and when they confirm."""
+
+    name: StringField
+    country: StringField
+    postcode: StringField
+    consent_updates: BooleanField
 
     def validate_name(self, field: StringField) -> None:
         value: str = field.data or ""
@@ -97,14 +104,6 @@ class SignatureForm(PublicForm):
             raise ValidationError("Your name can only contain letters, spaces and punctuation")
         if not any(ch.isalpha() for ch in value):
             raise ValidationError("Enter your full name, using letters")
-
-    def validate_email(self, field: EmailField) -> None:
-        try:
-            field.data = parse_email(field.data or "").address
-        except ValueError:
-            raise ValidationError(
-                "Enter an email address in the correct format, like name@example.com"
-            ) from None
 
     def validate_country(self, field: StringField) -> None:
         if field.data not in country_codes():
@@ -123,6 +122,33 @@ class SignatureForm(PublicForm):
             raise ValidationError("Your postcode can only contain letters, numbers and spaces")
         field.data = value or None
 
+    def details(self) -> Details:
+        return Details(
+            name=self.name.data,
+            country=self.country.data,
+            postcode=self.postcode.data,
+            consent_updates=bool(self.consent_updates.data),
+        )
+
+
+class SignatureForm(SignerRules, PublicForm):
+    name = NAME
+    email = EMAIL
+    country = COUNTRY
+    postcode = POSTCODE
+    consent_updates = CONSENT
+    # Hidden from people by the stylesheet; a bot that fills it in is politely ignored.
+    website = StringField("Leave this field empty")
+    form_token = HiddenField()
+
+    def validate_email(self, field: EmailField) -> None:
+        try:
+            field.data = parse_email(field.data or "").address
+        except ValueError:
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@example.com"
+            ) from None
+
     def is_bot(self) -> bool:
         return bool(self.website.data)
 
@@ -134,6 +160,38 @@ class SignatureForm(PublicForm):
             country=self.country.data,
             consent_updates=bool(self.consent_updates.data),
         )
+
+
+class ConfirmForm(SignerRules, PublicForm):
+    """The confirm page: the owner of the address checks, and may correct, what is recorded.
+
+    A POST without the page's fields (a bare POST of the link) confirms what is stored.
+    """
+
+    name = NAME
+    country = COUNTRY
+    postcode = POSTCODE
+    consent_updates = CONSENT
+    details_shown = HiddenField()
+
+    def corrections(self) -> Details | None:
+        return self.details() if self.details_shown.data else None
+
+
+class PrivacyRequestForm(PublicForm):
+    """A reader asking for a link to their own privacy page."""
+
+    email = EMAIL
+    website = StringField("Leave this field empty")
+    form_token = HiddenField()
+
+    def validate_email(self, field: EmailField) -> None:
+        try:
+            field.data = parse_email(field.data or "").address
+        except ValueError:
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@example.com"
+            ) from None
 
 
 class DonationForm(PublicForm):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
 from petition.extensions import limiter
+from petition.security.email_hash import email_hash
+from petition.services.addresses import canonical_email
 
 
 def _sign_limit() -> str:
@@ -20,3 +22,24 @@ def _donate_limit() -> str:
 
 
 donate_limit = limiter.shared_limit(_donate_limit, scope="donate")
+
+
+def _privacy_limit() -> str:
+    return current_app.config["PRIVACY_RATE_LIMIT"]
+
+
+def _privacy_address_limit() -> str:
+    return current_app.config["PRIVACY_ADDRESS_RATE_LIMIT"]
+
+
+def _requested_address() -> str:
+    """Requests for one address, however spelled, share a budget (keyed by its hash)."""
+    address = request.form.get("email", "")
+    return "privacy-address:" + (email_hash(canonical_email(address)) if "@" in address else "-")
+
+
+# Links to readers' privacy pages: per IP address, and per address asked about (no mail bombs).
+privacy_limit = limiter.shared_limit(_privacy_limit, scope="privacy")
+privacy_address_limit = limiter.shared_limit(
+    _privacy_address_limit, scope="privacy-address", key_func=_requested_address
+)

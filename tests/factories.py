@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from petition.extensions import db
-from petition.models import Campaign, Petition, PetitionState, Signature, SignatureState, utcnow
+from petition.models import Campaign, Petition, PetitionState, Signature, utcnow
 from petition.services.counting import flush_counts
 from petition.services.seed import PETITION_SLUG
 from tests.parts import text_of
@@ -95,6 +95,23 @@ def signature_for(email: str, slug: str = SLUG) -> Signature | None:
     )
 
 
+def wants_updates(email: str) -> bool:
+    """Whether the person with this address gets campaign updates now (any petition)."""
+    from petition.security.email_hash import email_hashes
+    from petition.services import consent
+    from petition.services.addresses import canonical_email
+
+    return consent.wants_updates(email_hashes(canonical_email(email)))
+
+
+def consent_history(email: str) -> list[Any]:
+    from petition.security.email_hash import email_hashes
+    from petition.services import consent
+    from petition.services.addresses import canonical_email
+
+    return consent.history(email_hashes(canonical_email(email)))
+
+
 def count_of(slug: str = SLUG) -> int:
     """Fold pending count changes in and read the stored confirmed count."""
     flush_counts()
@@ -157,14 +174,14 @@ def confirmed_signatures(
     app: Any, client: FlaskClient, people: list[dict[str, str]], slug: str = SLUG
 ) -> None:
     """Sign and confirm for each person, through the service's own paths."""
-    from petition.services.signing import _move
+    from petition.services.signing import Details, _confirm
 
     for person in people:
         assert sign(client, slug=slug, **person).status_code == 303
     with app.app_context():
         for person in people:
             signature = signature_for(person["email"], slug)
-            _move(signature, SignatureState.CONFIRMED, confirmed_at=utcnow())
+            _confirm(signature, Details.of(signature))
         db.session.commit()
         flush_counts()
 

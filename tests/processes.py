@@ -27,6 +27,8 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         "APP_ENV": "production",
         "SECRET_KEY": "a-secret-for-tests-and-benchmarks",
         "EMAIL_HASH_KEY": "an-email-hash-key-for-tests-and-benchmarks",
+        "ORGANISATION_NAME": "Example News Ltd",
+        "PRIVACY_CONTACT": "privacy@example.org",
         "DATABASE_URL": database_url,
         "EMBEDDED_WORKER": "false",
         # Every request comes from one address here; real readers come from many.

@@ -13,7 +13,13 @@ from sqlalchemy import func, select
 
 from petition.extensions import db
 from petition.mail import deliver_due
-from petition.models import CountJournalEntry, OutboxMessage, Signature, SignatureToken
+from petition.models import (
+    ConsentEvent,
+    CountJournalEntry,
+    OutboxMessage,
+    Signature,
+    SignatureToken,
+)
 from tests.factories import ORIGIN, SLUG, log_in, make_admin, sign, signer
 from tests.test_widget import widget_token
 
@@ -209,7 +215,8 @@ def test_payloads_as_link_tokens_change_nothing(app, client, template, payload):
     with app.app_context():
         signature = db.session.scalar(select(Signature))
         assert signature.state.value == "pending" and signature.consent_updates
-        assert signature.withdrawn_at is None and signature.consent_withdrawn_at is None
+        assert signature.withdrawn_at is None
+        assert db.session.scalar(select(func.count()).select_from(ConsentEvent)) == 0
 
 
 @pytest.mark.parametrize("payload", list(PAYLOADS.values()))

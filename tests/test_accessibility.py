@@ -144,16 +144,23 @@ def states(
         page.get_by_role("button", name="Withdraw my signature").click()
         page.wait_for_selector("text=has been withdrawn")
 
+    def keen_signer(email: str) -> str:
+        """Sign asking for updates and confirm (consent counts once the owner confirms)."""
+        withdraw_link = sign_and_link("withdraw", email, consent_updates="y")
+        confirm = next(m for m in mailbox.messages if email in str(m["To"]))
+        client.post(links_in(confirm)["confirm"])
+        return withdraw_link
+
     def withdraw(page: Any) -> None:
         """The withdraw page of a signer who asked for updates: it offers to stop just those."""
-        page.goto(sign_and_link("withdraw", f"withdraw{id(page)}@example.org", consent_updates="y"))
+        page.goto(keen_signer(f"withdraw{id(page)}@example.org"))
 
     def stop_link(page: Any) -> None:
         """The page behind the stop link in an update email."""
         from petition.security.stop_links import stop_token
 
         email = f"stop{id(page)}@example.org"
-        sign_and_link("withdraw", email, consent_updates="y")
+        keen_signer(email)
         with app.app_context():
             token = stop_token(signature_for(email).id)
         page.goto(f"{server.url}/signatures/stop-updates/{token}")
@@ -162,6 +169,41 @@ def states(
         withdraw(page)
         page.get_by_role("button", name="Stop campaign updates").click()
         page.wait_for_selector("text=no more campaign updates")
+
+    def confirm_with_errors(page: Any) -> None:
+        page.goto(sign_and_link("confirm", f"fix{id(page)}@example.org"))
+        page.get_by_label("Full name").fill("")
+        page.get_by_role("button", name="Confirm my signature").click()
+        page.wait_for_selector(".error-summary")
+
+    def privacy_request_errors(page: Any) -> None:
+        page.goto(f"{server.url}/privacy/me")
+        page.get_by_label("Email address").fill("not an address")
+        page.get_by_role("button", name="Email me a link").click()
+        page.wait_for_selector(".error-summary")
+
+    def own_data_link(email: str) -> str:
+        from petition.services import privacy
+
+        keen_signer(email)
+        with app.test_request_context():
+            return privacy.link_token(privacy.Person.by_address(email))
+
+    readers = iter(range(1000))
+
+    def own_data_page(page: Any) -> None:
+        page.goto(f"{server.url}/privacy/me/{own_data_link(f'mine{next(readers)}@example.org')}")
+
+    def own_data_copy(page: Any) -> None:
+        own_data_page(page)
+        page.get_by_role("button", name="Show it as a page").click()
+        page.wait_for_selector("text=A copy of your data")
+
+    def own_data_erased(page: Any) -> None:
+        own_data_page(page)
+        page.get_by_label("I understand this cannot be undone").check()
+        page.get_by_role("button", name="Erase my data").click()
+        page.wait_for_selector("text=Your data is erased")
 
     def donate_errors(page: Any) -> None:
         page.goto(f"{server.url}/donate")
@@ -184,6 +226,8 @@ def states(
         "embed code for partners": f"/petitions/{SLUG}/embed",
         "admin login": "/admin/login",
         "privacy": "/privacy",
+        "your data: ask for a link": "/privacy/me",
+        "your data: link sent": "/privacy/me/sent",
         "accessibility": "/accessibility",
         "link not valid": "/signatures/confirm/not-a-token",
         "not found": "/no-such-page",
@@ -195,7 +239,12 @@ def states(
         {
             "form with errors": form_with_errors,
             "confirm": lambda p: p.goto(sign_and_link("confirm", f"confirm{id(p)}@example.org")),
+            "confirm with errors": confirm_with_errors,
             "confirmed": confirmed,
+            "your data: errors": privacy_request_errors,
+            "your data: own page": own_data_page,
+            "your data: a copy": own_data_copy,
+            "your data: erased": own_data_erased,
             "petition with signers": petition_with_signers,
             "petition with news": petition_with_news,
             "withdraw": withdraw,

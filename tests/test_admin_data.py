@@ -22,6 +22,7 @@ from tests.factories import (
     make_petition,
     sign,
     signature_for,
+    signer,
 )
 
 PEOPLE = [
@@ -219,6 +220,7 @@ def test_export_has_every_confirmed_signer_intact_and_is_audited(app, admin):
 
 def test_export_filters(app, admin):
     confirmed_signatures(app, admin, PEOPLE[:1])
+    confirmed_signatures(app, admin, [{**PEOPLE[1], "consent_updates": "y"}])
     sign(admin, name="Waiting Reader", email="waiting@example.org", consent_updates="y")
     pending = admin.get(f"/admin/petitions/{SLUG}/signatures.csv?state=pending").get_data(
         as_text=True
@@ -227,7 +229,11 @@ def test_export_filters(app, admin):
     consent = admin.get(f"/admin/petitions/{SLUG}/signatures.csv?state=all&consent=yes").get_data(
         as_text=True
     )
-    assert "waiting@example.org" in consent and "zoe@example.org" not in consent
+    # Consent counts once the owner of the address confirmed it, not when a form was ticked.
+    assert "jean@example.fr" in consent
+    assert "waiting@example.org" not in consent and "zoe@example.org" not in consent
+    refused = admin.get(f"/admin/petitions/{SLUG}/signatures.csv?state=all&consent=no")
+    assert "jean@example.fr" not in refused.get_data(as_text=True)
     tomorrow = (utcnow() + timedelta(days=1)).date()
     later = admin.get(
         f"/admin/petitions/{SLUG}/signatures.csv?state=all&since={tomorrow}"
@@ -313,10 +319,10 @@ def test_privacy_lookup_access_request_and_erasure(app, admin, mailbox):
         assert audit == ["a***@gmail.com", "a***@gmail.com"]
     with app.app_context():
         assert count_of() == 1  # the count stays as it was
-    # Erased signatures can no longer be found.
-    assert "0 signatures for" in admin.get("/admin/privacy?email=annreader@gmail.com").get_data(
-        as_text=True
-    )
+    # What is left is recognised (they signed, once) but says nothing about them.
+    html = admin.get("/admin/privacy?email=annreader@gmail.com").get_data(as_text=True)
+    assert "2 signatures for" in html and html.count("(erased)") == 4
+    assert "Ann Reader" not in html and "Ann.Reader@gmail.com" not in html
 
 
 def test_a_readers_own_withdrawal_shows_in_privacy_lookup(app, admin, mailbox):
@@ -336,8 +342,10 @@ def test_a_reader_who_stopped_updates_leaves_the_consenting_export(app, admin, m
     from petition.mail import deliver_due
     from tests.factories import links_in
 
-    sign(admin, email="quiet@example.org", consent_updates="y")
-    sign(admin, email="keen@example.org", consent_updates="y")
+    people = [
+        {"email": e, "consent_updates": "y"} for e in ("quiet@example.org", "keen@example.org")
+    ]
+    confirmed_signatures(app, admin, [signer(**p) for p in people])
     with app.app_context():
         deliver_due()
     quiet = next(m for m in mailbox.wait_for(2) if m["To"] == "quiet@example.org")
@@ -347,7 +355,7 @@ def test_a_reader_who_stopped_updates_leaves_the_consenting_export(app, admin, m
     rows = export.get_data(as_text=True)
     assert "keen@example.org" in rows and "quiet@example.org" not in rows
     html = admin.get("/admin/privacy?email=quiet@example.org").get_data(as_text=True)
-    assert "stopped by the reader" in html
+    assert "this reader gets none" in html
     token = admin_csrf(admin, "/admin/privacy?email=quiet@example.org")
     report = json.loads(
         admin.post(
@@ -355,8 +363,14 @@ def test_a_reader_who_stopped_updates_leaves_the_consenting_export(app, admin, m
         ).get_data(as_text=True)
     )
     [signature] = report["signatures"]
-    assert signature["consent_to_updates"] is False
-    assert signature["consented_at"] and signature["consent_withdrawn_at"]
+    assert signature["asked_for_updates_when_signing"] is True and signature["consented_at"]
+    updates = report["campaign_updates"]
+    assert updates["wanted_now"] is False
+    assert [(e["given"], e["how"]) for e in updates["history"]] == [
+        (True, "signature confirmed"),
+        (False, "stop link"),
+    ]
+    assert updates["history"][0]["wording"].startswith("Email me occasional updates")
 
 
 def test_purge_applies_retention_idempotently_and_is_audited(app, admin, runner, mailbox):
@@ -383,7 +397,8 @@ def test_purge_applies_retention_idempotently_and_is_audited(app, admin, runner,
 
     result = runner.invoke(args=["purge"])
     assert result.exit_code == 0, result.output
-    assert "deleted 1 unconfirmed signature(s), cleared 1 IP address(es)" in result.output
+    assert "deleted 1 unconfirmed signature(s)" in result.output
+    assert "cleared 1 IP address(es)" in result.output
     with app.app_context():
         assert signature_for("old-pending@example.org") is None
         assert signature_for("new-pending@example.org") is not None
@@ -395,7 +410,8 @@ def test_purge_applies_retention_idempotently_and_is_audited(app, admin, runner,
     assert petition_counts(app)[:2] == (1, 1)
 
     again = runner.invoke(args=["purge"])
-    assert "deleted 0 unconfirmed signature(s), cleared 0 IP address(es)" in again.output
+    assert "deleted 0 unconfirmed signature(s)" in again.output
+    assert "cleared 0 IP address(es)" in again.output
     with app.app_context():
         assert (
             db.session.scalar(

@@ -71,3 +71,34 @@ def test_a_bad_value_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXY_COUNT", "two")
     with pytest.raises(SystemExit, match="TRUSTED_PROXY_COUNT"):
         create_app({"SECRET_KEY": "x", "AUTO_SETUP": False, "DATABASE_URL": "sqlite://"})
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("EMAIL_HASH_KEY", "EMAIL_HASH_KEY is not set"),
+        ("ORGANISATION_NAME", "ORGANISATION_NAME not set"),
+        ("PRIVACY_CONTACT", "PRIVACY_CONTACT not set"),
+    ],
+)
+def test_production_without_who_holds_the_data_stops_with_one_line(tmp_path, missing, message):
+    env = {
+        "APP_ENV": "production",
+        "SECRET_KEY": "x" * 32,
+        "EMAIL_HASH_KEY": "y" * 32,
+        "ORGANISATION_NAME": "Example News Ltd",
+        "PRIVACY_CONTACT": "privacy@example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "INSTANCE_PATH": str(tmp_path),
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "import app"], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert started.returncode == 0, started.stderr  # the positive control
+    del env[missing]
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(message)

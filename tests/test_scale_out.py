@@ -41,6 +41,8 @@ def test_two_servers_share_rate_limits_counts_and_links(app, postgres_url, share
         "APP_ENV": "production",
         "SECRET_KEY": "shared-secret-across-hosts",
         "EMAIL_HASH_KEY": "shared-email-hash-key",
+        "ORGANISATION_NAME": "Example News Ltd",
+        "PRIVACY_CONTACT": "privacy@example.org",
         "DATABASE_URL": postgres_url,
         "REDIS_URL": shared_redis,
         "MAIL_URL": mailbox.url,

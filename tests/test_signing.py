@@ -11,7 +11,15 @@ from petition.extensions import db
 from petition.mail import deliver_due
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureState
 from petition.services.consent import CONSENT_TEXT
-from tests.factories import SLUG, count_of, links_in, sign, signature_for
+from tests.factories import (
+    SLUG,
+    consent_history,
+    count_of,
+    links_in,
+    sign,
+    signature_for,
+    wants_updates,
+)
 from tests.parts import text_of
 
 
@@ -194,15 +202,17 @@ def test_a_signer_can_stop_updates_and_stay_counted(app, client, mailbox):
     assert done.status_code == 200
     assert "no more campaign updates" in done.get_data(as_text=True)
     with app.app_context():
+        assert not wants_updates("ada@example.org")
         signature = signature_for("ada@example.org")
-        assert signature.consent_updates is False
-        stopped_at = signature.consent_withdrawn_at
-        assert stopped_at is not None and signature.consented_at is not None
+        # What they chose when signing stays on record; the stop is recorded with how it came.
+        assert signature.consent_updates is True and signature.consented_at is not None
+        history = [(e.given, e.route) for e in consent_history("ada@example.org")]
+        assert history == [(True, "signature confirmed"), (False, "stop link")]
         assert signature.state == SignatureState.CONFIRMED and count_of() == 1
-    # Stopping twice keeps the first moment; the page no longer offers it.
+    # Stopping twice records nothing more; the page no longer offers it.
     assert client.post(stop).status_code == 200
     with app.app_context():
-        assert signature_for("ada@example.org").consent_withdrawn_at == stopped_at
+        assert len(consent_history("ada@example.org")) == 2
     page = client.get(links["withdraw"]).get_data(as_text=True)
     assert "Withdraw my signature" in page and "Stop campaign updates" not in page
     assert client.post("/signatures/withdraw/nope/updates").status_code == 404
@@ -213,13 +223,15 @@ def test_withdrawing_also_stops_updates(app, client, mailbox):
     with app.app_context():
         deliver_due()
     links = links_in(mailbox.wait_for(1)[0])
+    client.post(links["confirm"])
     page = client.get(links["withdraw"]).get_data(as_text=True)
     assert "and we will stop sending you campaign updates" in page
     client.post(links["withdraw"])
     with app.app_context():
         signature = signature_for("ada@example.org")
         assert signature.state == SignatureState.WITHDRAWN
-        assert signature.consent_updates is False and signature.consent_withdrawn_at
+        assert not wants_updates("ada@example.org")
+        assert consent_history("ada@example.org")[-1].route == "withdrawal"
 
 
 def test_signers_who_asked_for_no_updates_are_not_offered_to_stop_them(app, client, mailbox):
@@ -231,7 +243,7 @@ def test_signers_who_asked_for_no_updates_are_not_offered_to_stop_them(app, clie
     page = client.get(links_in(email)["withdraw"]).get_data(as_text=True)
     assert "Stop campaign updates" not in page
     with app.app_context():
-        assert signature_for("ada@example.org").consent_withdrawn_at is None
+        assert consent_history("ada@example.org") == []
 
 
 def test_unknown_links_get_a_helpful_page(client):

@@ -19,14 +19,22 @@ from petition.services.errors import InvalidInput
 def privacy_lookup() -> Any:
     form = PrivacyForm(request.args)
     signatures = None
+    wants_updates = None
     if request.args and form.validate():
         try:
-            signatures = privacy.signatures_of(form.email.data)
+            person = privacy.Person.by_address(form.email.data)
         except InvalidInput as exc:
             form.email.errors = [exc.errors["email"]]
+        else:
+            signatures = privacy.signatures_of(person)
+            wants_updates = privacy.page(person).wants_updates
     action = PrivacyActionForm(formdata=None, email=form.email.data)
     return render_template(
-        "admin/privacy.html", form=form, signatures=signatures, action=action
+        "admin/privacy.html",
+        form=form,
+        signatures=signatures,
+        wants_updates=wants_updates,
+        action=action,
     ), 422 if form.errors else 200
 
 
@@ -37,7 +45,7 @@ def privacy_export() -> Any:
     if not form.validate_on_submit():
         flash("That could not be done: search again and retry.", "error")
         return redirect(url_for("admin.privacy_lookup"), 303)
-    report = privacy.subject_access(form.email.data, actor())
+    report = privacy.subject_access(privacy.Person.by_address(form.email.data), actor())
     body = json.dumps(report, indent=2, ensure_ascii=False)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="subject-access-request.json"'
@@ -52,6 +60,6 @@ def privacy_erase() -> Any:
     if not form.validate_on_submit() or not form.confirm.data:
         flash("Tick the box to confirm this is the reader's own request, then erase.", "error")
         return redirect(back, 303)
-    erased = privacy.erase(form.email.data, actor())
+    erased = privacy.erase(privacy.Person.by_address(form.email.data), actor())
     flash(f"Erased the personal data of {erased} signature(s). The counts are unchanged.")
     return redirect(back, 303)

@@ -333,25 +333,28 @@ def _transactional_waiting() -> bool:
 
 
 def _prepare(rows: list[Row[Any]]) -> dict[int, Outgoing | Drop]:
-    """Who each message goes to and what it says; a few queries for the whole batch."""
-    from petition.services import mailings  # the service that owns mailings, and our caller
+    """Who each message goes to and what it says; a few queries for the whole batch.
+
+    Most messages were written in full when queued. Some are decided as they are sent, by the
+    service that owns them: campaign mail (does the signer still want it?), privacy links (is
+    there anything to show?).
+    """
+    # The services that own these kinds of email, and call us to send them.
+    from petition.services import mailings, privacy
 
     prepared: dict[int, Outgoing | Drop] = {}
+    for resolve in (mailings.outgoing, privacy.outgoing):
+        prepared.update(resolve(rows))
     for row in rows:
-        kind = KINDS.get(row.kind)
-        if row.mailing_id is None and row.to_address:
-            unsubscribe = None
-            if kind is not None and kind.unsubscribe and row.signature_id is not None:
-                unsubscribe = mailings.unsubscribe_url(row.signature_id)
+        if row.id not in prepared:
             prepared[row.id] = Outgoing(
-                row.to_address, row.subject or "", dict(row.context or {}), unsubscribe
+                row.to_address or "", row.subject or "", dict(row.context or {})
             )
-    prepared.update(mailings.outgoing([row for row in rows if row.mailing_id is not None]))
     blocked = suppression.suppressed(
         o.to_address for o in prepared.values() if isinstance(o, Outgoing)
     )
     for row in rows:
-        outgoing = prepared.setdefault(row.id, Outgoing(row.to_address or "", "", {}))
+        outgoing = prepared[row.id]
         if isinstance(outgoing, Outgoing) and outgoing.to_address in blocked:
             kind = KINDS.get(row.kind)
             if kind and kind.despite_suppression:

@@ -36,6 +36,7 @@ NEWS = "news"  # petition news that staff choose to email
 KINDS: dict[str, Kind] = {
     "confirm": Kind(Lane.TRANSACTIONAL, despite_suppression=True),
     "already_signed": Kind(Lane.TRANSACTIONAL, despite_suppression=True),
+    "privacy_link": Kind(Lane.TRANSACTIONAL, despite_suppression=True),
     NEWS: Kind(Lane.BULK, despite_suppression=False, unsubscribe=True),
 }
 # Only what a template exists for can be queued; anything else is a programming error.

@@ -12,6 +12,7 @@ from petition.models.campaign import (
     PetitionState,
     display_goal,
 )
+from petition.models.consent import ConsentEvent, ConsentWording, UpdateConsent
 from petition.models.counts import CountJournalEntry, PetitionCountryCount
 from petition.models.donation import (
     STATUS_RANK,
@@ -22,7 +23,6 @@ from petition.models.donation import (
 )
 from petition.models.outbox import Lane, Mailing, MailingState, OutboxMessage, Suppression
 from petition.models.signature import (
-    ConsentWording,
     Signature,
     SignatureState,
     SignatureToken,
@@ -44,6 +44,7 @@ __all__ = [
     "Role",
     "Base",
     "Campaign",
+    "ConsentEvent",
     "ConsentWording",
     "CountJournalEntry",
     "Lane",
@@ -60,6 +61,7 @@ __all__ = [
     "SignatureState",
     "SignatureToken",
     "TokenPurpose",
+    "UpdateConsent",
     "display_goal",
     "utcnow",
 ]

@@ -1,15 +1,19 @@
-"""The signature aggregate: a signature, the tokens mailed to its signer, the consent shown."""
+"""The signature aggregate: a signature and the tokens mailed to its signer."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petition.models.base import Base, BigId, UTCDateTime, utcnow
 from petition.models.campaign import Petition, enum_column
+
+if TYPE_CHECKING:
+    from petition.models.consent import ConsentWording
 
 
 class SignatureState(enum.StrEnum):
@@ -19,22 +23,12 @@ class SignatureState(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class ConsentWording(Base):
-    """The exact words a signer saw beside the updates checkbox, kept for as long as any answer."""
-
-    __tablename__ = "consent_wordings"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[str] = mapped_column(String(32), unique=True)
-    text: Mapped[str] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 class Signature(Base):
     __tablename__ = "signatures"
     __table_args__ = (
-        # One signature per person per petition, whatever spelling of their address they type.
-        UniqueConstraint("petition_id", "canonical_email"),
+        # One signature per person per petition, whatever spelling of their address they type,
+        # and even after their personal data is erased (the keyed hash stays).
+        UniqueConstraint("petition_id", "email_hash"),
         Index("ix_signatures_petition_id_state_created_at", "petition_id", "state", "created_at"),
         Index("ix_signatures_state_created_at", "state", "created_at"),
         # Only rows still holding an IP address: small, and what the retention job scans.
@@ -56,15 +50,18 @@ class Signature(Base):
     name: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
     canonical_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    # A keyed hash of the canonical address (security/email_hash.py): it recognises the person
+    # without their address, so it outlives erasure.
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     postcode: Mapped[str | None] = mapped_column(String(16))
     country: Mapped[str] = mapped_column(String(2))
+    # What was chosen about campaign updates on this signature's form (and confirmed by the
+    # owner of the address). Whether they get updates now is the person's (UpdateConsent).
     consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_wording_id: Mapped[int | None] = mapped_column(
         ForeignKey("consent_wordings.id"), index=True
     )
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the signer stopped campaign updates (consent_updates is then false).
-    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(120), default="petition")
     referrer_host: Mapped[str | None] = mapped_column(String(255))
     utm_source: Mapped[str | None] = mapped_column(String(100))
@@ -74,6 +71,8 @@ class Signature(Base):
     duplicate_notices: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the signer withdraws, in any state: a signature withdrawn while invalidated stays
+    # withdrawn when it is restored.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invalidation_reason: Mapped[str | None] = mapped_column(String(200))
@@ -100,6 +99,9 @@ class SignatureToken(Base):
     )
     purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose, "purpose"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Details the owner of the address typed when signing again (name, country, postcode,
+    # updates): confirming with this link records them, not whoever signed first.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from petition.extensions import db
-from petition.forms import SignatureForm, attribution
+from petition.forms import ConfirmForm, SignatureForm, attribution
 from petition.microcache import public_cache
 from petition.models import TokenPurpose
 from petition.public import bp
@@ -105,11 +105,15 @@ def confirm(token: str) -> Any:
         if request.method == "GET":
             # Mail scanners open links before people do: looking changes nothing.
             link = signing.look_up_link(token, TokenPurpose.CONFIRM)
-            return render_template("public/confirm.html", link=link, token=token)
+            return _confirm_page(link, token, _form_showing(link))
         # The secret in the link is the protection here; `null` comes from strict privacy modes.
         if not origin_allowed(allow_null=True):
             abort(403)
-        link = signing.confirm_signature(token)
+        form = ConfirmForm(request.form)
+        if form.details_shown.data and not form.validate():
+            link = signing.look_up_link(token, TokenPurpose.CONFIRM)
+            return _confirm_page(link, token, form, 422)
+        link = signing.confirm_signature(token, form.corrections())
     except LinkInvalid:
         return render_template("public/link_invalid.html"), 404
     except ConfirmationClosed as exc:
@@ -119,6 +123,27 @@ def confirm(token: str) -> Any:
         # Stored counts catch up within seconds; show the reader their own signature now.
         petition = {**petition, "signature_count": petition["signature_count"] + 1}
     return render_template("public/confirmed.html", link=link, petition=petition)
+
+
+def _form_showing(link: signing.SignatureLink) -> ConfirmForm:
+    details = link.details
+    if details is None:
+        return ConfirmForm()
+    return ConfirmForm(
+        name=details.name,
+        country=details.country,
+        postcode=details.postcode,
+        consent_updates=details.consent_updates,
+    )
+
+
+def _confirm_page(
+    link: signing.SignatureLink, token: str, form: ConfirmForm, status: int = 200
+) -> Any:
+    page = render_template(
+        "public/confirm.html", link=link, token=token, form=form, consent=consent.CONSENT_TEXT
+    )
+    return page, status
 
 
 @bp.route("/signatures/withdraw/<token>", methods=["GET", "POST"])
@@ -158,20 +183,11 @@ def stop_updates_link(token: str) -> Any:
         if request.method == "GET":
             link = signing.look_up_stop_link(token)
             return render_template("public/stop_updates.html", link=link, token=token)
-        link = signing.stop_updates_from_email(token)
+        one_click = request.form.get("List-Unsubscribe") == "One-Click"
+        link = signing.stop_updates_from_email(token, one_click=one_click)
     except LinkInvalid:
         return render_template("public/link_invalid.html"), 404
     return render_template("public/updates_stopped.html", link=link)
-
-
-@bp.get("/privacy")
-@public_cache(3600)
-def privacy() -> str:
-    return render_template(
-        "public/privacy.html",
-        unconfirmed_days=current_app.config["UNCONFIRMED_RETENTION_DAYS"],
-        ip_days=current_app.config["IP_RETENTION_DAYS"],
-    )
 
 
 @bp.get("/accessibility")

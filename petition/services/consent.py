@@ -1,14 +1,29 @@
-"""Consent to campaign updates: the words a signer agreed to, and taking that back."""
+"""Consent to campaign updates: the words a signer agreed to, each person's answer, taking it back.
+
+Consent belongs to a person, known by the keyed hash of their canonical address: one "stop"
+(from any email's link, a mail program's one-click button, their privacy page, or withdrawing a
+signature) stops every campaign email to them, for every petition, including mailings already
+queued, which check again as each email is sent. Consent is given only by the owner of the
+address: when they confirm a signature with the box ticked.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import current_app
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, exists, select
 
 from petition.database import dialect_insert
 from petition.extensions import db
-from petition.models import ConsentWording, Signature, SignatureState, utcnow
-from petition.services.new_signature import SIGNATURES
+from petition.models import (
+    ConsentEvent,
+    ConsentWording,
+    Signature,
+    SignatureState,
+    UpdateConsent,
+    utcnow,
+)
 
 # The words beside the updates checkbox. Change the version whenever the words change:
 # every signature records the version its signer saw.
@@ -17,6 +32,13 @@ CONSENT_TEXT = (
     "Email me occasional updates about the Refugees Welcome campaign. "
     "I can unsubscribe at any time."
 )
+
+# How a person gave or took back their consent (kept with every answer).
+CONFIRMED_SIGNATURE = "signature confirmed"
+STOP_LINK = "stop link"
+ONE_CLICK = "one-click unsubscribe"
+WITHDRAWAL = "withdrawal"
+PRIVACY_PAGE = "privacy page"
 
 
 def current_wording() -> int:
@@ -38,12 +60,20 @@ def current_wording() -> int:
     return wording_id
 
 
+def signer_wants_updates() -> ColumnElement[bool]:
+    """Whether a signature's signer wants campaign updates now (their latest answer)."""
+    return exists().where(
+        UpdateConsent.email_hash == Signature.email_hash, UpdateConsent.wants_updates.is_(True)
+    )
+
+
 def wanting_updates() -> tuple[ColumnElement[bool], ...]:
-    """Signatures whose signers get campaign updates: confirmed, asked for them, still do."""
+    """Signatures whose signers get campaign updates: confirmed, not erased, and the person
+    wants them now."""
     return (
         Signature.state == SignatureState.CONFIRMED,
-        Signature.consent_updates.is_(True),
-        Signature.email.is_not(None),  # not erased
+        Signature.email.is_not(None),
+        signer_wants_updates(),
     )
 
 
@@ -52,16 +82,84 @@ def update_recipients(petition_id: int) -> tuple[ColumnElement[bool], ...]:
     return (Signature.petition_id == petition_id, *wanting_updates())
 
 
-def withdraw(signature_id: int) -> None:
-    """Record that the signer no longer agrees to updates (the first time they say so).
+def give(email_hash: str, signature_id: int, wording_id: int | None) -> None:
+    """The owner of an address agreed to updates (confirming a signature with the box ticked).
 
-    Updates already queued for them are not sent.
+    In the caller's transaction.
     """
-    now = utcnow()
-    connection = db.session.connection()
-    connection.execute(
-        update(SIGNATURES)
-        .where(SIGNATURES.c.id == signature_id, SIGNATURES.c.consent_updates.is_(True))
-        .values(consent_updates=False, consent_withdrawn_at=now, updated_at=now)
+    _answer([email_hash], True, CONFIRMED_SIGNATURE, signature_id, wording_id)
+
+
+def stop(email_hashes: Iterable[str], route: str, signature_id: int | None = None) -> bool:
+    """The person no longer wants updates, from now on and in anything queued; whether that
+    changed anything. In the caller's transaction."""
+    hashes = [h for h in email_hashes if h]
+    if not hashes:
+        return False
+    wanted = wants_updates(hashes)
+    _answer(hashes, False, route, signature_id, None, record=wanted)
+    return wanted
+
+
+def wants_updates(email_hashes: Iterable[str]) -> bool:
+    hashes = list(email_hashes)
+    return bool(
+        hashes
+        and db.session.scalar(
+            select(
+                exists().where(
+                    UpdateConsent.email_hash.in_(hashes), UpdateConsent.wants_updates.is_(True)
+                )
+            )
+        )
     )
-    # Mailings already queued check again before each email goes, and leave this one out.
+
+
+def history(email_hashes: Iterable[str]) -> list[ConsentEvent]:
+    """Every answer the person gave, oldest first."""
+    return list(
+        db.session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.email_hash.in_(list(email_hashes)))
+            .order_by(ConsentEvent.at, ConsentEvent.id)
+        )
+    )
+
+
+def forget(email_hashes: Iterable[str]) -> None:
+    """Erasure: the person's answers go with the rest of their data (caller's transaction)."""
+    hashes = list(email_hashes)
+    db.session.execute(delete(UpdateConsent).where(UpdateConsent.email_hash.in_(hashes)))
+    db.session.execute(delete(ConsentEvent).where(ConsentEvent.email_hash.in_(hashes)))
+
+
+def _answer(
+    hashes: list[str],
+    wants: bool,
+    route: str,
+    signature_id: int | None,
+    wording_id: int | None,
+    record: bool = True,
+) -> None:
+    now = utcnow()
+    for email_hash in hashes:
+        row = {"email_hash": email_hash, "wants_updates": wants, "changed_at": now, "route": route}
+        db.session.execute(
+            dialect_insert(UpdateConsent)
+            .values(**row)
+            .on_conflict_do_update(
+                index_elements=["email_hash"],
+                set_={"wants_updates": wants, "changed_at": now, "route": route},
+            )
+        )
+    if record:
+        db.session.add(
+            ConsentEvent(
+                email_hash=hashes[0],
+                given=wants,
+                route=route,
+                signature_id=signature_id,
+                wording_id=wording_id,
+                at=now,
+            )
+        )

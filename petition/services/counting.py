@@ -38,26 +38,37 @@ COUNT_COLUMNS = {
 
 
 def record_change(
-    petition_id: int, country: str, old: SignatureState | None, new: SignatureState | None
+    petition_id: int,
+    country: str,
+    old: SignatureState | None,
+    new: SignatureState | None,
+    new_country: str | None = None,
 ) -> None:
-    """Journal a signature moving between states, inside the caller's transaction."""
-    db.session.connection().execute(INSERT_JOURNAL, journal_rows(petition_id, country, old, new))
+    """Journal a signature moving between states (and perhaps countries), in the caller's
+    transaction."""
+    rows = journal_rows(petition_id, country, old, new, new_country)
+    db.session.connection().execute(INSERT_JOURNAL, rows)
 
 
 def journal_rows(
-    petition_id: int, country: str, old: SignatureState | None, new: SignatureState | None
+    petition_id: int,
+    country: str,
+    old: SignatureState | None,
+    new: SignatureState | None,
+    new_country: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The journal entries for a signature moving from `old` to `new` (either may be None)."""
+    """The journal entries for a signature moving from `old` to `new` (either may be None);
+    `new_country` when its signer corrected their country on the way."""
     now = utcnow()
     return [
         {
             "petition_id": petition_id,
-            "country": country,
+            "country": where,
             "state": state.value,
             "delta": delta,
             "created_at": now,
         }
-        for state, delta in ((old, -1), (new, +1))
+        for state, delta, where in ((old, -1, country), (new, +1, new_country or country))
         if state is not None
     ]
 

@@ -14,7 +14,7 @@ from sqlalchemy import String, case, func, literal, select, type_coerce, update
 from petition.database import iso_utc
 from petition.extensions import db
 from petition.models import AuditLog, ConsentWording, Petition, Signature, SignatureState
-from petition.services import audit
+from petition.services import audit, consent
 from petition.services.audit import Actor
 from petition.services.errors import NotFound
 
@@ -139,7 +139,7 @@ def start_export(slug: str, f: ExportFilter, actor: Actor) -> Export:
             neutralised(Signature.postcode),
             type_coerce(Signature.country, String),
             type_coerce(Signature.state, String),
-            case((Signature.consent_updates, "yes"), else_="no"),
+            case((consent.signer_wants_updates(), "yes"), else_="no"),
             func.coalesce(ConsentWording.version, ""),
             func.coalesce(iso_utc(Signature.created_at), ""),
             func.coalesce(iso_utc(Signature.confirmed_at), ""),
@@ -152,7 +152,8 @@ def start_export(slug: str, f: ExportFilter, actor: Actor) -> Export:
     if f.state is not None:
         query = query.where(Signature.state == f.state)
     if f.consent is not None:
-        query = query.where(Signature.consent_updates.is_(f.consent))
+        wants = consent.signer_wants_updates()
+        query = query.where(wants if f.consent else ~wants)
     if f.since:
         query = query.where(Signature.created_at >= f.since)
     if f.until:

@@ -144,7 +144,8 @@ def invalidate(f: SignatureFilter, reason: str, expected: int, actor: Actor) -> 
 
 
 def restore(f: SignatureFilter, expected: int, actor: Actor) -> int:
-    """Put invalidated signatures back: confirmed ones count again, the rest wait for it."""
+    """Put invalidated signatures back: confirmed ones count again, the rest wait for it, and
+    any their signers withdrew meanwhile stay withdrawn."""
     if f.is_empty():
         raise InvalidInput({"filters": "Choose at least one filter before restoring"})
     moved = _move_matching(
@@ -161,6 +162,9 @@ def restore(f: SignatureFilter, expected: int, actor: Actor) -> int:
 
 
 def _state_before_invalidation(row: Any) -> SignatureState:
+    """Where a restored signature goes: a signer's withdrawal, made meanwhile, wins."""
+    if row.withdrawn_at is not None:
+        return SignatureState.WITHDRAWN
     return SignatureState.CONFIRMED if row.confirmed_at else SignatureState.PENDING
 
 
@@ -178,6 +182,7 @@ def _move_matching(
             Signature.country,
             Signature.state,
             Signature.confirmed_at,
+            Signature.withdrawn_at,
         )
         .where(*conditions(f), Signature.state.in_(states))
         .order_by(Signature.id)

@@ -35,6 +35,7 @@ SIGNATURE_COLUMNS = (
     "name",
     "email",
     "canonical_email",
+    "email_hash",
     "postcode",
     "country",
     "consent_updates",
@@ -151,6 +152,8 @@ def _driver_values(
     email: dict[str, Any],
 ) -> list[Any]:
     """The statement's parameters, in order, as the driver takes them."""
+    if len(signature) != len(SIGNATURE_COLUMNS):  # a column added here but not there
+        raise ValueError(f"signature columns differ: {sorted(signature)}")
     named = {f"s_{k}": signature[k] for k in SIGNATURE_COLUMNS}
     for i, token in enumerate(tokens, start=1):
         named.update({f"t{i}_{k}": token[k] for k in TOKEN_COLUMNS})

@@ -1,43 +1,85 @@
-"""Readers' rights: see everything we hold about an address, and erase it."""
+"""Readers' rights: everything we hold about a person, a copy of it, erasure — for staff
+answering a request and for readers themselves, from a link we email them.
+
+A person is known by the keyed hash of their canonical address, so a request finds every
+signature of theirs, on any petition, in any spelling, and erased ones too.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, or_, select, update
 
 from petition.extensions import db
-from petition.models import OutboxMessage, Signature, SignatureToken, utcnow
-from petition.services import audit
+from petition.mail import queue_email
+from petition.mail.delivery import Drop, Outgoing
+from petition.models import ConsentWording, OutboxMessage, Signature, SignatureToken, utcnow
+from petition.security.email_hash import email_hashes
+from petition.services import audit, consent
 from petition.services.addresses import canonical_email, masked_email
 from petition.services.audit import Actor
-from petition.services.errors import InvalidInput
+from petition.services.errors import InvalidInput, LinkInvalid
+from petition.urls import external_url
+
+PRIVACY_LINK = "privacy_link"
+LINK_SALT = "privacy-me"
 
 
-def signatures_of(address: str) -> list[Signature]:
-    """Every signature, on any petition, made with this address in any spelling."""
-    if "@" not in address:
-        raise InvalidInput({"email": "Enter the reader's email address"})
+@dataclass(frozen=True)
+class Person:
+    """Someone whose data we may hold: every hash their address may be stored under."""
+
+    hashes: tuple[str, ...]
+    label: str  # how the audit log names them: a masked address, never the address
+
+    @classmethod
+    def by_address(cls, address: str) -> Person:
+        if "@" not in address:
+            raise InvalidInput({"email": "Enter the reader's email address"})
+        canonical = canonical_email(address)
+        return cls(tuple(email_hashes(canonical)), masked_email(canonical))
+
+
+READER = Actor("the reader (privacy page)")
+
+
+def signatures_of(person: Person) -> list[Signature]:
+    """Every signature of the person, on any petition (erased ones too, without their data)."""
     return list(
         db.session.scalars(
             select(Signature)
-            .where(Signature.canonical_email == canonical_email(address))
-            .order_by(Signature.created_at)
+            .where(Signature.email_hash.in_(person.hashes))
+            .order_by(Signature.created_at, Signature.id)
         )
     )
 
 
-def subject_access(address: str, actor: Actor) -> dict[str, Any]:
-    """What we hold about an address, ready to send to the reader; the request is audited."""
-    signatures = signatures_of(address)
+def subject_access(person: Person, actor: Actor) -> dict[str, Any]:
+    """Everything we hold about a person, ready to hand to them; the request is audited."""
+    signatures = signatures_of(person)
     report = {
-        "email": address,
         "generated_at": utcnow().isoformat(),
+        "controller": current_app.config["ORGANISATION_NAME"],
         "signatures": [_describe(s) for s in signatures],
+        "campaign_updates": {
+            "wanted_now": consent.wants_updates(person.hashes),
+            "history": [
+                {
+                    "at": e.at.isoformat(),
+                    "given": e.given,
+                    "how": e.route,
+                    "wording": _wording(e.wording_id),
+                }
+                for e in consent.history(person.hashes)
+            ],
+        },
+        "emails": _emails(signatures),
     }
-    audit.record(
-        actor, "subject_access", masked_email(canonical_email(address)), row_count=len(signatures)
-    )
+    audit.record(actor, "subject_access", person.label, row_count=len(signatures))
     db.session.commit()
     return report
 
@@ -56,51 +98,186 @@ def _describe(s: Signature) -> dict[str, Any]:
         "signed_at": iso(s.created_at),
         "confirmed_at": iso(s.confirmed_at),
         "withdrawn_at": iso(s.withdrawn_at),
-        "consent_to_updates": s.consent_updates,
+        "invalidated_at": iso(s.invalidated_at),
+        "invalidation_reason": s.invalidation_reason,
+        "erased_at": iso(s.erased_at),
+        "asked_for_updates_when_signing": s.consent_updates,
         "consent_wording": s.consent_wording.text if s.consent_wording else None,
         "consented_at": iso(s.consented_at),
-        "consent_withdrawn_at": iso(s.consent_withdrawn_at),
         "source": s.source,
+        "referrer_host": s.referrer_host,
+        "utm_source": s.utm_source,
+        "utm_medium": s.utm_medium,
+        "utm_campaign": s.utm_campaign,
         "ip_address": s.ip_address,
     }
 
 
-def erase(address: str, actor: Actor) -> int:
-    """Remove the personal data of every signature of an address; the counts stay as they were.
+def _wording(wording_id: int | None) -> str | None:
+    if wording_id is None:
+        return None
+    wording = db.session.get(ConsentWording, wording_id)
+    return wording.text if wording else None
 
-    The signatures remain as anonymous rows in their state, so totals and charts do not move.
-    Their links stop working and any mail still waiting to be sent to them is dropped.
+
+def _emails(signatures: list[Signature]) -> list[dict[str, Any]]:
+    """The emails we sent (or mean to send) them, while their records are kept."""
+    ids = [s.id for s in signatures]
+    addresses = {s.email for s in signatures if s.email}
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(
+            OutboxMessage.kind,
+            OutboxMessage.subject,
+            OutboxMessage.created_at,
+            OutboxMessage.sent_at,
+            OutboxMessage.failed_at,
+        )
+        .where(or_(OutboxMessage.signature_id.in_(ids), OutboxMessage.to_address.in_(addresses)))
+        .order_by(OutboxMessage.created_at)
+    ).all()
+    return [
+        {
+            "email": kind,
+            "subject": subject,
+            "queued_at": queued.isoformat(),
+            "sent_at": sent.isoformat() if sent else None,
+            "failed_at": failed.isoformat() if failed else None,
+        }
+        for kind, subject, queued, sent, failed in rows
+    ]
+
+
+def erase(person: Person, actor: Actor) -> int:
+    """Remove a person's personal data from every signature; the counts stay as they were.
+
+    The signatures remain as anonymous rows in their state, so totals and charts do not move,
+    and each keeps the keyed hash of its address: the same person signing again is told they
+    already signed, and is not counted twice. Their links stop working, mail still waiting for
+    them is dropped, and their answers about updates go too.
     """
-    signatures = signatures_of(address)
+    signatures = signatures_of(person)
     ids = [s.id for s in signatures if s.erased_at is None]
     if ids:
-        db.session.execute(
-            update(Signature)
-            .where(Signature.id.in_(ids))
-            .values(
-                name=None,
-                email=None,
-                canonical_email=None,
-                postcode=None,
-                ip_address=None,
-                referrer_host=None,
-                erased_at=utcnow(),
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        db.session.execute(delete(SignatureToken).where(SignatureToken.signature_id.in_(ids)))
-        db.session.execute(
-            delete(OutboxMessage).where(
-                OutboxMessage.signature_id.in_(ids), OutboxMessage.sent_at.is_(None)
-            )
-        )
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.signature_id.in_(ids))
-            .values(to_address="", context=None)
-            .execution_options(synchronize_session=False)
-        )
-    audit.record(actor, "erase", masked_email(canonical_email(address)), row_count=len(ids))
+        anonymise(ids)
+    consent.forget(person.hashes)
+    audit.record(actor, "erase", person.label, row_count=len(ids))
     db.session.commit()
     return len(ids)
+
+
+def anonymise(ids: list[int]) -> None:
+    """Personal data out of these signatures (and their mail), in the caller's transaction.
+
+    What counts keep — state, country, dates, the keyed hash — stays.
+    """
+    now = utcnow()
+    db.session.execute(
+        update(Signature)
+        .where(Signature.id.in_(ids))
+        .values(
+            name=None,
+            email=None,
+            canonical_email=None,
+            postcode=None,
+            ip_address=None,
+            referrer_host=None,
+            utm_source=None,
+            utm_medium=None,
+            utm_campaign=None,
+            erased_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(delete(SignatureToken).where(SignatureToken.signature_id.in_(ids)))
+    db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.signature_id.in_(ids), OutboxMessage.sent_at.is_(None)
+        )
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.signature_id.in_(ids))
+        .values(to_address=None, context=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# A reader's own privacy page, from a link we email them.
+
+
+def request_link(address: str) -> None:
+    """Email a link to the reader's own privacy page, if we hold anything about the address.
+
+    The same thing happens whatever the answer, so the response tells nobody whether an
+    address has signed: the worker decides, as it sends, whether there is anything to send.
+    """
+    queue_email(PRIVACY_LINK, address, "Your data and the Refugees Welcome petition")
+    db.session.commit()
+
+
+def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
+    """For a batch of privacy-link emails: the link, or nothing for an address we don't know."""
+    prepared: dict[int, Outgoing | Drop] = {}
+    for row in rows:
+        if row.kind != PRIVACY_LINK or not row.to_address:
+            continue
+        person = Person.by_address(row.to_address)
+        held = db.session.scalar(
+            select(Signature.id).where(
+                Signature.email_hash.in_(person.hashes), Signature.email.is_not(None)
+            )
+        )
+        if held is None:
+            prepared[row.id] = Drop("nothing is held about this address")
+            continue
+        minutes = current_app.config["PRIVACY_LINK_MINUTES"]
+        link = external_url("public.privacy_me_page", token=link_token(person))
+        prepared[row.id] = Outgoing(
+            row.to_address, row.subject or "", {"link": link, "minutes": minutes}
+        )
+    return prepared
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+
+
+def link_token(person: Person) -> str:
+    """A link that names the person by hash only (no address in it) and works for an hour."""
+    return _serializer().dumps(list(person.hashes))
+
+
+def person_in(token: str) -> Person:
+    """The person a privacy-page link names, while it is valid."""
+    if not token or len(token) > 1000:
+        raise LinkInvalid("malformed privacy link")
+    try:
+        hashes = _serializer().loads(token, max_age=current_app.config["PRIVACY_LINK_MINUTES"] * 60)
+    except SignatureExpired:
+        raise LinkInvalid("expired privacy link") from None
+    except BadSignature:
+        raise LinkInvalid("unknown privacy link") from None
+    if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes) or not hashes:
+        raise LinkInvalid("unknown privacy link")
+    return Person(tuple(hashes), "the reader's own link")
+
+
+@dataclass(frozen=True)
+class PrivacyPage:
+    signatures: list[Signature]
+    wants_updates: bool
+
+
+def page(person: Person) -> PrivacyPage:
+    """What the reader's own page shows: their signatures, their answer about updates."""
+    found = [s for s in signatures_of(person) if s.erased_at is None]
+    return PrivacyPage(found, consent.wants_updates(person.hashes))
+
+
+def stop_updates(person: Person) -> None:
+    """The reader stops every campaign email, from their privacy page."""
+    consent.stop(person.hashes, consent.PRIVACY_PAGE)
+    db.session.commit()

@@ -1,15 +1,21 @@
-"""Signing, confirming and withdrawing: the journey every reader takes."""
+"""Signing, confirming and withdrawing: the journey every reader takes.
+
+Whoever signs first with an address decides nothing for its owner: a signature is counted only
+when the owner confirms it from their mailbox, and they confirm (or correct) the name, country
+and choice about updates they see. Signing again with an address that already signed emails
+its owner a link that confirms with the details they just typed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import contains_eager
 
 from petition.extensions import db
@@ -23,6 +29,7 @@ from petition.models import (
     utcnow,
 )
 from petition.security import stop_links
+from petition.security.email_hash import email_hashes
 from petition.services import campaigns, consent, counting
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
@@ -35,6 +42,22 @@ INSERT_TOKEN = insert(SignatureToken.__table__)
 
 
 @dataclass(frozen=True)
+class Details:
+    """What a signature says about its signer, as they confirm it."""
+
+    name: str
+    country: str
+    postcode: str | None
+    consent_updates: bool
+
+    @classmethod
+    def of(cls, signature: Signature) -> Details:
+        return cls(
+            signature.name or "", signature.country, signature.postcode, signature.consent_updates
+        )
+
+
+@dataclass(frozen=True)
 class SignatureEntry:
     """What a reader typed, already checked field by field by the sign form."""
 
@@ -43,6 +66,10 @@ class SignatureEntry:
     postcode: str | None
     country: str
     consent_updates: bool
+
+    @property
+    def details(self) -> Details:
+        return Details(self.name, self.country, self.postcode, self.consent_updates)
 
 
 @dataclass(frozen=True)
@@ -79,6 +106,7 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
     wording_id = consent.current_wording()
     petition = _petition_taking_signatures(slug)
     canonical = canonical_email(entry.email)
+    hashes = email_hashes(canonical)
     now = utcnow()
     signature = dict(
         state=SignatureState.PENDING,
@@ -87,6 +115,7 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         name=entry.name,
         email=entry.email,
         canonical_email=canonical,
+        email_hash=hashes[0],
         postcode=entry.postcode,
         country=entry.country,
         consent_updates=entry.consent_updates,
@@ -101,6 +130,9 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         created_at=now,
         updated_at=now,
     )
+    if len(hashes) > 1 and _signed_under_an_older_key(petition["id"], hashes[1:]):
+        _tell_existing_signer(petition["id"], hashes, entry)
+        return
     recipient = Recipient(
         None,
         SignatureState.PENDING,
@@ -115,7 +147,7 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
     )
     [journal] = counting.journal_rows(petition["id"], entry.country, None, SignatureState.PENDING)
     if insert_new_signature(signature, tokens, journal, email) is None:
-        _tell_existing_signer(petition["id"], canonical, entry.email)
+        _tell_existing_signer(petition["id"], hashes, entry)
 
 
 def _petition_taking_signatures(slug: str) -> dict[str, Any]:
@@ -126,16 +158,32 @@ def _petition_taking_signatures(slug: str) -> dict[str, Any]:
     return petition
 
 
-def _tell_existing_signer(petition_id: int, canonical: str, typed_address: str) -> None:
-    """Email an address that signed before (capped per signature), in a fresh transaction."""
+def _signed_under_an_older_key(petition_id: int, older: list[str]) -> bool:
+    """While EMAIL_HASH_KEY is being rotated: a person first seen under an older key."""
+    found = db.session.scalar(
+        select(Signature.id).where(
+            Signature.petition_id == petition_id, Signature.email_hash.in_(older)
+        )
+    )
+    db.session.rollback()
+    return found is not None
+
+
+def _tell_existing_signer(petition_id: int, hashes: list[str], entry: SignatureEntry) -> None:
+    """Email an address that signed before (capped per signature), in a fresh transaction.
+
+    If the signature still waits for confirmation (or was withdrawn), the email's link confirms
+    it with the details just typed: the owner of the address decides, not whoever signed first.
+    Nothing is sent about an erased or invalidated signature.
+    """
     signature = db.session.scalar(
         select(Signature).where(
-            Signature.petition_id == petition_id, Signature.canonical_email == canonical
+            Signature.petition_id == petition_id, Signature.email_hash.in_(hashes)
         )
     )
     if signature is None:
         raise RuntimeError("duplicate signature vanished before it could be read")
-    if signature.state == SignatureState.INVALIDATED:
+    if signature.state == SignatureState.INVALIDATED or signature.erased_at is not None:
         db.session.rollback()
         return
     # The cap is checked and raised in one statement, so simultaneous attempts cannot pass it.
@@ -155,28 +203,27 @@ def _tell_existing_signer(petition_id: int, canonical: str, typed_address: str) 
     recipient = Recipient(
         signature.id,
         signature.state,
-        signature.name or "",
-        typed_address,
+        entry.name,
+        entry.email,
         petition.title,
         petition.slug,
-        signature.consent_updates,
+        consent.wants_updates([signature.email_hash or ""]),
     )
-    _queue_confirmation(recipient, "already_signed", f"You have already signed: {petition.title}")
+    tokens, email = _confirmation(
+        recipient,
+        "already_signed",
+        f"You have already signed: {petition.title}",
+        details=entry.details,
+    )
+    connection = db.session.connection()
+    connection.execute(INSERT_TOKEN, [{**t, "signature_id": signature.id} for t in tokens])
+    connection.execute(INSERT_MESSAGE, {**email, "signature_id": signature.id})
+    mark_queued()
     db.session.commit()
 
 
-def _queue_confirmation(recipient: Recipient, template: str, subject: str) -> None:
-    tokens, email = _confirmation(recipient, template, subject)
-    connection = db.session.connection()
-    connection.execute(
-        INSERT_TOKEN, [{**t, "signature_id": recipient.signature_id} for t in tokens]
-    )
-    connection.execute(INSERT_MESSAGE, {**email, "signature_id": recipient.signature_id})
-    mark_queued()
-
-
 def _confirmation(
-    recipient: Recipient, template: str, subject: str
+    recipient: Recipient, template: str, subject: str, details: Details | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """New link tokens (only their hashes are kept) and the email that carries them."""
     now = utcnow()
@@ -194,6 +241,9 @@ def _confirmation(
         }
         for purpose, token in issued.items()
     ]
+    if details is not None:
+        for row in rows:
+            row["details"] = asdict(details) if row["purpose"] == TokenPurpose.CONFIRM else None
     confirm = issued.get(TokenPurpose.CONFIRM)
     email = compose_email(
         template,
@@ -225,13 +275,17 @@ class SignatureLink:
     can_confirm: bool
     # True when this very request moved the signature into the count.
     changed: bool = False
-    # Whether the signer still agrees to campaign updates.
+    # Whether the signer gets campaign updates now.
     receives_updates: bool = False
+    # What confirming would record (confirm links only).
+    details: Details | None = None
+    # Withdrawn by its signer (also while invalidated).
+    withdrawn: bool = False
 
 
 def look_up_link(token: str, purpose: TokenPurpose) -> SignatureLink:
     """Read what a link is for, changing nothing (mail scanners open links too)."""
-    signature = _signature_for(token, purpose)
+    signature, details = _signature_for(token, purpose)
     petition = signature.petition
     grace = timedelta(hours=current_app.config["CONFIRM_GRACE_HOURS"])
     link = SignatureLink(
@@ -239,15 +293,22 @@ def look_up_link(token: str, purpose: TokenPurpose) -> SignatureLink:
         petition_title=petition.title,
         state=signature.state,
         can_confirm=petition.accepts_confirmations(grace),
-        receives_updates=signature.consent_updates,
+        receives_updates=consent.wants_updates(_hashes_of(signature)),
+        details=details if purpose == TokenPurpose.CONFIRM else None,
+        withdrawn=signature.withdrawn_at is not None,
     )
     db.session.rollback()
     return link
 
 
-def confirm_signature(token: str) -> SignatureLink:
-    """Confirm the signature behind a link; confirming twice is fine and changes nothing."""
-    signature = _signature_for(token, TokenPurpose.CONFIRM)
+def confirm_signature(token: str, corrections: Details | None = None) -> SignatureLink:
+    """Confirm the signature behind a link, with the details its owner saw (and corrected).
+
+    Confirming twice is fine and changes nothing. A withdrawn signature can only be confirmed
+    again with a link sent after it was withdrawn (withdrawing revokes the older ones).
+    """
+    signature, details = _signature_for(token, TokenPurpose.CONFIRM)
+    details = corrections or details
     petition = signature.petition
     grace = timedelta(hours=current_app.config["CONFIRM_GRACE_HOURS"])
     changed = False
@@ -255,35 +316,89 @@ def confirm_signature(token: str) -> SignatureLink:
         if not petition.accepts_confirmations(grace):
             db.session.rollback()
             raise ConfirmationClosed(petition.title)
-        changed = _move(
-            signature, SignatureState.CONFIRMED, confirmed_at=utcnow(), withdrawn_at=None
-        )
+        changed = _confirm(signature, details)
     elif signature.state == SignatureState.INVALIDATED:
         db.session.rollback()
         raise LinkInvalid("signature invalidated")
-    link = SignatureLink(petition.slug, petition.title, SignatureState.CONFIRMED, True, changed)
+    link = SignatureLink(
+        petition.slug,
+        petition.title,
+        SignatureState.CONFIRMED,
+        True,
+        changed,
+        receives_updates=details.consent_updates,
+    )
     db.session.commit()
     return link
 
 
-def withdraw_signature(token: str) -> SignatureLink:
-    """Take a signature out of the count at its signer's request; idempotent.
+def _confirm(signature: Signature, details: Details) -> bool:
+    now = utcnow()
+    wording_id = consent.current_wording() if details.consent_updates else None
+    moved = _move(
+        signature,
+        SignatureState.CONFIRMED,
+        new_country=details.country,
+        confirmed_at=now,
+        withdrawn_at=None,
+        name=details.name,
+        country=details.country,
+        postcode=details.postcode,
+        consent_updates=details.consent_updates,
+        consent_wording_id=wording_id or signature.consent_wording_id,
+        consented_at=now if details.consent_updates else None,
+    )
+    if moved and details.consent_updates and signature.email_hash:
+        consent.give(signature.email_hash, signature.id, wording_id)
+    return moved
 
-    Someone taking their name off a petition wants no more updates about it either.
-    """
-    signature = _signature_for(token, TokenPurpose.WITHDRAW)
+
+def withdraw_signature(token: str) -> SignatureLink:
+    """Take a signature out of the count at its signer's request; idempotent."""
+    signature, _ = _signature_for(token, TokenPurpose.WITHDRAW)
+    return _withdraw(signature)
+
+
+def withdraw_own(email_hashes_: list[str], signature_id: int) -> SignatureLink:
+    """Withdraw one of a person's own signatures (from their privacy page)."""
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.email_hash not in email_hashes_ or signature.email is None:
+        db.session.rollback()
+        raise LinkInvalid("not one of this reader's signatures")
+    return _withdraw(signature)
+
+
+def _withdraw(signature: Signature) -> SignatureLink:
+    """Withdrawal is recorded in any state, and wins: an invalidated signature withdrawn by its
+    signer stays withdrawn when restored. Its confirm links stop working, and someone taking
+    their name off a petition wants no more campaign updates either."""
     petition = signature.petition
     if signature.state in (SignatureState.PENDING, SignatureState.CONFIRMED):
         _move(signature, SignatureState.WITHDRAWN, withdrawn_at=utcnow())
-    consent.withdraw(signature.id)
-    link = SignatureLink(petition.slug, petition.title, SignatureState.WITHDRAWN, False)
+    elif signature.withdrawn_at is None:
+        db.session.execute(
+            update(SIGNATURES)
+            .where(SIGNATURES.c.id == signature.id)
+            .values(withdrawn_at=utcnow(), updated_at=utcnow())
+        )
+    db.session.execute(
+        delete(SignatureToken).where(
+            SignatureToken.signature_id == signature.id,
+            SignatureToken.purpose == TokenPurpose.CONFIRM,
+        )
+    )
+    consent.stop(_hashes_of(signature), consent.WITHDRAWAL, signature.id)
+    link = SignatureLink(
+        petition.slug, petition.title, SignatureState.WITHDRAWN, False, withdrawn=True
+    )
     db.session.commit()
     return link
 
 
 def stop_updates(token: str) -> SignatureLink:
     """Stop campaign updates to a signer, who stays signed (the withdraw link); idempotent."""
-    return _stop_updates(_signature_for(token, TokenPurpose.WITHDRAW))
+    signature, _ = _signature_for(token, TokenPurpose.WITHDRAW)
+    return _stop_updates(signature, consent.STOP_LINK)
 
 
 def look_up_stop_link(token: str) -> SignatureLink:
@@ -294,15 +409,16 @@ def look_up_stop_link(token: str) -> SignatureLink:
         signature.petition.title,
         signature.state,
         False,
-        receives_updates=signature.consent_updates,
+        receives_updates=consent.wants_updates(_hashes_of(signature)),
     )
     db.session.rollback()
     return link
 
 
-def stop_updates_from_email(token: str) -> SignatureLink:
+def stop_updates_from_email(token: str, one_click: bool = False) -> SignatureLink:
     """The stop link in an update email (a click, or a mail program's one-click POST)."""
-    return _stop_updates(_signature_for_stop_link(token))
+    route = consent.ONE_CLICK if one_click else consent.STOP_LINK
+    return _stop_updates(_signature_for_stop_link(token), route)
 
 
 def _signature_for_stop_link(token: str) -> Signature:
@@ -314,20 +430,29 @@ def _signature_for_stop_link(token: str) -> Signature:
     return signature
 
 
-def _stop_updates(signature: Signature) -> SignatureLink:
+def _stop_updates(signature: Signature, route: str) -> SignatureLink:
     petition = signature.petition
-    consent.withdraw(signature.id)
+    consent.stop(_hashes_of(signature), route, signature.id)
     link = SignatureLink(petition.slug, petition.title, signature.state, False)
     db.session.commit()
     return link
 
 
-def _signature_for(token: str, purpose: TokenPurpose) -> Signature:
+def _hashes_of(signature: Signature) -> list[str]:
+    """Every hash the signer's address may be stored under (older keys too)."""
+    hashes = [signature.email_hash] if signature.email_hash else []
+    if signature.canonical_email:
+        hashes += [h for h in email_hashes(signature.canonical_email) if h not in hashes]
+    return hashes
+
+
+def _signature_for(token: str, purpose: TokenPurpose) -> tuple[Signature, Details]:
+    """The signature behind a link, and the details confirming it would record."""
     if not token or len(token) > 100:
         raise LinkInvalid("malformed token")
     # One query for the link, its signature and its petition (a confirm is a hot path too).
-    found = db.session.scalar(
-        select(Signature)
+    found = db.session.execute(
+        select(Signature, SignatureToken.details)
         .join(SignatureToken, SignatureToken.signature_id == Signature.id)
         .join(Signature.petition)
         .options(contains_eager(Signature.petition))
@@ -336,23 +461,29 @@ def _signature_for(token: str, purpose: TokenPurpose) -> Signature:
             SignatureToken.purpose == purpose,
             SignatureToken.expires_at > utcnow(),
         )
-    )
-    if found is None or found.email is None:
+    ).first()
+    if found is None or found[0].email is None:
         db.session.rollback()
         raise LinkInvalid("unknown or expired token")
-    return found
+    signature, typed = found
+    return signature, Details(**typed) if typed else Details.of(signature)
 
 
-def _move(signature: Signature, new: SignatureState, **timestamps: datetime | None) -> bool:
+def _move(
+    signature: Signature,
+    new: SignatureState,
+    new_country: str | None = None,
+    **values: datetime | str | bool | int | None,
+) -> bool:
     """Change state only if nobody else just did, and journal the change for the counts."""
     old = signature.state
     # A Core update: the ORM's bulk-update machinery costs more than the statement itself.
     moved = db.session.connection().execute(
         update(SIGNATURES)
         .where(SIGNATURES.c.id == signature.id, SIGNATURES.c.state == old)
-        .values(state=new, updated_at=utcnow(), **timestamps)
+        .values(state=new, updated_at=utcnow(), **values)
     )
     if not moved.rowcount:
         return False
-    counting.record_change(signature.petition_id, signature.country, old, new)
+    counting.record_change(signature.petition_id, signature.country, old, new, new_country)
     return True
