@@ -24,6 +24,7 @@ from bench.common import (
     psql,
     psql_command,
     table,
+    wrk,
 )
 from petition.services.seed import PETITION_SLUG as SEED_SLUG
 from tests.parts import Mailbox, postgres_database
@@ -56,6 +57,26 @@ def signing() -> list[Row]:
     return [
         Row("sign (form post → 303)", baseline, quiet),
         Row("sign, while the worker sends the mail", baseline, busy),
+    ]
+
+
+def timing() -> list[Row]:
+    """Signing with a new address vs one that has already signed: equal work, equal time."""
+    with postgres_database(DATABASE_URL, "petition_bench_timing") as url:
+        env = app_env(url)
+        flask("db", "upgrade", env=env)
+        flask("seed", env=env)
+        with server("app:app", env) as ours:
+            args = (f"/petitions/{SEED_SLUG}/sign", page_token(ours), ours)
+            wrk(f"{ours}", "sign_again.lua", args, seconds=1)  # it has signed before now
+            new, again = Target(ours, "sign.lua", args), Target(ours, "sign_again.lua", args)
+            # One reader at a time, as someone timing answers would: no queueing to hide in.
+            alone = compare(new, again, connections=1)
+            busy = compare(new, again)
+    baseline = "the same, with an address that already signed"
+    return [
+        Row("sign, new address, one connection", baseline, alone),
+        Row("sign, new address", baseline, busy),
     ]
 
 
@@ -110,6 +131,7 @@ SCENARIOS: dict[str, Callable[[], list[Row]]] = {
     "signing": signing,
     "confirming": confirming,
     "reads": reads,
+    "timing": timing,
 }
 
 

@@ -58,11 +58,17 @@ class Load:
 
 
 def wrk(
-    url: str, script: str | None = None, args: tuple[str, ...] = (), seconds: int = DURATION
+    url: str,
+    script: str | None = None,
+    args: tuple[str, ...] = (),
+    seconds: int = DURATION,
+    connections: int = CONNECTIONS,
 ) -> Load:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["--timeout", "10s"]
     if script:
         command += ["-s", str(ROOT / "bench" / script)]
     command.append(url)
@@ -115,7 +121,9 @@ class Comparison:
     ratio: float  # the median of the ratios of back-to-back runs
 
 
-def compare(ours: Target, baseline: Target, rounds: int = ROUNDS) -> Comparison:
+def compare(
+    ours: Target, baseline: Target, rounds: int = ROUNDS, connections: int = CONNECTIONS
+) -> Comparison:
     """Alternate runs of ours and the baseline, back to back, and take medians.
 
     This machine's speed swings between runs (its disk, its neighbours), so each run of ours is
@@ -123,11 +131,11 @@ def compare(ours: Target, baseline: Target, rounds: int = ROUNDS) -> Comparison:
     Both sides get a short unmeasured warm-up first (connections, prepared statements).
     """
     for side in (ours, baseline):
-        wrk(side.url, side.script, side.args, seconds=2)
+        wrk(side.url, side.script, side.args, seconds=2, connections=connections)
     mine, theirs = [], []
     for _ in range(rounds):
-        mine.append(wrk(ours.url, ours.script, ours.args))
-        theirs.append(wrk(baseline.url, baseline.script, baseline.args))
+        mine.append(wrk(ours.url, ours.script, ours.args, connections=connections))
+        theirs.append(wrk(baseline.url, baseline.script, baseline.args, connections=connections))
     ratios = [m.rps / t.rps for m, t in zip(mine, theirs, strict=True) if t.rps]
     return Comparison(
         median(mine), median(theirs), statistics.median(ratios) if ratios else float("nan")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petition.config import load_config
@@ -50,40 +50,11 @@ def register_extensions(app: Flask) -> None:
     init_engine(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     limiter.init_app(app)
-    confine_limiter_to_posts(app)
     cache.init_app(app)
     if app.config["TRUSTED_PROXY_COUNT"]:
         # Believe X-Forwarded-For/-Proto only from the number of proxies we run ourselves.
         n = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
-
-
-def confine_limiter_to_posts(app: Flask) -> None:
-    """Run Flask-Limiter's hooks only where a limit can apply: on POSTs.
-
-    Every limit of ours is declared on a POST view, whose decorator checks it; the global hooks
-    would otherwise cost every read (the count API, pages) a tenth of a millisecond.
-    """
-    check = type(limiter)._check_request_limit
-    before = app.before_request_funcs.get(None, [])
-    before[:] = [f for f in before if getattr(f, "__func__", None) is not check]
-
-    def posts_only(hook: Any) -> Any:
-        def run(arg: Any) -> Any:
-            return hook(arg) if request.method == "POST" else arg
-
-        return run
-
-    for registry in (app.after_request_funcs, app.teardown_request_funcs):
-        hooks = registry.get(None, [])
-        hooks[:] = [posts_only(f) if _is_limiter_hook(f) else f for f in hooks]
-
-
-def _is_limiter_hook(hook: Any) -> bool:
-    owner = getattr(hook, "__self__", None) or (
-        hook.args[0] if hasattr(hook, "args") and hook.args else None
-    )
-    return owner is limiter
 
 
 def register_blueprints(app: Flask) -> None:

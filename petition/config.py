@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -47,6 +48,8 @@ class Defaults:
     STRIPE_WEBHOOK_SECRET: str | None = None
     STRIPE_API_BASE = ""
     GOFUNDME_URL = ""
+    # The only hosts a fundraiser address may be on (space separated).
+    FUNDRAISER_HOSTS = "gofundme.com www.gofundme.com"
     EMBED_ALLOWED_ORIGINS = "*"
     SIGN_RATE_LIMIT = "10 per minute; 200 per hour"
     DONATE_RATE_LIMIT = "10 per minute; 100 per hour"
@@ -56,6 +59,8 @@ class Defaults:
     # A sliding window: no burst of twice the limit either side of a minute's turn.
     RATELIMIT_STRATEGY = "moving-window"
     TRUSTED_PROXY_COUNT = 0
+    # Rate limits count an IPv6 client by its network: a single host owns a whole /64.
+    RATELIMIT_IPV6_PREFIX = 64
     # The web process runs the outbox and count refresher itself unless told not to.
     EMBEDDED_WORKER = True
     WORKER_POLL_SECONDS = 1.0
@@ -125,6 +130,7 @@ ENV_VARS: dict[str, type] = {
     "STRIPE_WEBHOOK_SECRET": str,
     "STRIPE_API_BASE": str,
     "GOFUNDME_URL": str,
+    "FUNDRAISER_HOSTS": str,
     "EMBED_ALLOWED_ORIGINS": str,
     "SIGN_RATE_LIMIT": str,
     "DONATE_RATE_LIMIT": str,
@@ -132,6 +138,7 @@ ENV_VARS: dict[str, type] = {
     "PRIVACY_ADDRESS_RATE_LIMIT": str,
     "RATELIMIT_ENABLED": bool,
     "TRUSTED_PROXY_COUNT": int,
+    "RATELIMIT_IPV6_PREFIX": int,
     "EMBEDDED_WORKER": bool,
     "WORKER_NICENESS": int,
     "AUTO_SETUP": bool,
@@ -220,8 +227,25 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["EMAIL_HASH_KEY_FALLBACKS"] = tuple(fallbacks.split())
 
     _check_organisation(app.config, env)
+    _check_fundraiser(app.config)
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+
+
+def _check_fundraiser(config: dict[str, Any]) -> None:
+    """Donate links lead only to fundraiser hosts we allow; a configured one must be on them."""
+    hosts = config["FUNDRAISER_HOSTS"]
+    if isinstance(hosts, str):
+        config["FUNDRAISER_HOSTS"] = frozenset(h.lower() for h in hosts.replace(",", " ").split())
+    url = config["GOFUNDME_URL"]
+    if url:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme != "https" or host not in config["FUNDRAISER_HOSTS"]:
+            raise SystemExit(
+                f"Configuration error: GOFUNDME_URL must be an https:// address on one of "
+                f"FUNDRAISER_HOSTS ({' '.join(sorted(config['FUNDRAISER_HOSTS']))})."
+            )
 
 
 def _check_organisation(config: dict[str, Any], env: str) -> None:

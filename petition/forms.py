@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -15,12 +14,12 @@ from werkzeug.exceptions import BadRequest
 from wtforms import BooleanField, EmailField, Form, HiddenField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from petition.services import names
 from petition.services.addresses import parse_email
 from petition.services.donations import parse_amount
 from petition.services.errors import InvalidInput
 from petition.services.signing import Attribution, Details, SignatureEntry
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 UK_POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
 SOURCE = re.compile(r"^[a-z0-9][a-z0-9:._/-]{0,119}$")
 HOST = re.compile(r"^[a-z0-9.-]{1,253}(:[0-9]{1,5})?$")
@@ -40,6 +39,10 @@ def country_codes() -> frozenset[str]:
     return frozenset(code for code, _ in country_choices())
 
 
+def _has_surrogate(value: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in value)
+
+
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
@@ -50,8 +53,11 @@ class PublicForm(Form):
     def __init__(self, formdata: MultiDict[str, Any] | None = None, **kwargs: Any) -> None:
         if formdata is not None:
             for value in formdata.values():
-                # Werkzeug decodes invalid UTF-8 as U+FFFD; no reader types either character.
-                if isinstance(value, str) and ("\x00" in value or "\ufffd" in value):
+                # Werkzeug decodes invalid UTF-8 as U+FFFD; no reader types either character,
+                # and a lone surrogate (from JSON's "\ud800") cannot be stored at all.
+                if isinstance(value, str) and (
+                    "\x00" in value or "\ufffd" in value or _has_surrogate(value)
+                ):
                     raise BadRequest("The form contained characters we cannot read.")
         super().__init__(formdata, **kwargs)
 
@@ -97,13 +103,9 @@ class SignerRules:
     consent_updates: BooleanField
 
     def validate_name(self, field: StringField) -> None:
-        value: str = field.data or ""
-        if value.startswith(FORMULA_STARTS):
-            raise ValidationError("Your name cannot start with =, +, - or @")
-        if any(unicodedata.category(ch) == "Cc" for ch in value):
-            raise ValidationError("Your name can only contain letters, spaces and punctuation")
-        if not any(ch.isalpha() for ch in value):
-            raise ValidationError("Enter your full name, using letters")
+        message = names.problem(field.data or "")
+        if message:
+            raise ValidationError(message)
 
     def validate_country(self, field: StringField) -> None:
         if field.data not in country_codes():

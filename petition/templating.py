@@ -13,7 +13,7 @@ from flask import Flask, current_app, url_for
 from petition.forms import country_choices
 from petition.models import display_goal
 from petition.security import form_tokens
-from petition.services import articles, donations, stripe_gateway
+from petition.services import articles, donations, fundraiser, names, stripe_gateway
 from petition.sharing import share_links, tagged
 from petition.urls import external_url
 
@@ -100,6 +100,7 @@ def init_templating(app: Flask) -> None:
         long_date=long_date,
         last_day=last_day,
         paragraphs=paragraphs,
+        greeting=names.greeting,
     )
     env.globals.update(
         asset_url=asset_url,
@@ -109,7 +110,7 @@ def init_templating(app: Flask) -> None:
         donation_presets=donations.PRESET_POUNDS,
         donation_summary=donations.summary,
         latest_articles=articles.published,
-        fundraiser_url=donations.fundraiser_url,
+        fundraiser_url=fundraiser.fundraiser_url,
         country_choices=country_choices,
         country_name=country_name,
         display_goal=display_goal,

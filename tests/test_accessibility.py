@@ -328,6 +328,7 @@ def admin_states(page: Any, server: LiveServer) -> Iterator[str]:
     # Two-step verification on; then signing out and in again to meet the code page.
     page.goto(f"{server.url}/admin/account/two-step")
     secret = page.locator("code.secret").inner_text().replace(" ", "")
+    page.get_by_label("Your password").fill(ADMIN_PASSWORD)
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on two-step verification").click()
     page.wait_for_selector("text=Two-step verification is on")

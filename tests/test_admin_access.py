@@ -118,26 +118,60 @@ def test_wrong_passwords_are_slowed_down_without_revealing_accounts(make_app):
         assert len(failures) >= 5
 
 
-def test_per_account_limit_holds_across_addresses(make_app):
+def attempt(app, address: str, password: str, email: str = "admin@example.org") -> int:
+    """One sign-in from `address`, as a browser there would make it."""
+    client = app.test_client()
+    page = client.get("/admin/login", environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/admin/login",
+        data={
+            "email": email,
+            "password": password,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+        environ_base={"REMOTE_ADDR": address},
+    ).status_code
+
+
+def test_nobody_can_lock_a_colleague_out_from_elsewhere(make_app, monkeypatch):
+    app = make_app(RATELIMIT_ENABLED=True)
+    with app.app_context():
+        make_admin("editor@example.org", role="editor")
+        make_admin()
+    waits: list[float] = []
+    monkeypatch.setattr("petition.admin.auth.time.sleep", waits.append)
+    # Wrong passwords for the editor from many addresses, thirty of them...
+    codes = [
+        attempt(app, f"198.51.100.{i}", "nope nope nope", "editor@example.org") for i in range(30)
+    ]
+    assert set(codes) == {422}
+    # ...then the right password from a fresh address: in, after a short wait at most.
+    assert attempt(app, "203.0.113.7", ADMIN_PASSWORD, "editor@example.org") == 303
+    assert waits and max(waits) <= 2.0  # many failures slow every attempt a little
+    # One address guessing at one account is stopped, and that is on the record.
+    guesses = [attempt(app, "192.0.2.9", f"guess {i}", "editor@example.org") for i in range(7)]
+    assert guesses[:5] == [422] * 5 and guesses[5:] == [429, 429]
+    admin = app.test_client()
+    log_in(admin)
+    team = admin.get("/admin/team").get_data(as_text=True)
+    assert "Slowed down" in team
+    with app.app_context():
+        throttled = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "sign_in_throttled")
+        ).all()
+        assert throttled and throttled[0].actor == "editor@example.org"
+        assert throttled[0].ip_address == "192.0.2.9"
+
+
+def test_one_ipv6_network_is_one_address_to_the_limits(make_app):
     app = make_app(RATELIMIT_ENABLED=True)
     with app.app_context():
         make_admin()
-    codes = []
-    for i in range(8):
-        client = app.test_client()
-        page = client.get("/admin/login", environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
-        codes.append(
-            client.post(
-                "/admin/login",
-                data={
-                    "email": "admin@example.org",
-                    "password": "nope nope nope",
-                    "csrf_token": csrf_from(page.get_data(as_text=True)),
-                },
-                environ_base={"REMOTE_ADDR": f"198.51.100.{i}"},
-            ).status_code
-        )
+    network = "2001:db8:1:2:"
+    codes = [attempt(app, f"{network}{i:x}::1", f"guess {i}") for i in range(7)]
     assert codes[:5] == [422] * 5 and 429 in codes[5:]
+    # Another network is another address (the positive control).
+    assert attempt(app, "2001:db8:9:9::1", ADMIN_PASSWORD) == 303
 
 
 def test_logout_ends_the_session_on_the_server(app, client):
@@ -253,3 +287,24 @@ def test_editors_manage_petitions_and_see_aggregates(app, client):
     assert "Export signatures" not in html
     nav = client.get("/admin/").get_data(as_text=True)
     assert "Privacy requests" not in nav and "Audit log" not in nav
+
+
+def test_signing_in_starts_a_new_session_with_a_new_csrf_token(app, client):
+    with app.app_context():
+        make_admin()
+    page = client.get("/admin/login").get_data(as_text=True)
+    before = csrf_from(page)
+    planted = client.get_cookie("rw_admin", path="/admin").value
+    response = client.post(
+        "/admin/login",
+        data={"email": "admin@example.org", "password": ADMIN_PASSWORD, "csrf_token": before},
+    )
+    assert response.status_code == 303
+    assert client.get_cookie("rw_admin", path="/admin").value != planted
+    # The token from before signing in no longer works (still signed in); the new one does.
+    client.post("/admin/logout", data={"csrf_token": before})
+    assert client.get("/admin/").status_code == 200
+    fresh = admin_csrf(client, "/admin/")
+    assert fresh != before
+    client.post("/admin/logout", data={"csrf_token": fresh})
+    assert client.get("/admin/").status_code in (302, 303)

@@ -35,7 +35,8 @@ def turn_on(client: FlaskClient) -> str:
     assert '<svg viewBox="' in page  # the QR code
     secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
     done = client.post(
-        "/admin/account/two-step", data={"csrf_token": csrf_from(page), "code": code_at(secret)}
+        "/admin/account/two-step",
+        data={"csrf_token": csrf_from(page), "code": code_at(secret), "password": ADMIN_PASSWORD},
     )
     assert done.status_code == 303, done.get_data(as_text=True)
     return secret
@@ -57,9 +58,19 @@ def test_two_step_verification_from_setup_to_signing_in(app, admin):
     assert "Set up two-step verification" in admin.get("/admin/").get_data(as_text=True)
     page = admin.get("/admin/account/two-step").get_data(as_text=True)
     wrong = admin.post(
-        "/admin/account/two-step", data={"csrf_token": csrf_from(page), "code": "000000"}
+        "/admin/account/two-step",
+        data={"csrf_token": csrf_from(page), "code": "000000", "password": ADMIN_PASSWORD},
     )
     assert wrong.status_code == 422 and "That code is not right" in wrong.get_data(as_text=True)
+    # A session left open cannot enrol its own phone: the right code needs the password too.
+    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    for password in ("", "not the password"):
+        refused = admin.post(
+            "/admin/account/two-step",
+            data={"csrf_token": csrf_from(page), "code": code_at(secret), "password": password},
+        )
+        assert refused.status_code == 422
+        assert "password" in refused.get_data(as_text=True).lower()
     with app.app_context():
         assert db.session.scalar(select(AdminUser.totp_secret)) is None
 

@@ -7,11 +7,20 @@ import io
 import json
 import re
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 from petition.extensions import db
-from petition.models import AuditLog, OutboxMessage, Petition, Signature, SignatureState, utcnow
+from petition.models import (
+    AuditLog,
+    Campaign,
+    OutboxMessage,
+    Petition,
+    Signature,
+    SignatureState,
+    utcnow,
+)
 from petition.services import counting
 from tests.factories import (
     SLUG,
@@ -19,6 +28,8 @@ from tests.factories import (
     confirmed_signatures,
     count_of,
     forget_cached,
+    log_in,
+    make_admin,
     make_petition,
     sign,
     signature_for,
@@ -495,17 +506,8 @@ def test_petitions_can_be_created_edited_opened_and_closed(app, admin):
         ]
 
 
-def test_campaign_copy_and_fundraiser_link(app, admin):
+def test_campaign_copy_is_saved_and_audited_with_what_changed(app, admin):
     token = admin_csrf(admin, "/admin/campaign")
-    bad = admin.post(
-        "/admin/campaign",
-        data={
-            "csrf_token": token,
-            "name": "Refugees Welcome",
-            "gofundme_url": "http://insecure.example",
-        },
-    )
-    assert "starting https://" in bad.get_data(as_text=True)
     ok = admin.post(
         "/admin/campaign",
         data={
@@ -514,10 +516,62 @@ def test_campaign_copy_and_fundraiser_link(app, admin):
             "tagline": "New tagline",
             "intro": "Intro",
             "history": "History",
-            "gofundme_url": "https://www.gofundme.com/f/new",
+            # Not a field of the copy form: where donations go is changed elsewhere, by admins.
+            "gofundme_url": "https://evil.example/",
         },
     )
     assert ok.status_code == 303
     with app.app_context():
         forget_cached()
     assert "New tagline" in admin.get("/").get_data(as_text=True)
+    with app.app_context():
+        entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "campaign_updated"))
+        assert entry.details["changed"]["tagline"]["to"] == "New tagline"
+        assert "gofundme_url" not in entry.details["changed"]
+        assert db.session.scalar(select(Campaign.gofundme_url)) != "https://evil.example/"
+
+
+def set_fundraiser(client: Any, url: str) -> Any:
+    token = admin_csrf(client, "/admin/campaign")
+    return client.post(
+        "/admin/campaign/fundraiser", data={"csrf_token": token, "gofundme_url": url}
+    )
+
+
+def test_only_admins_choose_where_donations_go_and_only_on_allowed_hosts(app, admin, client):
+    with app.app_context():
+        make_admin("editor@example.org", role="editor")
+        old = db.session.scalar(select(Campaign.gofundme_url))
+    editor = app.test_client()
+    log_in(editor, "editor@example.org")
+    page = editor.get("/admin/campaign").get_data(as_text=True)
+    assert "Only admins can change where donations go" in page
+    assert set_fundraiser(editor, "https://www.gofundme.com/f/editors-pick").status_code == 403
+
+    for bad, message in [
+        ("https://evil.example/", "must be on gofundme.com or www.gofundme.com"),
+        ("http://www.gofundme.com/f/x", "starting https://"),
+        ("https://www.gofundme.com.evil.example/f/x", "must be on"),
+        ("https://user@www.gofundme.com/f/x", "plain address"),
+    ]:
+        refused = set_fundraiser(admin, bad)
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True), bad
+    new = "https://www.gofundme.com/f/refugees-welcome-2026"
+    assert set_fundraiser(admin, new).status_code == 303  # the positive control
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.gofundme_url)) == new
+        entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "fundraiser_changed"))
+        assert entry.details == {"from": old, "to": new}
+        assert entry.actor == "admin@example.org"
+        forget_cached()
+    go = client.get("/go/gofundme?source=test")
+    assert go.status_code == 302 and go.headers["Location"].startswith(new)
+
+
+def test_a_fundraiser_set_before_the_rules_leads_nowhere(app, client):
+    with app.app_context():
+        db.session.execute(update(Campaign).values(gofundme_url="https://evil.example/steal"))
+        db.session.commit()
+        forget_cached()
+    app.config["GOFUNDME_URL"] = ""
+    assert client.get("/go/gofundme").status_code == 404

@@ -40,3 +40,24 @@ def test_errors_are_json_with_a_code(client):
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
     assert "nope" in response.get_json()["error"]["message"]
+
+
+def test_the_api_says_closed_when_the_page_does(app, client):
+    from datetime import timedelta
+
+    from petition.extensions import db
+    from petition.models import utcnow
+    from tests.factories import forget_cached, make_petition
+
+    with app.app_context():
+        make_petition("past-its-date", closes_at=utcnow() - timedelta(hours=1))
+        make_petition("opens-tomorrow", opens_at=utcnow() + timedelta(days=1))
+        db.session.remove()
+    forget_cached()
+    states = {
+        p["slug"]: p["state"] for p in client.get("/api/v1/petitions").get_json()["petitions"]
+    }
+    assert states == {SLUG: "open", "past-its-date": "closed", "opens-tomorrow": "scheduled"}
+    assert client.get("/api/v1/petitions/past-its-date").get_json()["state"] == "closed"
+    page = client.get("/petitions/past-its-date").get_data(as_text=True)
+    assert "Sign this petition" not in page  # the page agrees: no sign form

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from petition import create_app
 from petition.extensions import db
-from petition.models import Donation, DonationStatus, OutboundClick, StripeEvent
+from petition.models import Donation, DonationStatus, EarlyRefund, OutboundClick, StripeEvent
 from tests.conftest import make_config
 from tests.factories import ORIGIN, SLUG, forget_cached
 from tests.fake_stripe import WEBHOOK_SECRET, event, signed
@@ -436,3 +437,60 @@ def test_admins_see_totals_the_list_clicks_and_can_export(stripe_app, fake_strip
     log_in(editor, "editor@example.org")
     assert editor.get("/admin/donations").status_code == 403
     assert editor.get("/admin/donations.csv").status_code == 403
+
+
+def test_a_refund_that_arrives_before_its_payment_is_kept_and_applied(stripe_app, fake_stripe):
+    client = stripe_app.test_client()
+    donate(client, "10")
+    session = paid_session(fake_stripe, "cs_test_000001")
+    charge = {
+        "id": "ch_1",
+        "payment_intent": session["payment_intent"],
+        "amount": 1000,
+        "amount_refunded": 1000,
+        "refunded": True,
+    }
+    early = post_event(client, event("charge.refunded", charge, "evt_refund_first"))
+    assert early.status_code == 200  # kept, not lost
+    post_event(client, event("checkout.session.completed", session, "evt_paid_later"))
+    assert summary(client) == {"count": 0, "amount_minor": 0, "currency": "gbp"}
+    with stripe_app.app_context():
+        donation = db.session.get(Donation, 1)
+        assert donation.status == DonationStatus.REFUNDED and donation.refunded_minor == 1000
+        assert db.session.scalar(select(func.count()).select_from(EarlyRefund)) == 0
+
+
+def test_signed_webhooks_of_odd_shapes_get_a_clear_400_never_a_500(stripe_app, fake_stripe, caplog):
+    client = stripe_app.test_client()
+    donate(client, "10")
+    session = paid_session(fake_stripe, "cs_test_000001")
+    charge = {"id": "ch_1", "payment_intent": session["payment_intent"], "amount_refunded": 100}
+    odd = [
+        event("checkout.session.completed", session, "evt_" + "x" * 5000),
+        event("charge.refunded", {**charge, "amount_refunded": "lots"}, "evt_lots"),
+        event("charge.refunded", {**charge, "amount_refunded": True}, "evt_bool"),
+        event("checkout.session.completed", {**session, "metadata": ["donation_id", "1"]}, "e1"),
+        event("checkout.session.completed", {**session, "payment_intent": {"id": 1}}, "e3"),
+        {"id": "evt_no_data", "type": "charge.refunded"},
+        ["not", "an", "object"],
+    ]
+    with caplog.at_level(logging.ERROR):
+        for payload in odd:
+            response = post_event(client, payload)
+            assert response.status_code == 400, (payload, response.status_code)
+            assert response.get_json()["error"]["code"] in ("malformed_event", "bad_signature")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # A donation id too long for any row is no match; the session id still finds it.
+    long_id = {**session, "metadata": {"donation_id": "9" * 400}}
+    assert post_event(client, event("checkout.session.completed", long_id, "e2")).status_code == 200
+    # Kinds we do not act on are acknowledged, so Stripe stops sending them.
+    assert (
+        post_event(client, event("customer.created", {"id": "cus_1"}, "evt_other")).status_code
+        == 200
+    )
+    # The same event, well formed, is acted on (the positive control).
+    assert (
+        post_event(client, event("checkout.session.completed", session, "evt_ok")).status_code
+        == 200
+    )
+    assert summary(client)["count"] == 1

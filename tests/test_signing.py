@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import struct
 
+import pytest
 from sqlalchemy import func, select
 
 from petition.extensions import db
@@ -15,6 +16,7 @@ from tests.factories import (
     SLUG,
     consent_history,
     count_of,
+    form_token,
     links_in,
     sign,
     signature_for,
@@ -141,11 +143,16 @@ def test_signing_again_gives_the_same_response_and_an_email_instead(app, client,
 
 
 def test_repeat_notices_are_capped(app, client, mailbox):
+    from tests.factories import send_all_mail
+
     for _ in range(6):
         assert sign(client).status_code == 303
+    send_all_mail(app)
     with app.app_context():
         kinds = db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
-    assert kinds == ["confirm"] + ["already_signed"] * app.config["DUPLICATE_NOTICE_LIMIT"]
+    limit = app.config["DUPLICATE_NOTICE_LIMIT"]
+    assert kinds == ["confirm"] + ["already_signed"] * limit  # the rest were never sent
+    assert len(mailbox.messages) == 1 + limit
 
 
 def test_already_confirmed_signer_is_told_so(app, client, mailbox):
@@ -336,3 +343,36 @@ def test_expired_links_no_longer_work(app, client, mailbox):
     assert client.post(links["confirm"]).status_code == 404
     with app.app_context():
         assert signature_for("ada@example.org").state == SignatureState.PENDING
+
+
+@pytest.mark.postgres
+def test_signing_again_costs_the_same_one_statement_as_signing_first(app, client, monkeypatch):
+    """Timing says nothing: new and already-signed addresses take the same single round trip."""
+    from sqlalchemy import event
+
+    from petition.services import new_signature
+
+    sign(client, email="warm-up@example.org")  # the petition and the consent wording, cached
+    sent: list[str] = []
+    real = new_signature._in_one_statement
+    monkeypatch.setattr(
+        new_signature, "_in_one_statement", lambda values: sent.append("one") or real(values)
+    )
+    with app.app_context():
+        engine = db.engine
+
+    def count(*args: object) -> None:
+        sent.append("other")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        token = form_token(client)
+        for email in ("first-time@example.org", "first-time@example.org", "warm-up@example.org"):
+            sent.clear()
+            assert sign(client, email=email, token=token).status_code == 303
+            assert sent == ["one"], (email, sent)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    with app.app_context():
+        kinds = sorted(db.session.scalars(select(OutboxMessage.kind)).all())
+    assert kinds == ["already_signed", "already_signed", "confirm", "confirm"]

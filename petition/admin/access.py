@@ -59,7 +59,7 @@ def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def actor() -> Actor:
-    return Actor(current_user.email, current_user.id, request.remote_addr)
+    return Actor(current_user.email, current_user.id, request.remote_addr, current_user.is_admin)
 
 
 def safe_next(target: str | None) -> str:

@@ -9,7 +9,12 @@ from flask_login import current_user, login_user
 
 from petition.admin import bp
 from petition.admin.auth import LOGIN_LIMIT, attempt_failed
-from petition.admin.forms import CodeForm, PasswordChangeForm, PasswordCheckForm, attach_errors
+from petition.admin.forms import (
+    PasswordChangeForm,
+    PasswordCheckForm,
+    TwoFactorSetupForm,
+    attach_errors,
+)
 from petition.extensions import limiter
 from petition.services import accounts, two_factor
 from petition.services.errors import InvalidInput
@@ -52,10 +57,12 @@ def two_factor_setup() -> Any:
         return redirect(url_for("admin.account"), 303)
     secret = session.get(SETUP) or two_factor.new_secret()
     session[SETUP] = secret
-    form = CodeForm()
+    form = TwoFactorSetupForm()
     if form.validate_on_submit():
         try:
-            two_factor.turn_on(user, secret, form.code.data, request.remote_addr)
+            two_factor.turn_on(
+                user, secret, form.code.data, form.password.data, request.remote_addr
+            )
         except InvalidInput as exc:
             attach_errors(form, exc)
         else:

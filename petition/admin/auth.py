@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -15,16 +16,24 @@ from petition.admin.access import safe_next
 from petition.admin.forms import ActionForm, CodeForm, LoginForm
 from petition.extensions import db, limiter
 from petition.models import AdminUser
+from petition.security.clients import client_key
 from petition.services import accounts, two_factor
 
+# Wrong passwords for one account from one address (an IPv6 /64 counts as one address): no
+# one can lock staff out from elsewhere. An address trying many accounts is slowed too.
 LOGIN_LIMIT = "5 per minute; 30 per hour"
+ADDRESS_LIMIT = "20 per minute; 100 per hour"
 # Between the password and the code: whose password was right, until when, and where next.
 PENDING = "pending_sign_in"
 CODE_MINUTES = 5
 
 
-def _account_key() -> str:
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+def _account() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _account_at_address() -> str:
+    return f"sign-in:{_account()}:{client_key()}"
 
 
 def _pending_account_key() -> str:
@@ -36,14 +45,28 @@ def attempt_failed(response: Response) -> bool:
     return response.status_code != 303
 
 
+def _throttled(limit: RequestLimit) -> None:
+    """A sign-in refused for too many failures: on the record, and on the Team page."""
+    accounts.sign_in_throttled(_account(), request.remote_addr)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=attempt_failed)
-@limiter.limit(LOGIN_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=attempt_failed)
+@limiter.limit(ADDRESS_LIMIT, methods=["POST"], deduct_when=attempt_failed, on_breach=_throttled)
+@limiter.limit(
+    LOGIN_LIMIT,
+    key_func=_account_at_address,
+    methods=["POST"],
+    deduct_when=attempt_failed,
+    on_breach=_throttled,
+)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")), 303)
     form = LoginForm()
     if form.validate_on_submit():
+        # Many failures for this account from anywhere: every attempt waits a little (the right
+        # password from a new address still gets in; guessing from many gets slower).
+        time.sleep(accounts.sign_in_delay(form.email.data))
         user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr)
         if user is not None and user.has_two_factor:
             session[PENDING] = {
@@ -96,6 +119,9 @@ def _pending_user() -> AdminUser | None:
 
 def _sign_in(user: AdminUser, next_path: str) -> Response:
     accounts.signed_in(user, request.remote_addr)
+    # A new session at sign-in (and with it a new CSRF token): nothing set before, by anyone
+    # who could plant a cookie, carries over.
+    session.clear()
     login_user(user)
     return redirect(next_path, 303)
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import (
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -22,11 +23,12 @@ from petition.admin.forms import (
     ActionForm,
     CampaignForm,
     ExportForm,
+    FundraiserForm,
     NewsForm,
     PetitionForm,
     attach_errors,
 )
-from petition.services import exports, mailings, petitions
+from petition.services import exports, fundraiser, mailings, petitions
 from petition.services.dashboard import petition_overview, wanting_updates
 from petition.services.errors import InvalidInput, NotFound
 
@@ -136,4 +138,31 @@ def campaign_edit() -> Any:
         petitions.update_campaign(form.copy(), actor())
         flash("Campaign copy saved.")
         return redirect(url_for("admin.campaign_edit"), 303)
-    return render_template("admin/campaign_form.html", form=form), 422 if form.errors else 200
+    return _campaign_page(campaign, form, FundraiserForm(obj=campaign))
+
+
+def _campaign_page(campaign: Any, form: CampaignForm, money: FundraiserForm) -> tuple[str, int]:
+    return render_template(
+        "admin/campaign_form.html",
+        form=form,
+        money=money,
+        current_fundraiser=campaign.gofundme_url,
+        allowed_hosts=sorted(current_app.config["FUNDRAISER_HOSTS"]),
+    ), 422 if form.errors or money.errors else 200
+
+
+@bp.post("/campaign/fundraiser")
+@admin_only
+def campaign_fundraiser() -> Any:
+    """Where every donate link leads: an admin's decision alone, checked and audited."""
+    campaign = petitions.current_campaign()
+    money = FundraiserForm()
+    if money.validate_on_submit():
+        try:
+            fundraiser.set_fundraiser(money.gofundme_url.data, actor())
+        except InvalidInput as exc:
+            attach_errors(money, exc)
+        else:
+            flash("Fundraiser saved: every donate link leads there now.")
+            return redirect(url_for("admin.campaign_edit"), 303)
+    return _campaign_page(campaign, CampaignForm(formdata=None, obj=campaign), money)

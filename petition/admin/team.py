@@ -15,7 +15,12 @@ from petition.services.errors import InvalidInput, NotFound
 @bp.get("/team")
 @admin_only
 def team() -> str:
-    return render_template("admin/team.html", people=accounts.team(), action=ActionForm())
+    return render_template(
+        "admin/team.html",
+        people=accounts.team(),
+        trouble=accounts.sign_in_trouble(),
+        action=ActionForm(),
+    )
 
 
 @bp.post("/team/<int:user_id>/remove")

@@ -49,7 +49,12 @@ SCHEMAS: dict[str, Any] = {
             "slug": {"type": "string"},
             "title": {"type": "string"},
             "url": {"type": "string", "format": "uri"},
-            "state": {"type": "string", "enum": ["open", "closed"]},
+            "state": {
+                "type": "string",
+                "enum": ["open", "closed", "scheduled"],
+                "description": "open: taking signatures; closed: by staff or past its closing "
+                "date; scheduled: opens later",
+            },
             "goal": {
                 "type": "integer",
                 "minimum": 1,

@@ -11,7 +11,7 @@ from petition.microcache import public_cache
 from petition.ratelimits import donate_limit
 from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
-from petition.services import donations, stripe_gateway
+from petition.services import donations, fundraiser, stripe_gateway
 
 DONATE = "donate"
 WEBHOOK_MAX_BYTES = 1024 * 1024
@@ -34,7 +34,7 @@ def render_donate(form: DonationForm, status: int = 200, problem: str | None = N
             form=form,
             presets=donations.PRESET_POUNDS,
             cards=stripe_gateway.card_payments_enabled(),
-            fundraiser=donations.fundraiser_url(),
+            fundraiser=fundraiser.fundraiser_url(),
             problem=problem,
         ),
         status,
@@ -77,7 +77,7 @@ def donate_post() -> Any:
 def thanks() -> str:
     donation = donations.donation_for_session(request.args.get("session_id", ""))
     return render_template(
-        "donations/thanks.html", donation=donation, fundraiser=donations.fundraiser_url()
+        "donations/thanks.html", donation=donation, fundraiser=fundraiser.fundraiser_url()
     )
 
 
@@ -85,8 +85,9 @@ def thanks() -> str:
 def gofundme() -> Response:
     # Only ever the campaign's own fundraiser: `url`, `next` and the like are ignored.
     try:
-        target = donations.follow_fundraiser_link(source_from(request.args.get("source"), "direct"))
-    except donations.PaymentsUnavailable:
+        source = source_from(request.args.get("source"), "direct")
+        target = fundraiser.follow_link(source, request.user_agent.string)
+    except fundraiser.NoFundraiser:
         abort(404, description="There is no fundraiser to go to right now.")
     response = redirect(target, 302)
     response.headers["Cache-Control"] = "no-store"
@@ -105,4 +106,6 @@ def stripe_webhook() -> Any:
         return jsonify(
             {"error": {"code": "bad_signature", "message": "Signature missing, wrong or stale."}}
         ), 400
+    except donations.MalformedEvent as exc:
+        return jsonify({"error": {"code": "malformed_event", "message": str(exc)}}), 400
     return jsonify({"received": True, "duplicate": result.duplicate})

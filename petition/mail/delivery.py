@@ -337,13 +337,13 @@ def _prepare(rows: list[Row[Any]]) -> dict[int, Outgoing | Drop]:
 
     Most messages were written in full when queued. Some are decided as they are sent, by the
     service that owns them: campaign mail (does the signer still want it?), privacy links (is
-    there anything to show?).
+    there anything to show?), a signer's second go (what is their signature now?).
     """
     # The services that own these kinds of email, and call us to send them.
-    from petition.services import mailings, privacy
+    from petition.services import mailings, privacy, signing
 
     prepared: dict[int, Outgoing | Drop] = {}
-    for resolve in (mailings.outgoing, privacy.outgoing):
+    for resolve in (mailings.outgoing, privacy.outgoing, signing.outgoing):
         prepared.update(resolve(rows))
     for row in rows:
         if row.id not in prepared:

@@ -18,6 +18,7 @@ from petition.models.donation import (
     STATUS_RANK,
     Donation,
     DonationStatus,
+    EarlyRefund,
     OutboundClick,
     StripeEvent,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "STATUS_RANK",
     "Donation",
     "DonationStatus",
+    "EarlyRefund",
     "OutboundClick",
     "StripeEvent",
     "AdminUser",

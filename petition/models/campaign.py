@@ -120,6 +120,15 @@ class Petition(Base):
             return False
         return not (self.closes_at and now >= self.closes_at)
 
+    def public_state(self, now: datetime | None = None) -> str:
+        """What readers and the API are told, by the same rule as signing: open, closed (by
+        staff, or past its closing date) or scheduled (opening later)."""
+        if self.is_open(now):
+            return "open"
+        if self.state == PetitionState.CLOSED or self.ended_at() is not None:
+            return "closed"
+        return "scheduled"
+
     def ended_at(self) -> datetime | None:
         """When signing stopped, if it has."""
         if self.state == PetitionState.CLOSED:

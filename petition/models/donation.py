@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petition.models.base import Base, BigId, UTCDateTime, utcnow
@@ -64,6 +64,18 @@ class StripeEvent(Base):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EarlyRefund(Base):
+    """A refund Stripe told us about before the payment it refunds: kept, and applied as soon
+    as the payment's own event arrives (Stripe does not promise to send events in order)."""
+
+    __tablename__ = "early_refunds"
+
+    payment_intent_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    amount_refunded: Mapped[int] = mapped_column(Integer)
+    fully_refunded: Mapped[bool] = mapped_column(Boolean)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

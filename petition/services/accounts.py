@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from petition.extensions import db
-from petition.models import AdminUser, Role, utcnow
+from petition.models import AdminUser, AuditLog, Role, utcnow
 from petition.services import audit
 from petition.services.addresses import parse_email
 from petition.services.audit import Actor
@@ -74,6 +76,58 @@ def authenticate(email: str, password: str, ip_address: str | None) -> AdminUser
     audit.record(Actor(address[:254], None, ip_address), "sign_in_failed")
     db.session.commit()
     return None
+
+
+# The backoff every attempt on an account waits once it has this many failures in the window,
+# doubling with every few more, up to a ceiling.
+BACKOFF_AFTER = 10
+BACKOFF_WINDOW = timedelta(minutes=15)
+BACKOFF_CEILING = 2.0
+
+
+def sign_in_delay(email: str) -> float:
+    """How long an attempt to sign in to this account waits first, after many failures."""
+    failures = (
+        db.session.scalar(
+            select(func.count()).where(
+                AuditLog.action == "sign_in_failed",
+                AuditLog.actor == email.strip().lower()[:254],
+                AuditLog.at >= utcnow() - BACKOFF_WINDOW,
+            )
+        )
+        or 0
+    )
+    db.session.rollback()
+    if failures < BACKOFF_AFTER:
+        return 0.0
+    return min(BACKOFF_CEILING, 0.25 * 2 ** ((failures - BACKOFF_AFTER) // 5))
+
+
+def sign_in_throttled(email: str, ip_address: str | None) -> None:
+    """Record a sign-in refused for too many failures (an address or an account slowed)."""
+    audit.record(Actor(email[:254] or "(no account given)", None, ip_address), "sign_in_throttled")
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class SignInTrouble:
+    failed: int
+    throttled: int
+
+
+def sign_in_trouble(hours: int = 24) -> dict[str, SignInTrouble]:
+    """Failed and throttled sign-ins per account lately, for the Team page."""
+    since = utcnow() - timedelta(hours=hours)
+    rows = db.session.execute(
+        select(
+            AuditLog.actor,
+            func.count().filter(AuditLog.action == "sign_in_failed"),
+            func.count().filter(AuditLog.action == "sign_in_throttled"),
+        )
+        .where(AuditLog.action.in_(("sign_in_failed", "sign_in_throttled")), AuditLog.at >= since)
+        .group_by(AuditLog.actor)
+    ).all()
+    return {actor: SignInTrouble(failed, throttled) for actor, failed, throttled in rows}
 
 
 def check_password(user: AdminUser, password: str) -> bool:

@@ -148,9 +148,8 @@ def create(draft: ArticleDraft, actor: Actor) -> Article:
 def update(slug: str, draft: ArticleDraft, actor: Actor) -> Article:
     _check(draft)
     article = get(slug)
-    for field, value in _fields(draft).items():
-        setattr(article, field, value)
-    audit.record(actor, "article_updated", slug)
+    changed = audit.set_fields(article, _fields(draft))
+    audit.record(actor, "article_updated", slug, {"changed": changed})
     db.session.commit()
     _forget(slug)
     return article

@@ -19,6 +19,8 @@ class Actor:
     label: str
     id: int | None = None
     ip_address: str | None = None
+    # Staff with the admin role (money destinations and personal data are theirs alone).
+    is_admin: bool = False
 
 
 SYSTEM = Actor("system")
@@ -44,6 +46,26 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def set_fields(target: Any, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Set attributes on `target`; what changed, as old and new values, for the audit log."""
+    changed = {}
+    for field, value in values.items():
+        before = getattr(target, field)
+        if before != value:
+            changed[field] = {"from": _shown(before), "to": _shown(value)}
+            setattr(target, field, value)
+    return changed
+
+
+def _shown(value: Any) -> Any:
+    """A value as the audit log keeps it: long text cut short, dates as text."""
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "…"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
 
 
 def entries(action: str | None, page: int) -> Page:

@@ -78,7 +78,7 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
         "url": external_url("public.petition", slug=petition.slug),
         "ask": petition.ask,
         "background": petition.background,
-        "state": petition.state.value,
+        "state": petition.public_state(),
         "is_open": petition.is_open(),
         "goal": petition.goal,
         "display_goal": display_goal(petition.goal, petition.confirmed_count),

@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import stripe
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from petition.database import dialect_insert
 from petition.extensions import cache, db
 from petition.models import (
     STATUS_RANK,
-    Campaign,
     Donation,
     DonationStatus,
-    OutboundClick,
+    EarlyRefund,
     StripeEvent,
     utcnow,
 )
-from petition.services import stripe_gateway
+from petition.services import fundraiser, stripe_gateway
 from petition.services.errors import InvalidInput, ServiceError
 from petition.urls import external_url
+
+log = logging.getLogger("petition.donations")
 
 PRESET_POUNDS = (5, 10, 25, 50)
 MIN_MINOR, MAX_MINOR = 100, 1_000_000
@@ -115,27 +117,31 @@ class WebhookResult:
     donation_id: int | None
 
 
+class MalformedEvent(ServiceError):
+    """A correctly signed event whose shape is not one Stripe sends: refused, not retried."""
+
+
 def handle_webhook(payload: bytes, signature: str | None) -> WebhookResult:
-    """Act on one signed Stripe event, once: the event id and its effect commit together."""
+    """Act on one signed Stripe event, once: the event id and its effect commit together.
+
+    Events of kinds we do not act on are acknowledged (and logged); events of our kinds whose
+    fields are not what Stripe sends are refused with a clear answer, never a 500.
+    """
     try:
         stripe_gateway.verify(payload, signature)
         event = json.loads(payload)
-        event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
-    except (
-        stripe.SignatureVerificationError,
-        UnicodeDecodeError,
-        ValueError,
-        KeyError,
-        TypeError,
-    ) as exc:
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
         raise BadSignature(str(exc)) from None
+    event_id, event_type, obj = checked_event(event)
+    if event_type not in HANDLED:
+        log.info("Stripe event %s of a kind we do not act on: %s", event_id, event_type)
 
     donation = _donation_for(event_type, obj)
     try:
         db.session.execute(
             insert(StripeEvent).values(
                 id=event_id,
-                type=event_type[:100],
+                type=event_type,
                 donation_id=donation.id if donation else None,
                 received_at=utcnow(),
             )
@@ -145,9 +151,62 @@ def handle_webhook(payload: bytes, signature: str | None) -> WebhookResult:
         return WebhookResult(event_id, True, donation.id if donation else None)
     if donation is not None:
         _apply(donation, event_type, obj)
+    elif event_type == "charge.refunded" and obj.get("payment_intent"):
+        _keep_early_refund(obj)
     db.session.commit()
     cache.delete(SUMMARY_KEY)
     return WebhookResult(event_id, False, donation.id if donation else None)
+
+
+HANDLED = frozenset(
+    {
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
+        "checkout.session.expired",
+        "charge.refunded",
+    }
+)
+EVENT_ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+
+
+def checked_event(event: Any) -> tuple[str, str, dict[str, Any]]:
+    """The event's id, type and object, if its shape is one Stripe sends."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("an event is a JSON object")
+    event_id, event_type, data = event.get("id"), event.get("type"), event.get("data")
+    if not isinstance(event_id, str) or not EVENT_ID.match(event_id):
+        raise MalformedEvent("an event id is up to 255 letters, digits and underscores")
+    if not isinstance(event_type, str) or not 0 < len(event_type) <= 100:
+        raise MalformedEvent("an event type is a short string")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise MalformedEvent("an event carries data.object")
+    obj: dict[str, Any] = data["object"]
+    if event_type.startswith("checkout.session."):
+        _text_fields(obj, "id", "client_reference_id", "payment_intent", "payment_status")
+        metadata = obj.get("metadata")
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and all(isinstance(v, str) and len(v) <= 500 for v in metadata.values())
+        ):
+            raise MalformedEvent("metadata is an object of short strings")
+    elif event_type == "charge.refunded":
+        _text_fields(obj, "payment_intent")
+        refunded = obj.get("amount_refunded")
+        if refunded is not None and (
+            not isinstance(refunded, int) or isinstance(refunded, bool) or refunded < 0
+        ):
+            raise MalformedEvent("amount_refunded is a whole number of pence")
+        if obj.get("refunded") is not None and not isinstance(obj.get("refunded"), bool):
+            raise MalformedEvent("refunded is true or false")
+    return event_id, event_type, obj
+
+
+def _text_fields(obj: dict[str, Any], *names: str) -> None:
+    for name in names:
+        value = obj.get(name)
+        if value is not None and not (isinstance(value, str) and len(value) <= 255):
+            raise MalformedEvent(f"{name} is a string of up to 255 characters")
 
 
 def _donation_for(event_type: str, obj: dict[str, Any]) -> Donation | None:
@@ -157,7 +216,7 @@ def _donation_for(event_type: str, obj: dict[str, Any]) -> Donation | None:
         donation_id = (obj.get("metadata") or {}).get("donation_id") or obj.get(
             "client_reference_id"
         )
-        if donation_id and str(donation_id).isdigit():
+        if donation_id and re.fullmatch(r"[0-9]{1,18}", str(donation_id)):
             found = db.session.scalar(query.where(Donation.id == int(donation_id)))
             if found is not None:
                 return found
@@ -169,11 +228,13 @@ def _donation_for(event_type: str, obj: dict[str, Any]) -> Donation | None:
 
 def _apply(donation: Donation, event_type: str, obj: dict[str, Any]) -> None:
     now = utcnow()
+    early: EarlyRefund | None = None
     if event_type.startswith("checkout.session."):
         if obj.get("id") and not donation.stripe_session_id:
             donation.stripe_session_id = obj["id"]
         if obj.get("payment_intent") and not donation.payment_intent_id:
             donation.payment_intent_id = obj["payment_intent"]
+            early = db.session.get(EarlyRefund, obj["payment_intent"], with_for_update=True)
     if event_type == "checkout.session.completed":
         # Bank debits and the like complete unpaid; the money comes with a later event.
         if obj.get("payment_status") == "paid":
@@ -185,11 +246,44 @@ def _apply(donation: Donation, event_type: str, obj: dict[str, Any]) -> None:
     elif event_type == "checkout.session.expired":
         _advance(donation, DonationStatus.EXPIRED, now)
     elif event_type == "charge.refunded":
-        refunded = min(int(obj.get("amount_refunded") or 0), donation.amount_minor)
-        donation.refunded_minor = max(donation.refunded_minor, refunded)
-        if obj.get("refunded") or refunded >= donation.amount_minor:
-            _advance(donation, DonationStatus.REFUNDED, now)
+        _refund(donation, obj.get("amount_refunded") or 0, bool(obj.get("refunded")), now)
+    if early is not None:  # a refund that came before this payment's own event
+        _refund(donation, early.amount_refunded, early.fully_refunded, now)
+        db.session.delete(early)
     donation.updated_at = now
+
+
+def _refund(donation: Donation, amount: int, fully: bool, now: Any) -> None:
+    refunded = min(amount, donation.amount_minor)
+    donation.refunded_minor = max(donation.refunded_minor, refunded)
+    if fully or refunded >= donation.amount_minor:
+        _advance(donation, DonationStatus.REFUNDED, now)
+
+
+def _keep_early_refund(obj: dict[str, Any]) -> None:
+    """A refund of a payment we have not heard of yet: kept until its payment arrives."""
+    amount = obj.get("amount_refunded") or 0
+    fully = bool(obj.get("refunded"))
+    db.session.execute(
+        dialect_insert(EarlyRefund)
+        .values(
+            payment_intent_id=obj["payment_intent"],
+            amount_refunded=amount,
+            fully_refunded=fully,
+            received_at=utcnow(),
+        )
+        .on_conflict_do_update(
+            index_elements=["payment_intent_id"],
+            # Stripe's figure is the total refunded so far: the larger one is the later.
+            set_={
+                "amount_refunded": case(
+                    (EarlyRefund.amount_refunded > amount, EarlyRefund.amount_refunded),
+                    else_=amount,
+                ),
+                "fully_refunded": or_(EarlyRefund.fully_refunded, fully),
+            },
+        )
+    )
 
 
 def _advance(donation: Donation, status: DonationStatus, now: Any) -> None:
@@ -224,39 +318,9 @@ def donation_for_session(session_id: str) -> Donation | None:
     return db.session.scalar(select(Donation).where(Donation.stripe_session_id == session_id))
 
 
-FUNDRAISER_KEY = "campaign:v1:fundraiser"
-
-
-def fundraiser_url() -> str | None:
-    """The campaign's GoFundMe page: the only place the tracked link can lead."""
-    ttl = current_app.config["COUNT_CACHE_SECONDS"] * 5
-    return cache.get(FUNDRAISER_KEY, ttl, _fundraiser_url) or None
-
-
-def _fundraiser_url() -> str:
-    campaign_url = db.session.scalar(select(Campaign.gofundme_url).order_by(Campaign.id).limit(1))
-    return campaign_url or current_app.config["GOFUNDME_URL"] or ""
-
-
 def accepting_donations() -> bool:
     """Whether a reader has any way to give: by card here, or through the fundraiser.
 
     Every donate link and ask is shown only when this holds, so none leads to a dead end.
     """
-    return stripe_gateway.card_payments_enabled() or fundraiser_url() is not None
-
-
-def follow_fundraiser_link(source: str) -> str:
-    """Count a click on the fundraiser link and return where to send the reader."""
-    target = fundraiser_url()
-    if target is None:
-        raise PaymentsUnavailable("no fundraiser configured")
-    db.session.execute(
-        insert(OutboundClick).values(target="gofundme", source=source[:120], created_at=utcnow())
-    )
-    db.session.commit()
-    parts = urlsplit(target)
-    utm = urlencode(
-        {"utm_source": "refugees-welcome", "utm_medium": "referral", "utm_campaign": source[:60]}
-    )
-    return urlunsplit(parts._replace(query=f"{parts.query}&{utm}" if parts.query else utm))
+    return stripe_gateway.card_payments_enabled() or fundraiser.fundraiser_url() is not None

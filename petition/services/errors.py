@@ -29,3 +29,7 @@ class LinkInvalid(ServiceError):
 
 class ConfirmationClosed(ServiceError):
     """The petition closed too long ago for a signature to be confirmed."""
+
+
+class NotAllowed(ServiceError):
+    """The person acting may not do this (e.g. an editor changing where donations go)."""

@@ -4,6 +4,10 @@ A new signature comes with two link tokens, a journal entry for the counts and i
 email, all in one transaction. On PostgreSQL that is one statement (data-modifying CTEs),
 compiled once by SQLAlchemy and sent through the driver in autocommit; elsewhere, one statement
 per table in the session. It is the hottest write there is.
+
+An address that has already signed takes the same statement: the signature's insert does
+nothing on the conflict, and a request to tell its owner is queued instead (the worker works out
+what to say). Both answers cost one round trip, so timing tells nobody who has signed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Json
-from sqlalchemy import Table, bindparam, insert, select, union_all
+from sqlalchemy import Table, bindparam, exists, insert, select, union_all
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -70,10 +75,11 @@ def _bound(table: Table, prefix: str, columns: tuple[str, ...]) -> list[Any]:
 
 def _all_at_once() -> Any:
     new = (
-        insert(SIGNATURES)
+        postgresql.insert(SIGNATURES)
         .values(
             dict(zip(SIGNATURE_COLUMNS, _bound(SIGNATURES, "s_", SIGNATURE_COLUMNS), strict=True))
         )
+        .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
         .returning(SIGNATURES.c.id)
         .cte("new_signature")
     )
@@ -89,7 +95,10 @@ def _all_at_once() -> Any:
     )
     journal = (
         insert(JOURNAL)
-        .values(dict(zip(JOURNAL_COLUMNS, _bound(JOURNAL, "j_", JOURNAL_COLUMNS), strict=True)))
+        .from_select(
+            list(JOURNAL_COLUMNS),
+            select(*_bound(JOURNAL, "j_", JOURNAL_COLUMNS)).select_from(new),
+        )
         .cte("new_journal")
     )
     email = (
@@ -100,7 +109,15 @@ def _all_at_once() -> Any:
         )
         .cte("new_email")
     )
-    return select(new.c.id).add_cte(tokens, journal, email)
+    notice = (
+        insert(OUTBOX)
+        .from_select(
+            list(OUTBOX_COLUMNS),
+            select(*_bound(OUTBOX, "n_", OUTBOX_COLUMNS)).where(~exists(select(new.c.id))),
+        )
+        .cte("notice")
+    )
+    return select(new.c.id).add_cte(tokens, journal, email, notice)
 
 
 def insert_new_signature(
@@ -108,13 +125,15 @@ def insert_new_signature(
     tokens: list[dict[str, Any]],
     journal: dict[str, Any],
     email: dict[str, Any],
+    notice: dict[str, Any],
 ) -> int | None:
     """Insert and commit a signature with its tokens, journal entry and email; return its id.
 
-    Returns None, having written nothing, when the person has already signed.
+    When the person has already signed, only `notice` (the request to tell them) is written,
+    and None is returned.
     """
     if db.engine.dialect.name == "postgresql" and len(tokens) == 2 and not _session_busy():
-        return _in_one_statement(_driver_values(signature, tokens, journal, email))
+        return _in_one_statement(_driver_values(signature, tokens, journal, email, notice))
     connection = db.session.connection()
     try:
         signature_id = connection.execute(
@@ -127,7 +146,8 @@ def insert_new_signature(
         connection.execute(insert(OUTBOX), {**email, "signature_id": signature_id})
     except IntegrityError:
         db.session.rollback()
-        return None
+        db.session.connection().execute(insert(OUTBOX), notice)
+        signature_id = None
     mark_queued()
     db.session.commit()
     return signature_id
@@ -150,6 +170,7 @@ def _driver_values(
     tokens: list[dict[str, Any]],
     journal: dict[str, Any],
     email: dict[str, Any],
+    notice: dict[str, Any],
 ) -> list[Any]:
     """The statement's parameters, in order, as the driver takes them."""
     if len(signature) != len(SIGNATURE_COLUMNS):  # a column added here but not there
@@ -159,7 +180,9 @@ def _driver_values(
         named.update({f"t{i}_{k}": token[k] for k in TOKEN_COLUMNS})
     named.update({f"j_{k}": journal[k] for k in JOURNAL_COLUMNS})
     named.update({f"o_{k}": email[k] for k in OUTBOX_COLUMNS})
+    named.update({f"n_{k}": notice[k] for k in OUTBOX_COLUMNS})
     named["o_context"] = Json(named["o_context"])
+    named["n_context"] = Json(named["n_context"])
     values = [named[name] for name in _statement()[1]]
     return [value.value if isinstance(value, Enum) else value for value in values]
 
@@ -186,8 +209,6 @@ def _in_one_statement(values: list[Any]) -> int | None:
             # the error that broke it is the one to report (it answers 503), and it is dropped.
             with suppress(psycopg.Error):
                 driver.autocommit = False
-    except psycopg.errors.UniqueViolation:
-        return None
     except psycopg.Error as exc:
         lost = db.engine.dialect.is_disconnect(exc, driver, None)
         if lost:
@@ -196,7 +217,7 @@ def _in_one_statement(values: list[Any]) -> int | None:
     finally:
         pooled.close()
     wake_deliverer()
-    return row[0]
+    return row[0] if row is not None else None
 
 
 def _wrapped(exc: psycopg.Error, sql: str, invalidated: bool) -> BaseException:

@@ -12,7 +12,6 @@ from petition.models import Campaign, Petition, PetitionNews, PetitionState, utc
 from petition.services import audit, mailings
 from petition.services.audit import Actor
 from petition.services.campaigns import HOME_KEY, forget_petitions
-from petition.services.donations import FUNDRAISER_KEY
 from petition.services.errors import InvalidInput, NotFound
 
 
@@ -52,9 +51,9 @@ def update(slug: str, draft: PetitionDraft, actor: Actor) -> Petition:
     petition = get(slug)
     if draft.slug != slug:
         raise InvalidInput({"slug": "A petition's address cannot change once it exists"})
-    for field in ("title", "ask", "background", "goal", "closes_at"):
-        setattr(petition, field, getattr(draft, field))
-    audit.record(actor, "petition_updated", slug)
+    fields = ("title", "ask", "background", "goal", "closes_at")
+    changed = audit.set_fields(petition, {f: getattr(draft, f) for f in fields})
+    audit.record(actor, "petition_updated", slug, {"changed": changed})
     db.session.commit()
     _forget(slug)
     return petition
@@ -122,7 +121,6 @@ class CampaignCopy:
     tagline: str
     intro: str
     history: str
-    gofundme_url: str | None
 
 
 def current_campaign() -> Campaign:
@@ -134,11 +132,10 @@ def current_campaign() -> Campaign:
 
 def update_campaign(copy: CampaignCopy, actor: Actor) -> Campaign:
     campaign = current_campaign()
-    for field, value in copy.__dict__.items():
-        setattr(campaign, field, value)
-    audit.record(actor, "campaign_updated", campaign.slug)
+    changed = audit.set_fields(campaign, copy.__dict__)
+    audit.record(actor, "campaign_updated", campaign.slug, {"changed": changed})
     db.session.commit()
-    cache.delete(HOME_KEY, FUNDRAISER_KEY)
+    cache.delete(HOME_KEY)
     forget_petitions(*(p.slug for p in campaign.petitions))
     return campaign
 

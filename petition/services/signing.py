@@ -19,9 +19,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import contains_eager
 
 from petition.extensions import db
-from petition.mail import compose_email, mark_queued
-from petition.mail.outbox import INSERT_MESSAGE
+from petition.mail import compose_email, queue_email
+from petition.mail.delivery import Drop, Outgoing
 from petition.models import (
+    OutboxMessage,
     Signature,
     SignatureState,
     SignatureToken,
@@ -39,6 +40,7 @@ from petition.urls import external_url
 WITHDRAW_LINK_DAYS = 3 * 365
 
 INSERT_TOKEN = insert(SignatureToken.__table__)
+ALREADY_SIGNED = "already_signed"
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,17 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         created_at=now,
         updated_at=now,
     )
+    # If the address has signed, its owner is told instead: queued by the same statement,
+    # answered by the worker (what to say depends on what the signature is now).
+    notice = compose_email(
+        ALREADY_SIGNED,
+        entry.email,
+        f"You have already signed: {petition['title']}",
+        request={"petition_id": petition["id"], "hashes": hashes, "details": asdict(entry.details)},
+    )
     if len(hashes) > 1 and _signed_under_an_older_key(petition["id"], hashes[1:]):
-        _tell_existing_signer(petition["id"], hashes, entry)
+        queue_email(ALREADY_SIGNED, entry.email, notice["subject"], **notice["context"])
+        db.session.commit()
         return
     recipient = Recipient(
         None,
@@ -146,8 +157,7 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         recipient, "confirm", f"Please confirm your signature: {petition['title']}"
     )
     [journal] = counting.journal_rows(petition["id"], entry.country, None, SignatureState.PENDING)
-    if insert_new_signature(signature, tokens, journal, email) is None:
-        _tell_existing_signer(petition["id"], hashes, entry)
+    insert_new_signature(signature, tokens, journal, email, notice)
 
 
 def _petition_taking_signatures(slug: str) -> dict[str, Any]:
@@ -169,23 +179,37 @@ def _signed_under_an_older_key(petition_id: int, older: list[str]) -> bool:
     return found is not None
 
 
-def _tell_existing_signer(petition_id: int, hashes: list[str], entry: SignatureEntry) -> None:
-    """Email an address that signed before (capped per signature), in a fresh transaction.
+def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
+    """For the deliverer: what to tell each address that signed again (or nothing)."""
+    return {
+        row.id: _tell_existing_signer(row)
+        for row in rows
+        if row.kind == ALREADY_SIGNED and row.context and "request" in row.context
+    }
+
+
+def _tell_existing_signer(row: Any) -> Outgoing | Drop:
+    """Email an address that signed before (capped per signature), in a transaction of its own.
 
     If the signature still waits for confirmation (or was withdrawn), the email's link confirms
     it with the details just typed: the owner of the address decides, not whoever signed first.
-    Nothing is sent about an erased or invalidated signature.
+    Nothing is sent about an erased or invalidated signature. The answer is written into the
+    outbox row, so a retry sends the same email and never counts twice towards the cap.
     """
+    request = row.context["request"]
     signature = db.session.scalar(
         select(Signature).where(
-            Signature.petition_id == petition_id, Signature.email_hash.in_(hashes)
+            Signature.petition_id == request["petition_id"],
+            Signature.email_hash.in_(request["hashes"]),
         )
     )
-    if signature is None:
-        raise RuntimeError("duplicate signature vanished before it could be read")
-    if signature.state == SignatureState.INVALIDATED or signature.erased_at is not None:
+    if (
+        signature is None
+        or signature.state == SignatureState.INVALIDATED
+        or signature.erased_at is not None
+    ):
         db.session.rollback()
-        return
+        return Drop("nothing to tell about this signature")
     # The cap is checked and raised in one statement, so simultaneous attempts cannot pass it.
     raised = db.session.execute(
         update(Signature)
@@ -198,28 +222,27 @@ def _tell_existing_signer(petition_id: int, hashes: list[str], entry: SignatureE
     )
     if not raised.rowcount:
         db.session.rollback()
-        return
+        return Drop("told often enough already")
+    details = Details(**request["details"])
     petition = signature.petition
     recipient = Recipient(
         signature.id,
         signature.state,
-        entry.name,
-        entry.email,
+        details.name,
+        row.to_address,
         petition.title,
         petition.slug,
         consent.wants_updates([signature.email_hash or ""]),
     )
-    tokens, email = _confirmation(
-        recipient,
-        "already_signed",
-        f"You have already signed: {petition.title}",
-        details=entry.details,
+    tokens, email = _confirmation(recipient, ALREADY_SIGNED, row.subject or "", details=details)
+    db.session.execute(INSERT_TOKEN, [{**t, "signature_id": signature.id} for t in tokens])
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row.id)
+        .values(context=email["context"], signature_id=signature.id)
     )
-    connection = db.session.connection()
-    connection.execute(INSERT_TOKEN, [{**t, "signature_id": signature.id} for t in tokens])
-    connection.execute(INSERT_MESSAGE, {**email, "signature_id": signature.id})
-    mark_queued()
     db.session.commit()
+    return Outgoing(row.to_address, email["subject"], email["context"])
 
 
 def _confirmation(

@@ -62,14 +62,21 @@ def _step_of(secret: str, code: str) -> int | None:
     return None
 
 
-def turn_on(user: AdminUser, secret: str, code: str, ip_address: str | None) -> None:
-    """Start asking this user for codes, once they show their app makes the right ones.
+def turn_on(user: AdminUser, secret: str, code: str, password: str, ip_address: str | None) -> None:
+    """Start asking this user for codes, once they show their app makes the right ones and
+    their password (a session left open cannot lock its owner out).
 
     Every other session of theirs ends: whoever else held one has no code.
     """
+    errors = {}
+    if not check_password(user, password):
+        errors["password"] = WRONG_PASSWORD
     step = _step_of(secret, code)
     if step is None:
-        raise InvalidInput({"code": WRONG_CODE})
+        errors["code"] = WRONG_CODE
+    if errors:
+        db.session.rollback()
+        raise InvalidInput(errors)
     user.totp_secret = secret
     user.totp_last_step = step
     user.session_token = secrets.token_hex(32)
