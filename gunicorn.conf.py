@@ -7,6 +7,14 @@ Threads overlap the waits on PostgreSQL; processes use the cores. Size the datab
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+
+# Metrics from every worker process, added up at each scrape (prometheus-client's multiprocess
+# mode): a fresh folder per server start, unless the operator names one.
+METRICS_DIR_OURS = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if METRICS_DIR_OURS:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="petition-metrics-")
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
@@ -32,3 +40,22 @@ def post_worker_init(worker):
     import gc
 
     gc.freeze()
+
+
+def worker_exit(server, worker):
+    """A worker stopping writes the article views it counted and has not written yet."""
+    from petition.services.article_stats import flush_every_app
+
+    flush_every_app()
+
+
+def child_exit(server, worker):
+    """A worker gone (restarted after max_requests, or killed): its gauges stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if METRICS_DIR_OURS:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -223,6 +223,8 @@ def _app_config(env: dict[str, str]) -> dict[str, Any]:
         "PRIVACY_CONTACT": env["PRIVACY_CONTACT"],
         "EMBEDDED_WORKER": False,
         "PUBLIC_URL": "http://127.0.0.1",
+        "ALLOW_LOCAL_PUBLIC_URL": True,
+        "MAIL_URL": env["MAIL_URL"],
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from alembic import context
@@ -33,6 +34,17 @@ def run_migrations_online() -> None:
     options.setdefault("process_revision_directives", skip_empty_revisions)
     options.setdefault("render_item", render_item)
     with migrate.db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # On a live database a migration waits only so long for a lock, then gives up
+            # (and can be run again), rather than queueing every reader behind it.
+            config = current_app.config
+            connection.exec_driver_sql(
+                f"SET lock_timeout = '{_duration(config['MIGRATION_LOCK_TIMEOUT'])}'"
+            )
+            connection.exec_driver_sql(
+                f"SET statement_timeout = '{_duration(config['MIGRATION_STATEMENT_TIMEOUT'])}'"
+            )
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=migrate.db.metadata,
@@ -40,6 +52,13 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+
+
+def _duration(value: str) -> str:
+    """A PostgreSQL duration as operators write one ("5s", "30min"), checked."""
+    if not re.fullmatch(r"\d+\s*(ms|s|min|h)?", value.strip()):
+        raise SystemExit(f"Not a duration: {value!r} (e.g. 5s, 30min)")
+    return value.strip()
 
 
 if context.is_offline_mode():

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petition.config import load_config
@@ -25,23 +24,48 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder="../templates",
     )
     load_config(app, test_config)
-    register_logging(app)
+    register_operations(app)
+    follow_the_dev_server(app)
     register_extensions(app)
     register_blueprints(app)
     register_errors_and_security(app)
     register_templates(app)
     register_cli(app)
     register_worker(app)
+    register_metrics(app)
     register_microcache(app)
     set_up_database(app)
     return app
 
 
-def register_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers and not app.testing:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+def register_operations(app: Flask) -> None:
+    """Logs (JSON events with request ids) and error reports, before anything else runs."""
+    from petition.ops.error_reports import init_error_reports
+    from petition.ops.logs import init_logging
+
+    init_logging(app)
+    init_error_reports(app)
+
+
+def follow_the_dev_server(app: Flask) -> None:
+    """In development, with no PUBLIC_URL set, links follow the port `flask run` serves on."""
+    if not app.config["PUBLIC_URL_FROM_REQUEST"]:
+        return
+
+    @app.before_request
+    def public_url_from_request() -> None:
+        if app.config["PUBLIC_URL_FROM_REQUEST"] and request.host.split(":")[0] in (
+            "127.0.0.1",
+            "localhost",
+        ):
+            app.config["PUBLIC_URL"] = request.host_url.rstrip("/")
+            app.config["PUBLIC_URL_FROM_REQUEST"] = False
+
+
+def register_metrics(app: Flask) -> None:
+    from petition.ops.metrics import init_metrics
+
+    init_metrics(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -62,9 +86,11 @@ def register_blueprints(app: Flask) -> None:
     from petition.admin.access import init_admin_access
     from petition.api import bp as api_bp
     from petition.donations import bp as donations_bp
+    from petition.ops import bp as ops_bp
     from petition.public import bp as public_bp
     from petition.widget import bp as widget_bp
 
+    app.register_blueprint(ops_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(donations_bp)
     app.register_blueprint(widget_bp)

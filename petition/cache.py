@@ -10,16 +10,26 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from cachetools import LRUCache
 from flask import Flask
 
 log = logging.getLogger(__name__)
 
 
+# Entries kept per process at most (the least recently used go first): petitions, pages'
+# parts, counts. Plenty for every real key; a flood of made-up ones cannot grow it.
+MAX_ENTRIES = 1000
+
+
 class Cache:
-    """Values are JSON-able; a Redis fault never fails a read, it only costs a database query."""
+    """Values are JSON-able; a Redis fault never fails a read, it only costs a database query.
+
+    Nothing is stored for a key whose loader found nothing (an unknown petition, say): made-up
+    addresses cost a query each, never memory.
+    """
 
     def __init__(self) -> None:
-        self._local: dict[str, tuple[float, Any]] = {}
+        self._local: LRUCache[str, tuple[float, Any]] = LRUCache(maxsize=MAX_ENTRIES)
         self._redis: redis.Redis | None = None
         self._redis_down_until = 0.0
         self._lock = threading.Lock()
@@ -43,7 +53,8 @@ class Cache:
         the same queries at once just as the process is busiest.
         """
         now = time.monotonic()
-        hit = self._local.get(key)
+        with self._lock:
+            hit = self._local.get(key)
         if hit and hit[0] > now:
             return hit[1]
         if hit and not self._claim(key):
@@ -52,12 +63,18 @@ class Cache:
             value = self._shared_get(key)
             if value is None:
                 value = load()
+                if value is None:
+                    return None
                 self._shared_set(key, value, ttl * 2)
-            self._local[key] = (now + ttl, value)
+            with self._lock:
+                self._local[key] = (now + ttl, value)
             return value
         finally:
             if hit:
                 self._refreshing.discard(key)
+
+    def __len__(self) -> int:
+        return len(self._local)
 
     def _claim(self, key: str) -> bool:
         """Whether this thread is the one to refresh `key` (no other is doing it)."""
@@ -68,8 +85,9 @@ class Cache:
             return True
 
     def delete(self, *keys: str) -> None:
-        for key in keys:
-            self._local.pop(key, None)
+        with self._lock:
+            for key in keys:
+                self._local.pop(key, None)
         if self._usable():
             try:
                 self._redis.delete(*keys)  # type: ignore[union-attr]
@@ -77,7 +95,8 @@ class Cache:
                 self._mark_down(exc)
 
     def clear_local(self) -> None:
-        self._local.clear()
+        with self._lock:
+            self._local.clear()
 
     def _usable(self) -> bool:
         return self._redis is not None and time.monotonic() >= self._redis_down_until

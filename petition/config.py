@@ -61,9 +61,36 @@ class Defaults:
     TRUSTED_PROXY_COUNT = 0
     # Rate limits count an IPv6 client by its network: a single host owns a whole /64.
     RATELIMIT_IPV6_PREFIX = 64
-    # The web process runs the outbox and count refresher itself unless told not to.
-    EMBEDDED_WORKER = True
+    # Whether each web process also runs the worker in a thread: yes in development (so
+    # `flask run` needs nothing else), no elsewhere unless asked for (`flask worker` runs it).
+    EMBEDDED_WORKER: bool | None = None
     WORKER_POLL_SECONDS = 1.0
+    # The worker reports in every few seconds; /readyz/worker answers 503 once its last word
+    # is older than this.
+    WORKER_STALE_SECONDS = 60
+    # Logs: `json` (one object a line; the default outside development) or `text`. IP
+    # addresses appear in them only when LOG_IPS is true.
+    LOG_FORMAT: str | None = None
+    LOG_IPS = False
+    # Error reports to Sentry (personal data scrubbed); off when empty.
+    SENTRY_DSN = ""
+    # GET /metrics answers only with `Authorization: Bearer METRICS_TOKEN` (404 when unset).
+    METRICS_TOKEN = ""
+    # Production refuses console mail unless told this is a staging site.
+    ALLOW_CONSOLE_MAIL = False
+    # Production refuses a PUBLIC_URL on this machine (every link would point there) unless
+    # told this is a test run on one machine.
+    ALLOW_LOCAL_PUBLIC_URL = False
+    # Older SECRET_KEYs, space separated, still accepted (form tokens, stop and privacy links,
+    # admin sessions) while they are rotated out.
+    SECRET_KEY_FALLBACKS: tuple[str, ...] = ()
+    # Server-side prepared statements (faster repeats). Turn off behind PgBouncer in
+    # transaction pooling mode older than 1.21 (or without max_prepared_statements).
+    DB_PREPARE = True
+    # How long a migration waits for a lock before giving up (PostgreSQL), and how long any
+    # one of its statements may run.
+    MIGRATION_LOCK_TIMEOUT = "5s"
+    MIGRATION_STATEMENT_TIMEOUT = "30min"
     WORKER_NICENESS = 5
     COUNT_CACHE_SECONDS = 1.0
     # How often open petition pages and widgets ask for the count (0: never). On a viral day
@@ -140,6 +167,17 @@ ENV_VARS: dict[str, type] = {
     "TRUSTED_PROXY_COUNT": int,
     "RATELIMIT_IPV6_PREFIX": int,
     "EMBEDDED_WORKER": bool,
+    "WORKER_STALE_SECONDS": int,
+    "LOG_FORMAT": str,
+    "LOG_IPS": bool,
+    "SENTRY_DSN": str,
+    "METRICS_TOKEN": str,
+    "ALLOW_CONSOLE_MAIL": bool,
+    "ALLOW_LOCAL_PUBLIC_URL": bool,
+    "SECRET_KEY_FALLBACKS": str,
+    "DB_PREPARE": bool,
+    "MIGRATION_LOCK_TIMEOUT": str,
+    "MIGRATION_STATEMENT_TIMEOUT": str,
     "WORKER_NICENESS": int,
     "AUTO_SETUP": bool,
     "DB_POOL_SIZE": int,
@@ -191,6 +229,12 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             raise SystemExit(f"Configuration error: {name}: {exc}") from None
     if test_config:
         app.config.update(test_config)
+    # Nobody said where readers reach us: in development, the address `flask run` serves on.
+    app.config["PUBLIC_URL_FROM_REQUEST"] = (
+        app.config["PUBLIC_URL"] == Defaults.PUBLIC_URL
+        and "PUBLIC_URL" not in os.environ
+        and "PUBLIC_URL" not in (test_config or {})
+    )
 
     env = app.config["APP_ENV"]
     if env not in ENVIRONMENTS:
@@ -228,8 +272,41 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
     _check_organisation(app.config, env)
     _check_fundraiser(app.config)
+    _check_safe_for_production(app.config, env)
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
+    fallbacks = app.config["SECRET_KEY_FALLBACKS"]
+    if isinstance(fallbacks, str):
+        app.config["SECRET_KEY_FALLBACKS"] = tuple(fallbacks.split())
+    app.config["PUBLIC_URL_FROM_REQUEST"] &= env == "development"
+    if app.config["EMBEDDED_WORKER"] is None:
+        app.config["EMBEDDED_WORKER"] = env == "development"
+    if app.config["LOG_FORMAT"] is None:
+        app.config["LOG_FORMAT"] = "text" if env == "development" else "json"
+    if app.config["LOG_FORMAT"] not in ("json", "text"):
+        raise SystemExit("Configuration error: LOG_FORMAT must be json or text")
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # nosec B104 - names, not binds
+
+
+def _check_safe_for_production(config: dict[str, Any], env: str) -> None:
+    """Refuse the defaults that would quietly break production: links to this machine, mail
+    printed to a log nobody reads."""
+    if env != "production":
+        return
+    host = (urlsplit(config["PUBLIC_URL"]).hostname or "").lower()
+    if host in LOOPBACK_HOSTS or host.startswith("127.") or not host:
+        if not config["ALLOW_LOCAL_PUBLIC_URL"]:
+            raise SystemExit(
+                f"PUBLIC_URL is {config['PUBLIC_URL']!r}: every link in every email would point "
+                "at this machine. Set PUBLIC_URL to the address readers use (https://…)."
+            )
+    if config["MAIL_URL"] == "console" and not config["ALLOW_CONSOLE_MAIL"]:
+        raise SystemExit(
+            "MAIL_URL is console: no email would leave. Set MAIL_URL=smtp://… (or "
+            "ALLOW_CONSOLE_MAIL=true on a staging site)."
+        )
 
 
 def _check_fundraiser(config: dict[str, Any]) -> None:

@@ -24,12 +24,17 @@ def engine_options(config: dict[str, Any]) -> dict[str, Any]:
         return {"connect_args": {"timeout": 5}}
     # No pre-ping: it costs a round trip per request. A connection the server has hung up on
     # is caught more cheaply at checkout instead (see _drop_hung_up_connections).
+    connect_args: dict[str, Any] = {"connect_timeout": config["DB_CONNECT_TIMEOUT"]}
+    if not config["DB_PREPARE"]:
+        # Behind PgBouncer in transaction pooling, a statement prepared on one server
+        # connection is unknown on the next: psycopg must never prepare one.
+        connect_args["prepare_threshold"] = None
     return {
         "pool_size": config["DB_POOL_SIZE"],
         "max_overflow": config["DB_MAX_OVERFLOW"],
         "pool_timeout": config["DB_POOL_TIMEOUT"],
         "pool_recycle": 1800,
-        "connect_args": {"connect_timeout": config["DB_CONNECT_TIMEOUT"]},
+        "connect_args": connect_args,
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from petition.extensions import db
+from petition.ops import metrics
 
 log = logging.getLogger("petition")
 
@@ -59,6 +60,8 @@ def register_error_handlers(app: Flask) -> None:
         ):
             return internal_error(exc)
         _rollback()
+        cause = "pool_timeout" if isinstance(exc, PoolTimeout) else "database"
+        metrics.UNAVAILABLE.labels(cause).inc()
         log.warning("database unavailable: %s", exc.__class__.__name__)
         response, status, headers = error_response(
             503,

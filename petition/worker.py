@@ -2,9 +2,10 @@
 
 `flask --app app worker` runs it in its own process: MAIL_WORKER_THREADS threads send mail
 (each with its own SMTP connection, transactional mail first, bulk mail at MAIL_BULK_RATE for
-the whole process) while the main thread does the housekeeping. By default each web process
-also runs a small one in a thread, so `flask --app app run` needs nothing else. Every job is
-safe to run in any number of processes at once.
+the whole process) while the main thread does the housekeeping. In development each web process
+also runs a small one in a thread (EMBEDDED_WORKER), so `flask --app app run` needs nothing
+else; that one never runs retention, which belongs to `flask worker` (or `flask purge`). Every
+job is safe to run in any number of processes at once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from petition.extensions import db
 from petition.mail.delivery import Deliverer, RateLimiter
 from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
-from petition.services import mailings
+from petition.services import mailings, workers
 from petition.services.article_stats import flush_views
 from petition.services.counting import flush_counts
 from petition.services.retention import purge_if_due
@@ -33,6 +34,8 @@ log = logging.getLogger("petition.worker")
 
 # How often a worker asks whether the daily retention run is due (the answer is shared).
 PURGE_CHECK_EVERY = timedelta(minutes=10)
+# How often a worker reports in (operators' /readyz/worker reads it).
+HEARTBEAT_EVERY = timedelta(seconds=5)
 
 
 @dataclass
@@ -49,12 +52,18 @@ class Round:
 
 
 class Worker:
-    def __init__(self, app: Flask, mail_threads: int | None = None) -> None:
+    def __init__(self, app: Flask, mail_threads: int | None = None, embedded: bool = False) -> None:
         self.app = app
         self.poll = app.config["WORKER_POLL_SECONDS"]
         self.mail_threads = mail_threads or app.config["MAIL_WORKER_THREADS"]
         self.bulk_rate = RateLimiter(app.config["MAIL_BULK_RATE"])
+        # Retention runs in batches of its own and never inside a web process.
+        self.purges = not embedded
+        self.embedded = embedded
+        self.name = workers.this_worker()
+        self.started_at = utcnow()
         self._purge_checked: datetime | None = None
+        self._reported: datetime | None = None
 
     def run_once(self) -> Round:
         """One round of every job, each in its own transaction."""
@@ -115,12 +124,16 @@ class Worker:
     def _housekeeping(self, done: Round) -> Round:
         with self.app.app_context():
             try:
+                now = utcnow()
+                if self._reported is None or now - self._reported >= HEARTBEAT_EVERY:
+                    workers.report_in(self.name, self.embedded, self.started_at)
+                    self._reported = now
                 done.counts_folded = flush_counts()
                 flush_views()
                 done.mailing_queued = mailings.queue_next_chunk()
                 mailings.drop_stopped_chunk()
-                now = utcnow()
-                if self._purge_checked is None or now - self._purge_checked >= PURGE_CHECK_EVERY:
+                due = self._purge_checked is None or now - self._purge_checked >= PURGE_CHECK_EVERY
+                if self.purges and due:
                     self._purge_checked = now
                     report = purge_if_due()
                     if report is not None:
@@ -155,7 +168,7 @@ class EmbeddedWorker:
             if self.pid == os.getpid():
                 return
             self.stop = threading.Event()
-            worker = Worker(self.app, mail_threads=1)
+            worker = Worker(self.app, mail_threads=1, embedded=True)
             thread = threading.Thread(
                 target=worker.run, args=(self.stop,), name="petition-worker", daemon=True
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.parts import free_port, require_part
 
@@ -34,6 +36,9 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         # Every request comes from one address here; real readers come from many.
         "RATELIMIT_ENABLED": "false",
         "MAIL_URL": "console",
+        # A test run on one machine: links point here and mail may go to the log.
+        "ALLOW_LOCAL_PUBLIC_URL": "true",
+        "ALLOW_CONSOLE_MAIL": "true",
         **extra,
     }
 
@@ -252,3 +257,140 @@ class PrivateRedis:
             self.process.kill()
             self.process.wait(10)
             self.process = None
+
+
+class PgBouncer:
+    """Debian's PgBouncer on a free loopback port, in transaction pooling mode, in front of a
+    PostgreSQL server (how many app hosts share one database)."""
+
+    def __init__(self, server_url: str, pool_size: int = 10) -> None:
+        self.pool_size = pool_size
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not Path(binary).exists():
+            require_part("PgBouncer", "pgbouncer", "not installed (apt-get install pgbouncer)")
+        self.binary = binary
+        parts = urlsplit(server_url.replace("postgresql+psycopg://", "postgresql://"))
+        self.target = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url_for(self, database_url: str) -> str:
+        """The same database, through PgBouncer."""
+        parts = urlsplit(database_url)
+        return urlunsplit(parts._replace(netloc=f"postgres@127.0.0.1:{self.port}"))
+
+    def start(self) -> PgBouncer:
+        host, port = self.target
+        (self.folder / "userlist.txt").write_text('"postgres" ""\n')
+        (self.folder / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host={host} port={port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            f"auth_type = trust\nauth_file = {self.folder}/userlist.txt\n"
+            "pool_mode = transaction\nunix_socket_dir =\n"
+            f"logfile = {self.folder}/pgbouncer.log\n"
+            f"max_client_conn = 500\ndefault_pool_size = {self.pool_size}\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+        )
+        command = [self.binary, str(self.folder / "pgbouncer.ini")]
+        if os.geteuid() == 0:  # PgBouncer refuses to run as root
+            shutil.chown(self.folder, "postgres", "postgres")
+            for path in self.folder.iterdir():
+                shutil.chown(path, "postgres", "postgres")
+            command = ["runuser", "-u", "postgres", "--", *command]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = self.folder / "pgbouncer.log"
+                    raise RuntimeError(
+                        "PgBouncer did not start: "
+                        + (log.read_text()[-2000:] if log.exists() else "no log")
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Nginx:
+    """Debian's nginx with the shipped config (deploy/nginx/petition.conf) in front of a server
+    of ours: the upstream and the listen address are the only things changed."""
+
+    def __init__(self, upstream: str) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            require_part("nginx", "nginx", "not installed (apt-get install nginx)")
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.folder = Path(tempfile.mkdtemp(prefix="nginx-"))
+        site = (ROOT / "deploy" / "nginx" / "petition.conf").read_text()
+        site = site.replace("server web:8000;", f"server {upstream};")
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        (self.folder / "petition.conf").write_text(site)
+        temp = self.folder / "temp"
+        temp.mkdir()
+        (self.folder / "nginx.conf").write_text(
+            f"pid {self.folder}/nginx.pid;\n"
+            f"error_log {self.folder}/error.log warn;\n"
+            "worker_processes 1;\n"
+            "events { worker_connections 2048; }\n"
+            "http {\n"
+            f"  access_log off;\n  client_body_temp_path {temp}/body;\n"
+            f"  proxy_temp_path {temp}/proxy;\n  fastcgi_temp_path {temp}/fastcgi;\n"
+            f"  uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n"
+            f"  include {self.folder}/petition.conf;\n"
+            "}\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def check(self) -> subprocess.CompletedProcess[str]:
+        """`nginx -t` on the configuration."""
+        return subprocess.run(
+            [self.binary, "-t", "-c", str(self.folder / "nginx.conf"), "-p", str(self.folder)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def start(self) -> Nginx:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "-c",
+                str(self.folder / "nginx.conf"),
+                "-p",
+                str(self.folder),
+                "-g",
+                "daemon off;",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_until_up(f"{self.url}/healthz", self.process, self.folder / "error.log")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Nginx:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -88,6 +88,8 @@ def test_production_without_who_holds_the_data_stops_with_one_line(tmp_path, mis
         "EMAIL_HASH_KEY": "y" * 32,
         "ORGANISATION_NAME": "Example News Ltd",
         "PRIVACY_CONTACT": "privacy@example.org",
+        "PUBLIC_URL": "https://petition.example",
+        "MAIL_URL": "smtp://mail.example:25",
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
         "INSTANCE_PATH": str(tmp_path),
     }

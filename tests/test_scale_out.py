@@ -43,6 +43,7 @@ def test_two_servers_share_rate_limits_counts_and_links(app, postgres_url, share
         "EMAIL_HASH_KEY": "shared-email-hash-key",
         "ORGANISATION_NAME": "Example News Ltd",
         "PRIVACY_CONTACT": "privacy@example.org",
+        "ALLOW_LOCAL_PUBLIC_URL": "true",
         "DATABASE_URL": postgres_url,
         "REDIS_URL": shared_redis,
         "MAIL_URL": mailbox.url,

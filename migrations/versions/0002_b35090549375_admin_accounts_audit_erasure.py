@@ -49,7 +49,14 @@ def upgrade():
 
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.add_column(sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_signatures_created_at_with_ip', ['created_at'], unique=False, postgresql_where=sa.text('ip_address IS NOT NULL'), sqlite_where=sa.text('ip_address IS NOT NULL'))
+    with_ip = sa.text('ip_address IS NOT NULL')
+    if op.get_bind().dialect.name == 'postgresql':
+        # Signatures is the big table: build the index without blocking writes to it.
+        with op.get_context().autocommit_block():
+            op.create_index('ix_signatures_created_at_with_ip', 'signatures', ['created_at'], unique=False, postgresql_where=with_ip, postgresql_concurrently=True, if_not_exists=True)
+    else:
+        with op.batch_alter_table('signatures', schema=None) as batch_op:
+            batch_op.create_index('ix_signatures_created_at_with_ip', ['created_at'], unique=False, sqlite_where=with_ip)
 
 
 def downgrade():

@@ -5,7 +5,8 @@ carries the one-signature-per-person rule, so an erased signer signing again sti
 Consent to updates moves from each signature to the person (`update_consents`, with its history
 in `consent_events`); confirm links sent to someone who signed again carry the details they typed.
 
-The backfill computes hashes in Python (PostgreSQL cannot know the key), 5,000 rows per batch.
+The backfill computes hashes in Python (PostgreSQL cannot know the key), 5,000 rows per batch,
+each batch committed on its own; on PostgreSQL the new indexes are built CONCURRENTLY.
 Signatures erased before this release have no address left to hash: they cannot be matched.
 
 Revision ID: 5542cd5f58a8
@@ -62,13 +63,26 @@ def upgrade():
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_hash', sa.String(length=64), nullable=True))
 
-    _backfill()
+    if op.get_bind().dialect.name != 'postgresql':
+        _backfill()
+        with op.batch_alter_table('signatures', schema=None) as batch_op:
+            batch_op.drop_constraint(batch_op.f('uq_signatures_petition_id_canonical_email'), type_='unique')
+            batch_op.create_index(batch_op.f('ix_signatures_email_hash'), ['email_hash'], unique=False)
+            batch_op.create_unique_constraint(batch_op.f('uq_signatures_petition_id_email_hash'), ['petition_id', 'email_hash'])
+            batch_op.drop_column('consent_withdrawn_at')
+        return
 
-    with op.batch_alter_table('signatures', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_signatures_petition_id_canonical_email'), type_='unique')
-        batch_op.create_index(batch_op.f('ix_signatures_email_hash'), ['email_hash'], unique=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_signatures_petition_id_email_hash'), ['petition_id', 'email_hash'])
-        batch_op.drop_column('consent_withdrawn_at')
+    # PostgreSQL, live: the backfill commits batch by batch, the indexes are built without
+    # blocking writes, and the new rule takes over the old one in one short statement.
+    with op.get_context().autocommit_block():
+        _backfill()
+        op.create_index('ix_signatures_email_hash', 'signatures', ['email_hash'], unique=False, postgresql_concurrently=True, if_not_exists=True)
+        op.create_index('uq_signatures_petition_id_email_hash', 'signatures', ['petition_id', 'email_hash'], unique=True, postgresql_concurrently=True, if_not_exists=True)
+    op.execute(
+        'ALTER TABLE signatures DROP CONSTRAINT uq_signatures_petition_id_canonical_email, '
+        'ADD CONSTRAINT uq_signatures_petition_id_email_hash UNIQUE USING INDEX uq_signatures_petition_id_email_hash'
+    )
+    op.drop_column('signatures', 'consent_withdrawn_at')
 
 
 def _backfill():

@@ -32,6 +32,7 @@ from petition.mail.message import build_email
 from petition.mail.outbox import KINDS
 from petition.mail.transport import MailConnection, PermanentFailure
 from petition.models import Lane, OutboxMessage, utcnow
+from petition.ops import metrics
 
 log = logging.getLogger("petition.mail")
 
@@ -378,7 +379,8 @@ def _build(row: Row[Any], outgoing: Outgoing) -> EmailMessage:
     )
 
 
-def _finish(batch: Batch, row: Row[Any], **values: object) -> None:
+def _finish(batch: Batch, row: Row[Any], outcome: str, **values: object) -> None:
+    metrics.MAIL.labels(batch.lane.name.lower(), outcome).inc()
     db.session.execute(
         update(OUTBOX)
         .where(OUTBOX.c.id == row.id, OUTBOX.c.claim == batch.token)
@@ -392,18 +394,25 @@ def _mark_sent(batch: Batch, row: Row[Any], outgoing: Outgoing) -> None:
     if outgoing.suppressed:
         suppression.lift(outgoing.to_address)  # it takes mail again
     # The links in a sent message are secrets the signer now holds: we keep no copy.
-    _finish(batch, row, sent_at=utcnow(), context=None, last_error=None)
+    _finish(batch, row, "sent", sent_at=utcnow(), context=None, last_error=None)
 
 
 def _fail(batch: Batch, row: Row[Any], address: str, error: str, suppress: bool = False) -> None:
     if suppress and address:
         suppression.suppress(address, error, KINDS[row.kind].lane if row.kind in KINDS else 0)
     _finish(
-        batch, row, failed_at=utcnow(), context=None, last_error=error[:500], to_address=address
+        batch,
+        row,
+        "failed",
+        failed_at=utcnow(),
+        context=None,
+        last_error=error[:500],
+        to_address=address,
     )
 
 
 def _drop(batch: Batch, row: Row[Any]) -> None:
+    metrics.MAIL.labels(batch.lane.name.lower(), "dropped").inc()
     db.session.execute(delete(OUTBOX).where(OUTBOX.c.id == row.id, OUTBOX.c.claim == batch.token))
     db.session.commit()
     batch.held.discard(row.id)
@@ -418,7 +427,12 @@ def _defer(batch: Batch, row: Row[Any], exc: BaseException) -> None:
         _fail(batch, row, row.to_address or "", f"gave up after {attempts} attempts: {error}")
         return
     _finish(
-        batch, row, attempts=attempts, next_attempt_at=next_attempt(now, attempts), last_error=error
+        batch,
+        row,
+        "deferred",
+        attempts=attempts,
+        next_attempt_at=next_attempt(now, attempts),
+        last_error=error,
     )
 
 

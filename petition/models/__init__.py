@@ -29,6 +29,7 @@ from petition.models.signature import (
     SignatureToken,
     TokenPurpose,
 )
+from petition.models.worker import WorkerHeartbeat
 
 __all__ = [
     "MILESTONES",
@@ -64,6 +65,7 @@ __all__ = [
     "SignatureToken",
     "TokenPurpose",
     "UpdateConsent",
+    "WorkerHeartbeat",
     "display_goal",
     "utcnow",
 ]

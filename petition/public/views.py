@@ -4,11 +4,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.wrappers import Response
 
-from petition.extensions import db
 from petition.forms import ConfirmForm, SignatureForm, attribution
 from petition.microcache import public_cache
 from petition.models import TokenPurpose
@@ -196,19 +192,3 @@ def accessibility() -> str:
     return render_template(
         "public/accessibility.html", contact=parseaddr(current_app.config["MAIL_FROM"])[1]
     )
-
-
-@bp.get("/healthz")
-def healthz() -> Response:
-    return Response("ok\n", mimetype="text/plain")
-
-
-@bp.get("/readyz")
-def readyz() -> Response:
-    """Ready when the database answers; load balancers stop sending traffic otherwise."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return Response("database unavailable\n", status=503, mimetype="text/plain")
-    return Response("ok\n", mimetype="text/plain")

@@ -17,6 +17,7 @@ from typing import Any
 from flask import abort, current_app
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
+from petition.security.keys import signing_keys
 from petition.security.origin import origin_allowed
 
 
@@ -39,23 +40,23 @@ class _MinuteSigner(TimestampSigner):
 
 
 @lru_cache(maxsize=16)
-def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=f"form-token:{purpose}", signer=_MinuteSigner)
+def _serializer(keys: tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(list(keys), salt=f"form-token:{purpose}", signer=_MinuteSigner)
 
 
 @lru_cache(maxsize=4096)
-def _genuine(secret_key: str, purpose: str, token: str) -> tuple[str, datetime]:
+def _genuine(keys: tuple[str, ...], purpose: str, token: str) -> tuple[str, datetime]:
     """What a token says and when it was issued; raises BadSignature for a forgery.
 
     Cached: a page is served to many readers from the cache, so the same token comes back
     again and again. Forgeries raise, and are never cached.
     """
-    return _serializer(secret_key, purpose).loads(token, return_timestamp=True)
+    return _serializer(keys, purpose).loads(token, return_timestamp=True)
 
 
 def issue(purpose: str, subject: str) -> str:
     """A token for `purpose` (e.g. "sign") about `subject` (e.g. a petition slug)."""
-    return _serializer(current_app.config["SECRET_KEY"], purpose).dumps(subject)
+    return _serializer(signing_keys(), purpose).dumps(subject)
 
 
 def check(token: str | None, purpose: str, subject: str) -> TokenCheck:
@@ -63,7 +64,7 @@ def check(token: str | None, purpose: str, subject: str) -> TokenCheck:
     if not token or len(token) > 300:
         return TokenCheck.INVALID
     try:
-        value, issued_at = _genuine(current_app.config["SECRET_KEY"], purpose, token)
+        value, issued_at = _genuine(signing_keys(), purpose, token)
     except BadSignature:
         return TokenCheck.INVALID
     if value != subject:

@@ -7,14 +7,15 @@ updates — so it never expires.
 
 from __future__ import annotations
 
-from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from petition.security.keys import signing_keys
 
 SALT = "stop-updates"
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return URLSafeSerializer(list(signing_keys()), salt=SALT)
 
 
 def stop_token(signature_id: int) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import case, func, select
 
 from petition.database import add_to_tally
@@ -24,24 +25,53 @@ from petition.models import (
 )
 from petition.services.articles import source_for
 
+# How often a web process writes the views it counted: one write every few seconds per
+# process, not one per view (a popular story is read thousands of times a minute).
+VIEW_FLUSH_SECONDS = 5.0
+
 
 class ViewTally:
-    """Page views waiting for the next worker round: one database write every few seconds per
-    process, not one per view (a popular story is read thousands of times a minute)."""
+    """Page views counted in this process and not yet written."""
 
     def __init__(self) -> None:
         self.counts: Counter[tuple[int, date]] = Counter()
         self.lock = threading.Lock()
+        self.flushed_at = 0.0  # the first view is written at once
+
+
+# Every app's tally in this process, so a server shutting down can write what is left.
+_tallies: list[tuple[Flask, ViewTally]] = []
 
 
 def _tally() -> ViewTally:
-    return current_app.extensions.setdefault("article_views", ViewTally())
+    tally = current_app.extensions.get("article_views")
+    if tally is None:
+        tally = current_app.extensions["article_views"] = ViewTally()
+        _tallies.append((current_app._get_current_object(), tally))  # type: ignore[attr-defined]
+    return tally
+
+
+def flush_every_app() -> None:
+    """Write what this process counted, for every app in it (a server process stopping)."""
+    for app, _ in _tallies:
+        with app.app_context():
+            try:
+                flush_views()
+            finally:
+                db.session.remove()
 
 
 def record_view(article_id: int) -> None:
+    """Count a view; every few seconds the request that counts one writes them all down (so
+    views are kept whatever runs the worker, and wherever)."""
     tally = _tally()
     with tally.lock:
         tally.counts[(article_id, utcnow().date())] += 1
+        due = time.monotonic() - tally.flushed_at >= VIEW_FLUSH_SECONDS
+        if due:
+            tally.flushed_at = time.monotonic()
+    if due:
+        flush_views()
 
 
 def flush_views() -> int:

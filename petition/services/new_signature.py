@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 import psycopg
+from flask import current_app
 from psycopg.types.json import Json
 from sqlalchemy import Table, bindparam, exists, insert, select, union_all
 from sqlalchemy.dialects import postgresql
@@ -203,7 +204,8 @@ def _in_one_statement(values: list[Any]) -> int | None:
         driver = pooled.driver_connection
         driver.autocommit = True
         try:
-            row = driver.execute(sql, values, prepare=True).fetchone()
+            prepare = current_app.config["DB_PREPARE"]
+            row = driver.execute(sql, values, prepare=prepare).fetchone()
         finally:
             # Back to the pool's mode. A connection that broke mid-statement cannot be reset:
             # the error that broke it is the one to report (it answers 503), and it is dropped.

@@ -19,6 +19,7 @@ from petition.mail import queue_email
 from petition.mail.delivery import Drop, Outgoing
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureToken, utcnow
 from petition.security.email_hash import email_hashes
+from petition.security.keys import signing_keys
 from petition.services import audit, consent
 from petition.services.addresses import canonical_email, masked_email
 from petition.services.audit import Actor
@@ -242,7 +243,7 @@ def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+    return URLSafeTimedSerializer(list(signing_keys()), salt=LINK_SALT)
 
 
 def link_token(person: Person) -> str:

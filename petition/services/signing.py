@@ -29,6 +29,7 @@ from petition.models import (
     TokenPurpose,
     utcnow,
 )
+from petition.ops import metrics
 from petition.security import stop_links
 from petition.security.email_hash import email_hashes
 from petition.services import campaigns, consent, counting
@@ -157,7 +158,8 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         recipient, "confirm", f"Please confirm your signature: {petition['title']}"
     )
     [journal] = counting.journal_rows(petition["id"], entry.country, None, SignatureState.PENDING)
-    insert_new_signature(signature, tokens, journal, email, notice)
+    signature_id = insert_new_signature(signature, tokens, journal, email, notice)
+    metrics.SIGNATURES.labels("new" if signature_id else "again").inc()
 
 
 def _petition_taking_signatures(slug: str) -> dict[str, Any]:
@@ -373,6 +375,8 @@ def _confirm(signature: Signature, details: Details) -> bool:
     )
     if moved and details.consent_updates and signature.email_hash:
         consent.give(signature.email_hash, signature.id, wording_id)
+    if moved:
+        metrics.CONFIRMED.inc()
     return moved
 
 
