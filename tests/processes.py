@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def production_env(database_url: str, **extra: str) -> dict[str, str]:
     """The service configured as the README's production section says, plus `extra`."""
+    inherited = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     return {
-        **os.environ,
+        **inherited,
         "APP_ENV": "production",
         "SECRET_KEY": "a-secret-for-tests-and-benchmarks",
         "EMAIL_HASH_KEY": "an-email-hash-key-for-tests-and-benchmarks",

@@ -66,9 +66,11 @@ def test_a_missing_value_is_loaded_by_whoever_asks():
     assert cache.get("k", 60, lambda: 2) == 2
 
 
-def test_gunicorn_workers_freeze_the_loaded_app_out_of_the_collectors_sight():
+def test_gunicorn_workers_freeze_the_loaded_app_out_of_the_collectors_sight(monkeypatch, tmp_path):
     """A full collection over the app's own objects takes ~100 ms on a small machine, holding
     every thread of the worker; frozen, it walks only what requests made."""
+    # Loading the config sets up a metrics folder in the environment: keep it to this test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
     conf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conf)

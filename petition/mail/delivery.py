@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app
@@ -28,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from petition.extensions import db
 from petition.mail import suppression
-from petition.mail.message import build_email
+from petition.mail.message import Email, build_email
 from petition.mail.outbox import KINDS
 from petition.mail.transport import MailConnection, PermanentFailure
 from petition.models import Lane, OutboxMessage, utcnow
@@ -366,7 +365,7 @@ def _prepare(rows: list[Row[Any]]) -> dict[int, Outgoing | Drop]:
     return prepared
 
 
-def _build(row: Row[Any], outgoing: Outgoing) -> EmailMessage:
+def _build(row: Row[Any], outgoing: Outgoing) -> Email:
     if row.kind not in KINDS:
         raise LookupError(f"no such kind of email: {row.kind!r}")
     return build_email(

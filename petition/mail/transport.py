@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import email
 import logging
 import smtplib
 import ssl
 import sys
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email import policy
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
+
+from petition.mail.message import Email
 
 log = logging.getLogger("petition.mail")
 
@@ -46,9 +49,10 @@ class PermanentFailure(Exception):
     """The server refused this message for good (a 5xx answer): retrying will not help."""
 
 
-def _readable(message: EmailMessage) -> str:
+def _readable(data: bytes) -> str:
     """A message as a developer wants to read it in the log: headers, then the text part."""
-    body = message.get_body(("plain",))
+    message = email.message_from_bytes(data, policy=policy.default)
+    body = message.get_body(("plain",))  # type: ignore[attr-defined]
     text = body.get_content() if body is not None else ""
     headers = "\n".join(f"{k}: {message[k]}" for k in ("From", "To", "Subject"))
     return f"----- mail (MAIL_URL=console) -----\n{headers}\n\n{text}\n----- end of mail -----"
@@ -83,12 +87,12 @@ class MailConnection:
         self._smtp = smtp
         return self
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Email) -> None:
         if self._smtp is None:
-            print(_readable(message), file=sys.stderr, flush=True)
+            print(_readable(message.data), file=sys.stderr, flush=True)
             return
         try:
-            self._smtp.send_message(message)
+            self._smtp.sendmail(message.sender, [message.recipient], message.data)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(code >= 500 for code in codes):
