@@ -13,7 +13,7 @@ import sys
 import urllib.request
 from collections.abc import Callable
 
-from bench import exports, mail
+from bench import admin, exports, mail
 from bench.common import (
     DATABASE_URL,
     Row,
@@ -127,6 +127,9 @@ class MailSink(Mailbox):
         return "250 Accepted"
 
 
+# Scenarios with tables of their own.
+SEPARATE = ("export", "mail", "admin")
+
 SCENARIOS: dict[str, Callable[[], list[Row]]] = {
     "signing": signing,
     "confirming": confirming,
@@ -141,10 +144,10 @@ def main() -> None:
         "scenarios",
         nargs="*",
         metavar="scenario",
-        help=f"any of: {', '.join([*SCENARIOS, 'export', 'mail'])}",
+        help=f"any of: {', '.join([*SCENARIOS, *SEPARATE])}",
     )
-    chosen = parser.parse_args().scenarios or [*SCENARIOS, "export", "mail"]
-    unknown = set(chosen) - {*SCENARIOS, "export", "mail"}
+    chosen = parser.parse_args().scenarios or [*SCENARIOS, *SEPARATE]
+    unknown = set(chosen) - {*SCENARIOS, *SEPARATE}
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     rows: list[Row] = []
@@ -160,6 +163,10 @@ def main() -> None:
     if "mail" in chosen:
         print("running mail …", flush=True)
         mailed = mail.run()
+    administered = None
+    if "admin" in chosen:
+        print(f"running admin ({admin.ROWS:,} signatures) …", flush=True)
+        administered = admin.run()
     print()
     if rows:
         print(table(rows))
@@ -169,6 +176,9 @@ def main() -> None:
         print()
     if mailed:
         print(mail.mail_table(mailed))
+        print()
+    if administered:
+        print(admin.admin_table(*administered))
 
 
 if __name__ == "__main__":

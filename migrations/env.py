@@ -9,6 +9,7 @@ from typing import Any
 from alembic import context
 from flask import current_app
 
+from petition.database import for_this_database
 from petition.models.base import UTCDateTime
 
 logger = logging.getLogger("alembic.env")
@@ -33,6 +34,7 @@ def run_migrations_online() -> None:
     options = dict(migrate.configure_args)
     options.setdefault("process_revision_directives", skip_empty_revisions)
     options.setdefault("render_item", render_item)
+    options.setdefault("include_object", for_this_database)
     with migrate.db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             # On a live database a migration waits only so long for a lock, then gives up

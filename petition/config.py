@@ -74,8 +74,9 @@ class Defaults:
     LOG_IPS = False
     # Error reports to Sentry (personal data scrubbed); off when empty.
     SENTRY_DSN = ""
-    # GET /metrics answers only with `Authorization: Bearer METRICS_TOKEN` (404 when unset).
-    METRICS_TOKEN = ""
+    # GET /metrics answers only with `Authorization: Bearer METRICS_TOKEN` (404 when unset:
+    # empty is "no metrics", not a password).
+    METRICS_TOKEN = ""  # nosec B105
     # Production refuses console mail unless told this is a staging site.
     ALLOW_CONSOLE_MAIL = False
     # Production refuses a PUBLIC_URL on this machine (every link would point there) unless
@@ -287,7 +288,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
 
 
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # nosec B104 - names, not binds
+# Host names that mean this machine (not addresses to bind to).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # nosec B104
 
 
 def _check_safe_for_production(config: dict[str, Any], env: str) -> None:

@@ -113,6 +113,15 @@ def lower(column: Any) -> Any:
     return func.unicode_lower(column)
 
 
+def contains_folded(column: Any, text: str) -> Any:
+    """`column` contains `text`, whatever the case: ILIKE on PostgreSQL (which a trigram index
+    serves), lower-cased on both sides elsewhere."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return column.ilike(f"%{escaped}%", escape="\\")
+    return lower(column).contains(text.lower(), autoescape=True)
+
+
 def time_bucket(column: Any, unit: str) -> Any:
     """`column` truncated to the hour or day, as text sortable in time order."""
     if db.session.get_bind().dialect.name == "postgresql":
@@ -143,17 +152,33 @@ class Page:
     total: int
     page: int
     pages: int
+    more: bool = False  # more than `total` match: counting stopped there
 
 
-def paginate(query: Select[Any], page: int, per_page: int = 50) -> Page:
-    """The `page`-th page (from 1) of an ordered query, and how many there are."""
-    total = (
-        db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    )
+def paginate(
+    query: Select[Any], page: int, per_page: int = 50, count_limit: int | None = None
+) -> Page:
+    """The `page`-th page (from 1) of an ordered query, and how many there are.
+
+    With `count_limit`, counting stops there (a search matching millions answers at once)
+    and the page says there are more.
+    """
+    total = count_up_to(query, count_limit)
+    more = count_limit is not None and total > count_limit
+    if more:
+        total = count_limit  # type: ignore[assignment]
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     items = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(list(items), total, page, pages)
+    return Page(list(items), total, page, pages, more)
+
+
+def count_up_to(query: Select[Any], limit: int | None = None) -> int:
+    """How many rows `query` finds, counting no further than one past `limit`."""
+    counted = query.order_by(None)
+    if limit is not None:
+        counted = counted.limit(limit + 1)
+    return db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
 
 
 def dialect_insert(table: Any) -> Any:
@@ -174,3 +199,10 @@ def add_to_tally(model: Any, key: dict[str, Any], column: str, n: int) -> None:
             index_elements=list(key), set_={column: getattr(model, column) + n}
         )
     )
+
+
+def for_this_database(obj: Any, name: Any, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's include_object: leave out what the models make on another database only
+    (marked `info={"only_on": "postgresql"}`, made with `.ddl_if(dialect=…)`)."""
+    only_on = getattr(obj, "info", {}).get("only_on")
+    return only_on is None or only_on == db.session.get_bind().dialect.name

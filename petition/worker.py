@@ -24,7 +24,7 @@ from petition.extensions import db
 from petition.mail.delivery import Deliverer, RateLimiter
 from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
-from petition.services import mailings, workers
+from petition.services import figures, mailings, workers
 from petition.services.article_stats import flush_views
 from petition.services.counting import flush_counts
 from petition.services.retention import purge_if_due
@@ -36,6 +36,8 @@ log = logging.getLogger("petition.worker")
 PURGE_CHECK_EVERY = timedelta(minutes=10)
 # How often a worker reports in (operators' /readyz/worker reads it).
 HEARTBEAT_EVERY = timedelta(seconds=5)
+# How often a worker looks for staff figures that are due to be worked out again.
+FIGURES_EVERY = timedelta(minutes=1)
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Worker:
         self.started_at = utcnow()
         self._purge_checked: datetime | None = None
         self._reported: datetime | None = None
+        self._figured: datetime | None = None
 
     def run_once(self) -> Round:
         """One round of every job, each in its own transaction."""
@@ -132,6 +135,9 @@ class Worker:
                 flush_views()
                 done.mailing_queued = mailings.queue_next_chunk()
                 mailings.drop_stopped_chunk()
+                if self._figured is None or now - self._figured >= FIGURES_EVERY:
+                    figures.refresh_due(now)
+                    self._figured = now
                 due = self._purge_checked is None or now - self._purge_checked >= PURGE_CHECK_EVERY
                 if self.purges and due:
                     self._purge_checked = now

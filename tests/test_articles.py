@@ -194,7 +194,7 @@ def test_a_signature_from_the_article_is_attributed_and_shows_in_the_funnel(app,
 
     with app.app_context():
         make_admin("editor@example.org", role="editor")
-        [funnel] = article_stats.funnels()
+        [funnel] = article_stats.funnels().value
     assert (
         funnel.views,
         funnel.signatures,

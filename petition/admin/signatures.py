@@ -48,6 +48,7 @@ def signature_search() -> Any:
         query_string=urlencode(query),
         invalidatable=invalidatable,
         restorable=restorable,
+        count_limit=moderation.COUNT_LIMIT,
         bulk=BulkForm(formdata=None),
     ), 422 if form.errors else 200
 

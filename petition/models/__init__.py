@@ -13,7 +13,7 @@ from petition.models.campaign import (
     display_goal,
 )
 from petition.models.consent import ConsentEvent, ConsentWording, UpdateConsent
-from petition.models.counts import CountJournalEntry, PetitionCountryCount
+from petition.models.counts import CountJournalEntry, PetitionCountryCount, PetitionHour
 from petition.models.donation import (
     STATUS_RANK,
     Donation,
@@ -22,6 +22,7 @@ from petition.models.donation import (
     OutboundClick,
     StripeEvent,
 )
+from petition.models.figures import Figure
 from petition.models.outbox import Lane, Mailing, MailingState, OutboxMessage, Suppression
 from petition.models.signature import (
     Signature,
@@ -37,6 +38,7 @@ __all__ = [
     "Donation",
     "DonationStatus",
     "EarlyRefund",
+    "Figure",
     "OutboundClick",
     "StripeEvent",
     "AdminUser",
@@ -57,6 +59,7 @@ __all__ = [
     "Suppression",
     "Petition",
     "PetitionCountryCount",
+    "PetitionHour",
     "PetitionMilestone",
     "PetitionNews",
     "PetitionState",

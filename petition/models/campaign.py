@@ -99,6 +99,9 @@ class Petition(Base):
     withdrawn_count: Mapped[int] = mapped_column(Integer, default=0)
     invalidated_count: Mapped[int] = mapped_column(Integer, default=0)
     counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When retention removed the personal data of every signature (CLOSED_RETENTION_DAYS after
+    # it closed): later purges need not look at this petition's signatures again.
+    personal_data_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

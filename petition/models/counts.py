@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petition.models.base import Base, BigId, UTCDateTime, utcnow
@@ -20,7 +20,22 @@ class CountJournalEntry(Base):
     state: Mapped[str] = mapped_column(String(16))
     country: Mapped[str] = mapped_column(String(2))
     delta: Mapped[int] = mapped_column(Integer)
+    # The entry that records a signature being made (not moving): counted in the hourly figures.
+    new_signature: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PetitionHour(Base):
+    """What happened to a petition in one hour: signatures made, and the change in confirmed
+    ones (confirmations less withdrawals and invalidations). Folded in from the journal, so the
+    charts and the open data never scan the signatures."""
+
+    __tablename__ = "petition_hours"
+
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    signed: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PetitionCountryCount(Base):

@@ -36,6 +36,19 @@ class OutboxMessage(Base):
             postgresql_where=text(STILL_DUE),
             sqlite_where=text(STILL_DUE),
         ),
+        # Records retention deletes after a week: found without reading the queue.
+        Index(
+            "ix_outbox_sent_at",
+            "sent_at",
+            postgresql_where=text("sent_at IS NOT NULL"),
+            sqlite_where=text("sent_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_outbox_failed_at",
+            "failed_at",
+            postgresql_where=text("failed_at IS NOT NULL"),
+            sqlite_where=text("failed_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import case, func, select
@@ -23,6 +24,7 @@ from petition.models import (
     SignatureState,
     utcnow,
 )
+from petition.services import figures
 from petition.services.articles import source_for
 
 # How often a web process writes the views it counted: one write every few seconds per
@@ -116,8 +118,19 @@ class Funnel:
         ]
 
 
-def funnels() -> list[Funnel]:
-    """Every article's funnel, newest first."""
+def funnels() -> figures.Stored:
+    """Every article's funnel, newest first (worked out by the worker every few minutes)."""
+    stored = figures.get("funnels")
+    return figures.Stored([Funnel(**f) for f in stored.value], stored.computed_at)
+
+
+@figures.standing
+def _funnel_figures() -> list[tuple[str, tuple[int, ...]]]:
+    return [("funnels", ())]
+
+
+@figures.figure("funnels")
+def _funnels() -> list[dict[str, Any]]:
     articles = db.session.execute(
         select(Article.id, Article.slug, Article.headline).order_by(
             Article.published_on.desc(), Article.id.desc()
@@ -168,15 +181,15 @@ def funnels() -> list[Funnel]:
         source = source_for(slug)
         total, ok = signed.get(source, (0, 0))
         result.append(
-            Funnel(
-                slug=slug,
-                headline=headline,
-                views=int(views.get(article_id, 0)),
-                signatures=total,
-                confirmed=ok,
+            {
+                "slug": slug,
+                "headline": headline,
+                "views": int(views.get(article_id, 0)),
+                "signatures": total,
+                "confirmed": ok,
                 # Card donations started count as clicks to give, as GoFundMe clicks do.
-                donate_clicks=int(clicks.get(source, 0)) + int(started.get(source, 0)),
-                donations=int(paid.get(source, 0)),
-            )
+                "donate_clicks": int(clicks.get(source, 0)) + int(started.get(source, 0)),
+                "donations": int(paid.get(source, 0)),
+            }
         )
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -16,6 +17,7 @@ from petition.models import (
     CountJournalEntry,
     Petition,
     PetitionCountryCount,
+    PetitionHour,
     PetitionMilestone,
     Signature,
     SignatureState,
@@ -56,9 +58,11 @@ def journal_rows(
     old: SignatureState | None,
     new: SignatureState | None,
     new_country: str | None = None,
+    made: bool = False,
 ) -> list[dict[str, Any]]:
     """The journal entries for a signature moving from `old` to `new` (either may be None);
-    `new_country` when its signer corrected their country on the way."""
+    `new_country` when its signer corrected their country on the way; `made` when this is the
+    signature being made."""
     now = utcnow()
     return [
         {
@@ -66,6 +70,7 @@ def journal_rows(
             "country": where,
             "state": state.value,
             "delta": delta,
+            "new_signature": made and delta > 0,
             "created_at": now,
         }
         for state, delta, where in ((old, -1, country), (new, +1, new_country or country))
@@ -111,7 +116,14 @@ def flush_counts(batch: int = 5000) -> int:
     else:  # one writer at a time
         take = delete(journal).where(journal.c.id.in_(pick.scalar_subquery()))
     rows = db.session.execute(
-        take.returning(journal.c.petition_id, journal.c.state, journal.c.country, journal.c.delta)
+        take.returning(
+            journal.c.petition_id,
+            journal.c.state,
+            journal.c.country,
+            journal.c.delta,
+            journal.c.new_signature,
+            journal.c.created_at,
+        )
     ).all()
     if not rows:
         db.session.rollback()
@@ -119,10 +131,15 @@ def flush_counts(batch: int = 5000) -> int:
 
     totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     countries: dict[tuple[int, str], int] = defaultdict(int)
-    for petition_id, state, country, delta in rows:
+    hours: dict[tuple[int, datetime], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for petition_id, state, country, delta, made, at in rows:
         totals[petition_id][COUNT_COLUMNS[SignatureState(state)]] += delta
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        if made:
+            hours[(petition_id, hour)]["signed"] += 1
         if state == SignatureState.CONFIRMED:
             countries[(petition_id, country)] += delta
+            hours[(petition_id, hour)]["confirmed"] += delta
 
     now = utcnow()
     slugs = []
@@ -149,6 +166,10 @@ def flush_counts(batch: int = 5000) -> int:
         if delta:
             key = {"petition_id": petition_id, "country": country}
             add_to_tally(PetitionCountryCount, key, "confirmed_count", delta)
+    for (petition_id, hour), changes in sorted(hours.items()):
+        for column, n in changes.items():
+            if n:
+                add_to_tally(PetitionHour, {"petition_id": petition_id, "hour": hour}, column, n)
     db.session.commit()
     forget_petitions(*slugs)
     return len(rows)

@@ -8,19 +8,24 @@ from typing import Any
 
 from sqlalchemy import case, func, literal, select
 
-from petition.database import time_bucket
-from petition.extensions import cache, db
-from petition.models import Petition, PetitionCountryCount, Signature, SignatureState, utcnow
-from petition.services import consent
-
-CACHE_SECONDS = 30.0
+from petition.extensions import db
+from petition.models import (
+    Petition,
+    PetitionCountryCount,
+    PetitionHour,
+    PetitionState,
+    Signature,
+    SignatureState,
+    utcnow,
+)
+from petition.services import consent, figures
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str  # "2026-11-26 14:00" or "2026-11-26"
-    total: int
-    confirmed: int
+    total: int  # signatures made
+    confirmed: int  # confirmations then, less withdrawals and invalidations
 
 
 def petition_overview() -> list[Petition]:
@@ -32,43 +37,46 @@ def petition_overview() -> list[Petition]:
 
 
 def activity(petition_id: int, unit: str, now: datetime | None = None) -> list[Bar]:
-    """Signatures made per hour (last 48) or day (last 30), with how many are now confirmed."""
+    """Signatures made per hour (last 48) or day (last 30), and the confirmations that came
+    in then (less withdrawals): from the hourly figures the count journal keeps."""
     now = now or utcnow()
-    key = f"dashboard:activity:{petition_id}:{unit}"
-    rows = cache.get(key, CACHE_SECONDS, lambda: _activity(petition_id, unit, now))
-    return [Bar(*row) for row in rows]
-
-
-def _activity(petition_id: int, unit: str, now: datetime) -> list[list[Any]]:
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
     if unit == "hour":
-        start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=47)
+        start = this_hour - timedelta(hours=47)
         slots = [(start + timedelta(hours=i)).strftime("%Y-%m-%d %H:00") for i in range(48)]
+        label = "%Y-%m-%d %H:00"
     else:
-        start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=29)
+        start = this_hour.replace(hour=0) - timedelta(days=29)
         slots = [(start + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(30)]
-    bucket = time_bucket(Signature.created_at, unit)
-    confirmed = func.sum(case((Signature.state == SignatureState.CONFIRMED, 1), else_=0))
-    counts = {
-        label: (total, int(ok or 0))
-        for label, total, ok in db.session.execute(
-            select(bucket, func.count(), confirmed)
-            .where(Signature.petition_id == petition_id, Signature.created_at >= start)
-            .group_by(bucket)
+        label = "%Y-%m-%d"
+    bars: dict[str, list[int]] = {slot: [0, 0] for slot in slots}
+    for hour, signed, confirmed in db.session.execute(
+        select(PetitionHour.hour, PetitionHour.signed, PetitionHour.confirmed).where(
+            PetitionHour.petition_id == petition_id, PetitionHour.hour >= start
         )
-    }
-    return [[slot, *counts.get(slot, (0, 0))] for slot in slots]
+    ):
+        slot = bars.get(hour.strftime(label))
+        if slot is not None:
+            slot[0] += signed
+            slot[1] += confirmed
+    return [Bar(slot, *bars[slot]) for slot in slots]
 
 
-def wanting_updates(petition_id: int) -> int:
+@figures.standing
+def _panel_figures() -> list[tuple[str, tuple[int, ...]]]:
+    """The figures each petition's dashboard panel shows."""
+    ids = db.session.scalars(select(Petition.id).where(Petition.state != PetitionState.DRAFT)).all()
+    return [(name, (i,)) for i in ids for name in ("wanting_updates", "sources")]
+
+
+def wanting_updates(petition_id: int) -> figures.Stored:
     """Confirmed signers who agreed to campaign updates and have not stopped them."""
-    key = f"dashboard:updates:{petition_id}"
-    return cache.get(
-        key,
-        CACHE_SECONDS,
-        lambda: db.session.scalar(
-            select(func.count()).where(*consent.update_recipients(petition_id))
-        ),
-    )
+    return figures.get("wanting_updates", petition_id)
+
+
+@figures.figure("wanting_updates")
+def _wanting_updates(petition_id: int) -> int:
+    return db.session.scalar(select(func.count()).where(*consent.update_recipients(petition_id)))
 
 
 def top_countries(petition_id: int, limit: int = 10) -> list[tuple[str, int]]:
@@ -86,15 +94,13 @@ def top_countries(petition_id: int, limit: int = 10) -> list[tuple[str, int]]:
     ]
 
 
-def top_sources(petition_id: int, limit: int = 10) -> list[tuple[str, int, int]]:
+def top_sources(petition_id: int) -> figures.Stored:
     """Where signatures came from (article, widget host, utm source): made, and confirmed."""
-    key = f"dashboard:sources:{petition_id}"
-    return [
-        tuple(row) for row in cache.get(key, CACHE_SECONDS, lambda: _sources(petition_id, limit))
-    ]  # type: ignore[misc]
+    return figures.get("sources", petition_id)
 
 
-def _sources(petition_id: int, limit: int) -> list[list[Any]]:
+@figures.figure("sources")
+def _sources(petition_id: int, limit: int = 10) -> list[list[Any]]:
     label = func.coalesce(literal("utm:") + Signature.utm_source, Signature.source)
     confirmed = func.sum(case((Signature.state == SignatureState.CONFIRMED, 1), else_=0))
     return [

@@ -8,18 +8,22 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select, update
 
-from petition.database import Page, ip_in_network, lower, paginate
+from petition.database import Page, contains_folded, count_up_to, ip_in_network, paginate
 from petition.extensions import db
 from petition.models import Petition, Signature, SignatureState, utcnow
+from petition.security.email_hash import email_hashes
 from petition.services import audit, counting
-from petition.services.addresses import canonical_email
+from petition.services.addresses import DOMAIN_ALIASES, canonical_email
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput
 
 PAGE_SIZE = 50
 CHUNK = 1000
+# Counting matches stops past this many (so a search among millions answers at once), and a
+# bulk change acts on at most this many signatures: more means the search is too broad.
+COUNT_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,12 @@ def conditions(f: SignatureFilter) -> list[Any]:
             Signature.petition_id
             == select(Petition.id).where(Petition.slug == f.petition).scalar_subquery()
         )
+    # Each search below is served by an index of its own on PostgreSQL (see the model).
     if f.email:
-        where.append(Signature.canonical_email == canonical_email(f.email))
+        where.append(Signature.email_hash.in_(email_hashes(canonical_email(f.email))))
     if f.domain:
-        domain = f.domain.strip().lstrip("@").lower()
-        where.append(Signature.canonical_email.endswith("@" + domain, autoescape=True))
+        domain = DOMAIN_ALIASES.get(d := f.domain.strip().lstrip("@").lower(), d)
+        where.append(Signature.email_domain == domain)
     if f.ip:
         try:
             network = ipaddress.ip_network(f.ip.strip(), strict=False)
@@ -68,16 +73,19 @@ def conditions(f: SignatureFilter) -> list[Any]:
             raise InvalidInput(
                 {"ip": "Enter an IP address (192.0.2.1) or a range (192.0.2.0/24)"}
             ) from None
-        if network.num_addresses == 1:
-            where.append(Signature.ip_address == str(network.network_address))
-        else:
-            where.append(ip_in_network(Signature.ip_address, network))
+        where += [Signature.ip_address.is_not(None), ip_in_network(Signature.ip_address, network)]
     if f.postcode:
-        where.append(
-            func.upper(Signature.postcode).startswith(f.postcode.strip().upper(), autoescape=True)
-        )
+        # Postcodes are kept in capitals, as the sign form writes them.
+        prefix = " ".join(f.postcode.upper().split())
+        where += [
+            Signature.postcode.is_not(None),
+            Signature.postcode.startswith(prefix, autoescape=True),
+        ]
     if f.name:
-        where.append(lower(Signature.name).contains(f.name.strip().lower(), autoescape=True))
+        name = f.name.strip()
+        if len(name) < 3:
+            raise InvalidInput({"name": "Enter at least 3 letters of the name"})
+        where += [Signature.name.is_not(None), contains_folded(Signature.name, name)]
     if f.since:
         where.append(Signature.created_at >= f.since)
     if f.until:
@@ -88,14 +96,18 @@ def conditions(f: SignatureFilter) -> list[Any]:
 
 
 def search(f: SignatureFilter, page: int = 1) -> Page:
-    """Matching signatures, newest first, a page at a time."""
+    """Matching signatures, newest first, a page at a time (counted up to COUNT_LIMIT)."""
     return paginate(
-        select(Signature).where(*conditions(f)).order_by(Signature.id.desc()), page, PAGE_SIZE
+        select(Signature).where(*conditions(f)).order_by(Signature.id.desc()),
+        page,
+        PAGE_SIZE,
+        count_limit=COUNT_LIMIT,
     )
 
 
 def count_invalidatable(f: SignatureFilter) -> int:
-    """How many signatures an invalidation with this filter would take out of the counts."""
+    """How many signatures an invalidation with this filter would take out of the counts
+    (counting stops past COUNT_LIMIT: too many to change at once)."""
     return _count(f, (SignatureState.PENDING, SignatureState.CONFIRMED))
 
 
@@ -104,12 +116,8 @@ def count_restorable(f: SignatureFilter) -> int:
 
 
 def _count(f: SignatureFilter, states: tuple[SignatureState, ...]) -> int:
-    query = (
-        select(func.count())
-        .select_from(Signature)
-        .where(*conditions(f), Signature.state.in_(states))
-    )
-    return db.session.scalar(query) or 0
+    query = select(Signature.id).where(*conditions(f), Signature.state.in_(states))
+    return count_up_to(query, COUNT_LIMIT)
 
 
 def invalidate(f: SignatureFilter, reason: str, expected: int, actor: Actor) -> int:
@@ -186,9 +194,18 @@ def _move_matching(
         )
         .where(*conditions(f), Signature.state.in_(states))
         .order_by(Signature.id)
+        .limit(COUNT_LIMIT + 1)
         .with_for_update()
     )
     rows = db.session.execute(query).all()
+    if len(rows) > COUNT_LIMIT:
+        db.session.rollback()
+        raise InvalidInput(
+            {
+                "expected": f"More than {COUNT_LIMIT:,} signatures match: narrow the search "
+                f"(a bulk change takes at most {COUNT_LIMIT:,} at a time)."
+            }
+        )
     if len(rows) != expected:
         db.session.rollback()
         raise InvalidInput(

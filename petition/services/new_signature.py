@@ -42,6 +42,7 @@ SIGNATURE_COLUMNS = (
     "email",
     "canonical_email",
     "email_hash",
+    "email_domain",
     "postcode",
     "country",
     "consent_updates",
@@ -57,7 +58,7 @@ SIGNATURE_COLUMNS = (
     "updated_at",
 )
 TOKEN_COLUMNS = ("purpose", "token_hash", "created_at", "expires_at")
-JOURNAL_COLUMNS = ("petition_id", "country", "state", "delta", "created_at")
+JOURNAL_COLUMNS = ("petition_id", "country", "state", "delta", "new_signature", "created_at")
 OUTBOX_COLUMNS = (
     "lane",
     "kind",

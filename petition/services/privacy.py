@@ -181,6 +181,7 @@ def anonymise(ids: list[int]) -> None:
             name=None,
             email=None,
             canonical_email=None,
+            email_domain=None,
             postcode=None,
             ip_address=None,
             referrer_host=None,

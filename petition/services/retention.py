@@ -71,14 +71,20 @@ def purge(now: datetime | None = None, actor: Actor = SYSTEM) -> PurgeReport:
         ),
         lambda rows: anonymise([row.id for row in rows]),
     )
-    closed = _closed_before(days("CLOSED_RETENTION_DAYS"))
-    if closed:
-        report.closed_anonymised = _in_batches(
+    for petition_id in _closed_before(days("CLOSED_RETENTION_DAYS")):
+        report.closed_anonymised += _in_batches(
             select(Signature.id).where(
-                Signature.petition_id.in_(closed), Signature.erased_at.is_(None)
+                Signature.petition_id == petition_id, Signature.erased_at.is_(None)
             ),
             lambda rows: anonymise([row.id for row in rows]),
         )
+        # Done for good: later purges need not read this petition's signatures again.
+        db.session.execute(
+            update(Petition)
+            .where(Petition.id == petition_id)
+            .values(personal_data_removed_at=utcnow())
+        )
+        db.session.commit()
     report.ips_cleared = _in_batches(
         select(Signature.id).where(
             Signature.created_at < days("IP_RETENTION_DAYS"), Signature.ip_address.is_not(None)
@@ -148,7 +154,8 @@ def _closed_before(cutoff: datetime) -> list[int]:
     """Petitions whose signing ended before `cutoff` (closed, or past their closing date)."""
     candidates = db.session.scalars(
         select(Petition).where(
-            or_(Petition.state == PetitionState.CLOSED, Petition.closes_at < cutoff)
+            or_(Petition.state == PetitionState.CLOSED, Petition.closes_at < cutoff),
+            Petition.personal_data_removed_at.is_(None),
         )
     ).all()
     return [p.id for p in candidates if (ended := p.ended_at()) is not None and ended < cutoff]

@@ -119,6 +119,7 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         email=entry.email,
         canonical_email=canonical,
         email_hash=hashes[0],
+        email_domain=canonical.rpartition("@")[2],
         postcode=entry.postcode,
         country=entry.country,
         consent_updates=entry.consent_updates,
@@ -157,7 +158,9 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
     tokens, email = _confirmation(
         recipient, "confirm", f"Please confirm your signature: {petition['title']}"
     )
-    [journal] = counting.journal_rows(petition["id"], entry.country, None, SignatureState.PENDING)
+    [journal] = counting.journal_rows(
+        petition["id"], entry.country, None, SignatureState.PENDING, made=True
+    )
     signature_id = insert_new_signature(signature, tokens, journal, email, notice)
     metrics.SIGNATURES.labels("new" if signature_id else "again").inc()
 
