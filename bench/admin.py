@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from bench.common import DATABASE_URL, ROOT, app_env, flask, psql, psql_command
+from bench.common import DATABASE_URL, ROOT, app_env, database_name, flask, psql
 from bench.exports import Measured, measure
 from tests.parts import postgres_database
 
@@ -70,92 +73,64 @@ def _days_ago(days: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
 
 
-def refresh_figures() -> None:
-    """In a process of its own: what the worker does before the first dashboard."""
+def time_admin() -> None:
+    """In a process of its own, with the production settings: time each command's work and
+    each page, signed in as an admin; print JSON lines."""
     from app import app
-    from petition.services import figures
-
-    with app.app_context():
-        started = time.perf_counter()
-        figures.refresh_due()
-        print((time.perf_counter() - started) * 1000)
-
-
-def time_pages() -> None:
-    """In a process of its own: sign in and time each page; print JSON lines."""
-    from app import app
+    from petition.services import counting, figures, retention
     from tests.factories import log_in, make_admin
 
+    def report(what: str, times: list[float], note: str = "") -> None:
+        again = statistics.median(times[1:]) if len(times) > 1 else float("nan")
+        print(json.dumps([what, times[0], again, note]), flush=True)
+
+    def timed(work: Callable[[], object], runs: int) -> list[float]:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            work()
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+
     with app.app_context():
+        report("recount", timed(counting.recount, 2))
+        report("purge (nothing due)", timed(retention.purge, 4))
+        # Before the first dashboard, the worker has worked out what staff will see.
+        report("figures, worked out by the worker", timed(figures.refresh_due, 1))
         make_admin("bench-admin@example.org")
     client = app.test_client()
     response = log_in(client, "bench-admin@example.org")
     assert response.status_code in (302, 303), response.status_code
     for what, path in pages_to_time():
-        times = []
-        for _ in range(4):
-            started = time.perf_counter()
-            page = client.get(path)
-            times.append((time.perf_counter() - started) * 1000)
-            assert page.status_code == 200, (path, page.status_code)
-        html = page.get_data(as_text=True)
-        note = ""
-        if "signatures" in path and "matching" in html:
-            note = html.split("matching", 1)[0].rsplit(">", 1)[-1].strip()
-        print(json.dumps([what, times[0], statistics.median(times[1:]), note]), flush=True)
+        pages: list[Any] = []
+
+        def get(path: str = path, pages: list[Any] = pages) -> None:
+            pages.append(client.get(path))
+            assert pages[-1].status_code == 200, (path, pages[-1].status_code)
+
+        times = timed(get, 4)
+        html = pages[-1].get_data(as_text=True)
+        found = re.search(r"<h2>([^<]*) matching signatures?</h2>", html)
+        report(what, times, found.group(1) if found else "")
 
 
-def timed_command(env: dict[str, str], *args: str) -> float:
-    started = time.perf_counter()
-    flask(*args, env=env)
-    return (time.perf_counter() - started) * 1000
-
-
-def run() -> tuple[list[Timed], Measured | None]:
-    with postgres_database(DATABASE_URL, "petition_bench_admin") as url:
+def run() -> tuple[list[Timed], Measured]:
+    with postgres_database(DATABASE_URL, database_name("admin")) as url:
         env = app_env(url)
         flask("db", "upgrade", env=env)
         flask("seed", env=env)
         started = time.perf_counter()
         psql(url, "admin_data.sql", petition_id=1, rows=ROWS, mail=MAIL, key=KEY)
         print(f"  {ROWS:,} signatures made in {time.perf_counter() - started:.0f} s", flush=True)
-        results = [Timed("recount", timed_command(env, "recount"), float("nan"))]
-        # The worker works out the figures staff see (sources, funnels, who wants updates)
-        # in the background; the first dashboard then finds them stored.
-        refresh = float(_in_process(env, "refresh_figures")[0])
-        results.append(
-            Timed("figures worked out by the worker (once a few minutes)", refresh, float("nan"))
-        )
-        first = timed_command(env, "purge")
-        again = statistics.median(timed_command(env, "purge") for _ in range(3))
-        results.append(Timed("purge (nothing due)", first, again, "includes process start"))
-        results.append(
-            Timed("(an empty command: process start)", timed_command(env, "--help"), float("nan"))
-        )
-        pages = _run_pages(env)
-        results += pages
-        psql_command(url, "VACUUM ANALYZE signatures")
+        results = [
+            Timed(*json.loads(line)) for line in _in_process(env, "time_admin") if line[:1] == "["
+        ]
         export = [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "app",
-            "export-signatures",
-            "help-ukraine-refugees",
-            "--state",
-            "all",
-            "--output",
-            os.devnull,
+            *(sys.executable, "-m", "flask", "--app", "app", "export-signatures"),
+            *("help-ukraine-refugees", "--state", "all", "--output", os.devnull),
         ]
         seconds, peak = measure(export, env)
         return results, Measured(ROWS, seconds, peak)
-
-
-def _run_pages(env: dict[str, str]) -> list[Timed]:
-    return [
-        Timed(*json.loads(line)) for line in _in_process(env, "time_pages") if line.startswith("[")
-    ]
 
 
 def _in_process(env: dict[str, str], function: str) -> list[str]:
@@ -175,10 +150,10 @@ def _in_process(env: dict[str, str], function: str) -> list[str]:
 
 def admin_table(results: list[Timed], export: Measured | None) -> str:
     lines = [
-        f"{ROWS:,} signatures, {MAIL:,} sent emails kept. Milliseconds; commands include "
-        "starting a Python process.",
+        f"{ROWS:,} signatures, {MAIL:,} sent emails kept. Milliseconds: the first time in a "
+        "new process, then the median of the next runs.",
         "",
-        "| page or command | first ms | again ms (median of 3) | |",
+        "| page or command | first ms | again ms | found |",
         "|---|---:|---:|---|",
     ]
     for r in results:

@@ -8,6 +8,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,12 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 32))
 DURATION = int(os.environ.get("BENCH_SECONDS", 8))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
+# Each run's databases have names of their own, so two runs on one server never collide.
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def database_name(scenario: str) -> str:
+    return f"petition_bench_{scenario}_{RUN_ID}"
 
 
 def flask(*args: str, env: dict[str, str]) -> str:
@@ -44,6 +51,20 @@ def psql(url: str, script: str, **variables: object) -> None:
 
 def psql_command(url: str, sql: str) -> None:
     subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True)
+
+
+def psql_value(url: str, sql: str) -> int:
+    """One number from the database (e.g. how many messages wait in the outbox)."""
+    done = subprocess.run(
+        ["psql", url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout.strip())
+
+
+WAITING_MAIL = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
 
 
 @dataclass
@@ -160,6 +181,8 @@ class Row:
     scenario: str
     baseline_name: str
     result: Comparison
+    # Messages still waiting in the outbox when the scenario ended (where it queues mail).
+    outbox: int | None = None
 
     @property
     def ours(self) -> Load:
@@ -185,6 +208,7 @@ COLUMNS = (
     "baseline p50 ms",
     "baseline p99 ms",
     "ratio",
+    "outbox at end",
 )
 
 
@@ -196,7 +220,7 @@ def table(rows: list[Row]) -> str:
         "the back-to-back pairs' ratios.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         cells = (
@@ -210,6 +234,7 @@ def table(rows: list[Row]) -> str:
             f"{r.baseline.p50_ms:.1f}",
             f"{r.baseline.p99_ms:.1f}",
             f"{r.ratio:.2f}×",
+            "—" if r.outbox is None else f"{r.outbox:,}",
         )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import DATABASE_URL, ROOT, app_env, flask, psql, psql_command
+from bench.common import DATABASE_URL, ROOT, app_env, database_name, flask, psql, psql_command
 from tests.parts import postgres_database
 
 BASELINE = """
@@ -86,7 +86,7 @@ def export(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> list[tuple[str, Mea
     """For each size: our export (the CLI, same service as the admin download) and COPY."""
     results = []
     for size in sizes:
-        with postgres_database(DATABASE_URL, f"petition_bench_export_{size}") as url:
+        with postgres_database(DATABASE_URL, database_name(f"export_{size}")) as url:
             env = app_env(url)
             flask("db", "upgrade", env=env)
             flask("seed", env=env)

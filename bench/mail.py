@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from bench.common import DATABASE_URL, ROOT, app_env, flask, psql
+from bench.common import DATABASE_URL, ROOT, app_env, database_name, flask, psql
 from petition.services.seed import PETITION_SLUG
 from tests.parts import Mailbox, postgres_database
 from tests.processes import WORKER, background
@@ -232,7 +232,7 @@ def run() -> MailResult:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's line per command
     sink = TimedSink().start()
     try:
-        with postgres_database(DATABASE_URL, "petition_bench_mail") as url:
+        with postgres_database(DATABASE_URL, database_name("mail")) as url:
             env = app_env(url, MAIL_URL=sink.url)
             flask("db", "upgrade", env=env)
             flask("seed", env=env)

@@ -1,5 +1,6 @@
 -- wrk script: every request signs with a new address, as readers do.
--- Arguments: path, form token, origin.
+-- Arguments: path, form token, origin, and optionally a pause in ms between one connection's
+-- requests (readers who take their time, for a steady rate rather than as fast as possible).
 local next_id = 0
 
 function setup(thread)
@@ -13,6 +14,10 @@ function init(args)
   origin = args[3]
   counter = 0
   run = tostring(os.time())
+  local pause = tonumber(args[4] or "0")
+  if pause > 0 then
+    delay = function() return pause end
+  end
 end
 
 function request()

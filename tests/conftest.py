@@ -4,6 +4,7 @@ a real SMTP server on loopback, and the app's test client and CLI runner."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,9 @@ def postgres_url() -> Iterator[str]:
         yield ""
         return
     require_part("PostgreSQL", TEST_DATABASE_URL)
-    name = f"petition_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    # Unique per run: two runs on one server (a developer's and CI's) never drop each other's.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"petition_test_{worker}_{uuid.uuid4().hex[:12]}"
     with postgres_database(TEST_DATABASE_URL, name) as url:
         yield url
 

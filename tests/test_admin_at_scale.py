@@ -178,3 +178,18 @@ def test_purge_marks_closed_petitions_done_and_reads_them_no_more(app, client):
         db.session.execute(update(Signature).values(erased_at=None))
         db.session.commit()
         assert retention.purge().closed_anonymised == 0
+
+
+def test_unreadable_searches_are_explained_at_their_own_field(app, admin):
+    sign(admin, name="Ada Lovelace", email="ada@example.org")
+    for field, bad, good, message in [
+        ("name", "Ad", "Ada", "Enter at least 3 letters of the name"),
+        ("ip", "192.0.2.300", "192.0.2.0/24", "Enter an IP address (192.0.2.1) or a range"),
+    ]:
+        refused = admin.get("/admin/signatures", query_string={field: bad})
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and message in html, field
+        # The message sits with its own field (its input says so to screen readers).
+        assert f'id="{field}-error"' in html or f'aria-describedby="{field}-error"' in html, html
+        found = admin.get("/admin/signatures", query_string={field: good})
+        assert found.status_code == 200 and message not in found.get_data(as_text=True)

@@ -87,51 +87,37 @@ def test_the_daily_purge_runs_once_a_day_whichever_process_asks(app):
 
 @pytest.mark.postgres
 def test_a_connection_that_breaks_mid_signature_answers_503_not_500(app, client, monkeypatch):
-    """As when the server restarts during the one-statement insert: psycopg then refuses even
-    to reset the connection, and that second error must not hide the first."""
+    """As when the server restarts during the one-statement insert: the connection it was
+    given dies under it (its server process is ended first). The reader is told to retry,
+    nothing is half-written, and the dead connection never goes back to the pool."""
     from types import SimpleNamespace
 
     import psycopg
 
     from petition.services import new_signature
 
-    class BrokenMidStatement:
-        closed = False
-        broken = False
-
-        @property
-        def autocommit(self) -> bool:
-            return self.broken
-
-        @autocommit.setter
-        def autocommit(self, value: bool) -> None:
-            if self.broken:
-                raise psycopg.ProgrammingError("can't change 'autocommit' now")
-
-        def execute(self, *args: object, **kwargs: object) -> None:
-            self.broken = True
-            raise psycopg.OperationalError("connection socket closed")
-
-    class Pooled:
-        def __init__(self, real: Any) -> None:
-            self.real = real
-            self.driver_connection = BrokenMidStatement()
-
-        def invalidate(self, exc: BaseException | None = None) -> None:
-            self.real.invalidate(exc)
-
-        def close(self) -> None:
-            self.real.close()
+    plain = app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg://", "postgresql://")
 
     class Engine:
-        """The app's engine, but the one-statement insert gets a connection that breaks."""
+        """The app's engine, but the one-statement insert gets a connection about to die."""
 
         def __getattr__(self, name: str) -> Any:
             return getattr(db.engine, name)
 
-        def raw_connection(self) -> Pooled:
-            return Pooled(db.engine.raw_connection())
+        def raw_connection(self) -> Any:
+            pooled = db.engine.raw_connection()
+            backend = pooled.driver_connection.info.backend_pid
+            with psycopg.connect(plain, autocommit=True) as other:
+                ended = other.execute("SELECT pg_terminate_backend(%s, 5000)", [backend])
+                assert ended.fetchone() == (True,)
+            return pooled
 
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(OutboxMessage))
     monkeypatch.setattr(new_signature, "db", SimpleNamespace(engine=Engine(), session=db.session))
     response = sign(client)
     assert response.status_code == 503 and response.headers["Retry-After"]
+    monkeypatch.undo()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == before
+    assert sign(client).status_code == 303  # the next reader gets a live connection

@@ -41,6 +41,12 @@ OLD_INDEXES = ['ix_signatures_canonical_email', 'ix_signatures_consent_wording_i
 
 def upgrade():
     postgres = op.get_bind().dialect.name == 'postgresql'
+    if postgres:
+        # The tables this changes, locked up front in the order signing and confirming take
+        # them (a signature, then its journal entry, then the petition its foreign key names).
+        # Taken in the order of the statements below instead (petitions first, for the new
+        # table's foreign key), a signature arriving mid-upgrade deadlocked with it.
+        op.execute('LOCK TABLE signatures, count_journal, petitions IN ACCESS EXCLUSIVE MODE')
     op.create_table('figures',
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('value', sa.JSON(), nullable=False),

@@ -27,27 +27,25 @@ def _search_form() -> SearchForm:
 @admin_only
 def signature_search() -> Any:
     form = _search_form()
-    page = result = None
-    invalidatable = restorable = 0
+    matches = None
+    bulk_changes = False
     if request.args and form.validate():
         criteria = form.filter()
+        bulk_changes = not criteria.is_empty()
         try:
-            page = moderation.search(criteria, request.args.get("page", 1, type=int))
-            if not criteria.is_empty():
-                invalidatable = moderation.count_invalidatable(criteria)
-                restorable = moderation.count_restorable(criteria)
+            matches = moderation.search(criteria, request.args.get("page", 1, type=int))
         except InvalidInput as exc:
-            form.ip.errors = [exc.errors.get("ip", str(exc))]
+            for field, message in exc.errors.items():
+                getattr(form, field).errors = [message]
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "admin/signatures.html",
         form=form,
-        page=page,
-        result=result,
+        matches=matches,
+        page=matches.page if matches else None,
+        bulk_changes=bulk_changes,
         query=query,
         query_string=urlencode(query),
-        invalidatable=invalidatable,
-        restorable=restorable,
         count_limit=moderation.COUNT_LIMIT,
         bulk=BulkForm(formdata=None),
     ), 422 if form.errors else 200

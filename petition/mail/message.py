@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from email import policy
 from email.header import Header
@@ -61,7 +62,9 @@ def build_email(
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         ).encode("ascii")
     subject = " ".join(subject.split())  # one line, whatever it was given
-    email = MIMEMultipart("alternative")
+    # A boundary of our own: the parts are base64, which can never contain it, and the email
+    # package would otherwise compile a regular expression per message to check its own.
+    email = MIMEMultipart("alternative", boundary=f"=_{secrets.token_hex(16)}")
     email["From"] = formataddr((sender_name, sender), charset="utf-8")
     email["To"] = to_address
     email["Subject"] = Header(subject, "utf-8") if not subject.isascii() else subject

@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
+from petition.extensions import cache
 from petition.forms import ConfirmForm, SignatureForm, attribution
 from petition.microcache import public_cache
 from petition.models import TokenPurpose
@@ -114,11 +115,21 @@ def confirm(token: str) -> Any:
         return render_template("public/link_invalid.html"), 404
     except ConfirmationClosed as exc:
         return render_template("public/confirm_closed.html", title=str(exc)), 410
-    petition = _snapshot_or_404(link.petition_slug)
-    if link.changed:
-        # Stored counts catch up within seconds; show the reader their own signature now.
-        petition = {**petition, "signature_count": petition["signature_count"] + 1}
-    return render_template("public/confirmed.html", link=link, petition=petition)
+    return _confirmed_page(_snapshot_or_404(link.petition_slug), link.changed)
+
+
+def _confirmed_page(petition: dict[str, Any], changed: bool) -> str:
+    """The thank-you page, the same for everyone confirming this second (nothing on it is
+    personal), so each process renders it about once a second however many confirm."""
+    # Stored counts catch up within seconds; show the reader their own signature now.
+    count = petition["signature_count"] + (1 if changed else 0)
+    return cache.get(
+        f"confirmed-page:v1:{petition['slug']}:{count}",
+        current_app.config["COUNT_CACHE_SECONDS"],
+        lambda: render_template(
+            "public/confirmed.html", petition={**petition, "signature_count": count}
+        ),
+    )
 
 
 def _form_showing(link: signing.SignatureLink) -> ConfirmForm:

@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 
-from petition.database import Page, contains_folded, count_up_to, ip_in_network, paginate
+from petition.database import Page, contains_folded, ip_in_network, paginate
 from petition.extensions import db
 from petition.models import Petition, Signature, SignatureState, utcnow
 from petition.security.email_hash import email_hashes
@@ -95,29 +95,44 @@ def conditions(f: SignatureFilter) -> list[Any]:
     return where
 
 
-def search(f: SignatureFilter, page: int = 1) -> Page:
-    """Matching signatures, newest first, a page at a time (counted up to COUNT_LIMIT)."""
-    return paginate(
-        select(Signature).where(*conditions(f)).order_by(Signature.id.desc()),
-        page,
-        PAGE_SIZE,
-        count_limit=COUNT_LIMIT,
+@dataclass(frozen=True)
+class Matches:
+    """One page of a search, and what a bulk change could do with everything it found."""
+
+    page: Page
+    invalidatable: int  # pending or confirmed: what an invalidation would take out
+    restorable: int  # invalidated: what a restore would put back
+
+    @property
+    def too_many(self) -> bool:
+        """More match than one bulk change may take (their states were not all counted)."""
+        return self.page.more
+
+
+def search(f: SignatureFilter, page: int = 1) -> Matches:
+    """Matching signatures, newest first, a page at a time; counted up to COUNT_LIMIT, in one
+    pass that also tells how many a bulk change would take."""
+    where = conditions(f)
+    found = select(Signature.state).where(*where).limit(COUNT_LIMIT + 1).subquery()
+    by_state: Counter[str] = Counter(
+        dict(db.session.execute(select(found.c.state, func.count()).group_by(found.c.state)).all())
     )
-
-
-def count_invalidatable(f: SignatureFilter) -> int:
-    """How many signatures an invalidation with this filter would take out of the counts
-    (counting stops past COUNT_LIMIT: too many to change at once)."""
-    return _count(f, (SignatureState.PENDING, SignatureState.CONFIRMED))
-
-
-def count_restorable(f: SignatureFilter) -> int:
-    return _count(f, (SignatureState.INVALIDATED,))
-
-
-def _count(f: SignatureFilter, states: tuple[SignatureState, ...]) -> int:
-    query = select(Signature.id).where(*conditions(f), Signature.state.in_(states))
-    return count_up_to(query, COUNT_LIMIT)
+    total = sum(by_state.values())
+    # A few thousand matches are found through their own index and sorted. Many are read
+    # newest first along the primary key: without this, PostgreSQL (guessing how common a
+    # value is) may walk the whole primary key to collect a handful of rare ones.
+    order = Signature.id.desc() if total > COUNT_LIMIT else (Signature.id + 0).desc()
+    return Matches(
+        paginate(
+            select(Signature).where(*where).order_by(order),
+            page,
+            PAGE_SIZE,
+            count_limit=COUNT_LIMIT,
+            total=total,
+        ),
+        invalidatable=by_state[SignatureState.PENDING] + by_state[SignatureState.CONFIRMED],
+        restorable=by_state[SignatureState.INVALIDATED],
+    )
 
 
 def invalidate(f: SignatureFilter, reason: str, expected: int, actor: Actor) -> int:

@@ -508,12 +508,9 @@ def _move(
     """Change state only if nobody else just did, and journal the change for the counts."""
     old = signature.state
     # A Core update: the ORM's bulk-update machinery costs more than the statement itself.
-    moved = db.session.connection().execute(
+    change = (
         update(SIGNATURES)
         .where(SIGNATURES.c.id == signature.id, SIGNATURES.c.state == old)
         .values(state=new, updated_at=utcnow(), **values)
     )
-    if not moved.rowcount:
-        return False
-    counting.record_change(signature.petition_id, signature.country, old, new, new_country)
-    return True
+    return counting.move(change, signature.petition_id, signature.country, old, new, new_country)
