@@ -1,4 +1,5 @@
--- wrk script: each request confirms a different pending signature (links bench-1, bench-2 …).
+-- wrk script: each request confirms a different pending signature (links bench-1, bench-2 …),
+-- sending the details the confirm page shows, as a reader's press of its button does.
 -- Arguments: origin, number of threads, how many links there are, and optionally a pause in ms
 -- between one connection's requests. Each run starts where the clock says (a thousand links a
 -- second), so back-to-back runs confirm signatures still pending, not ones already confirmed.
@@ -26,5 +27,8 @@ function request()
   if counter > links then
     counter = counter - links
   end
-  return wrk.format("POST", path, { ["Origin"] = origin })
+  return wrk.format("POST", path, {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Origin"] = origin,
+  }, "details_shown=1&name=Bench+Reader&country=GB&postcode=SW1A+1AA")
 end

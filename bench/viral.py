@@ -48,11 +48,11 @@ class Stream:
 
 
 STREAMS = (
-    Stream("petition page (HTML)", f"/petitions/{PETITION_SLUG}", "paced.lua", 8, 20),
-    Stream("count API (JSON)", f"/api/v1/petitions/{PETITION_SLUG}", "paced.lua", 4, 20),
-    Stream("widget page (HTML)", f"/embed/petitions/{PETITION_SLUG}", "paced.lua", 4, 40),
-    Stream("sign (form post → 303)", f"/petitions/{PETITION_SLUG}/sign", "sign.lua", 8, 100),
-    Stream("confirm (POST the link → 200)", "/signatures/confirm/", "confirm.lua", 4, 80),
+    Stream("petition page (HTML)", f"/petitions/{PETITION_SLUG}", "paced.lua", 8, 10),
+    Stream("count API (JSON)", f"/api/v1/petitions/{PETITION_SLUG}", "paced.lua", 4, 10),
+    Stream("widget page (HTML)", f"/embed/petitions/{PETITION_SLUG}", "paced.lua", 4, 20),
+    Stream("sign (form post → 303)", f"/petitions/{PETITION_SLUG}/sign", "sign.lua", 8, 50),
+    Stream("confirm (POST the link → 200)", "/signatures/confirm/", "confirm.lua", 4, 50),
 )
 
 

@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Update, delete, exists, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    Update,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 
 from petition.database import add_to_tally, dialect_insert
@@ -28,6 +40,7 @@ from petition.services.errors import NotFound
 
 JOURNAL = CountJournalEntry.__table__
 INSERT_JOURNAL = insert(JOURNAL)
+JOURNAL_COLUMNS = ("petition_id", "country", "state", "delta", "new_signature", "created_at")
 
 # could_not_serialize and deadlock_detected: safe to retry from the start.
 SERIALIZATION_FAILURES = {"40001", "40P01"}
@@ -42,14 +55,15 @@ COUNT_COLUMNS = {
 
 def move(
     change: Update,
+    params: dict[str, Any],
     petition_id: int,
     country: str,
     old: SignatureState,
     new: SignatureState,
     new_country: str | None = None,
 ) -> bool:
-    """Run `change` (an UPDATE of one signature guarded by its old state) and, if it changed
-    the row, journal the move; whether it did. In the caller's transaction.
+    """Run `change` with `params` (an UPDATE of one signature guarded by its old state) and,
+    if it changed the row, journal the move; whether it did. In the caller's transaction.
 
     On PostgreSQL both are one statement (the update a CTE the journal's INSERT reads), so a
     confirmation or withdrawal costs one round trip to the database rather than two.
@@ -57,24 +71,30 @@ def move(
     rows = journal_rows(petition_id, country, old, new, new_country)
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
-        if not connection.execute(change).rowcount:
+        if not connection.execute(change, params).rowcount:
             return False
         connection.execute(INSERT_JOURNAL, rows)
         return True
+    for i, row in enumerate(rows):
+        params.update({f"journal{i}_{column}": value for column, value in row.items()})
+    return bool(connection.execute(_journaled(change, len(rows)), params).all())
+
+
+@cache
+def _journaled(change: Update, entries: int) -> Any:
+    """`change` and its journal entries as one statement, built once per kind of change."""
     moved = change.returning(literal(1).label("moved")).cte("moved")
-    columns = list(rows[0])
-    entries = union_all(
-        *(
-            select(*(literal(row[c], JOURNAL.c[c].type).label(c) for c in columns)).where(
-                exists(moved.select())
+    selects = [
+        select(
+            *(
+                bindparam(f"journal{i}_{column}", type_=JOURNAL.c[column].type).label(column)
+                for column in JOURNAL_COLUMNS
             )
-            for row in rows
-        )
-    )
-    written = connection.execute(
-        insert(JOURNAL).from_select(columns, entries).returning(JOURNAL.c.id)
-    ).all()
-    return bool(written)
+        ).where(exists(moved.select()))
+        for i in range(entries)
+    ]
+    entries_ = union_all(*selects) if len(selects) > 1 else selects[0]
+    return insert(JOURNAL).from_select(JOURNAL_COLUMNS, entries_).returning(JOURNAL.c.id)
 
 
 def journal_rows(

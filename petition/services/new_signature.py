@@ -161,11 +161,11 @@ def _session_busy() -> bool:
 
 
 @cache
-def _statement() -> tuple[str, tuple[str, ...]]:
-    """The one statement as PostgreSQL text with its own placeholders ($1, $2, …), and the
-    parameters' names in that order: the driver sends it as it is, parsing nothing."""
+def _statement() -> tuple[bytes, tuple[str, ...]]:
+    """The one statement as PostgreSQL text with its own placeholders ($1, $2, …), already
+    encoded, and the parameters' names in that order: the driver sends it as it is."""
     compiled = _all_at_once().compile(dialect=PGDialect_psycopg(paramstyle="numeric_dollar"))
-    return compiled.string, tuple(compiled.positiontup or ())
+    return compiled.string.encode(), tuple(compiled.positiontup or ())
 
 
 def _driver_values(
@@ -228,7 +228,12 @@ def _in_one_statement(values: list[Any]) -> int | None:
     return row[0] if row is not None else None
 
 
-def _wrapped(exc: psycopg.Error, sql: str, invalidated: bool) -> BaseException:
+def _wrapped(exc: psycopg.Error, sql: bytes, invalidated: bool) -> BaseException:
     return DBAPIError.instance(
-        sql, None, exc, psycopg.Error, hide_parameters=True, connection_invalidated=invalidated
+        sql.decode(),
+        None,
+        exc,
+        psycopg.Error,
+        hide_parameters=True,
+        connection_invalidated=invalidated,
     )

@@ -12,10 +12,11 @@ import hashlib
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.orm import contains_eager
 
 from petition.extensions import db
@@ -480,23 +481,29 @@ def _signature_for(token: str, purpose: TokenPurpose) -> tuple[Signature, Detail
     """The signature behind a link, and the details confirming it would record."""
     if not token or len(token) > 100:
         raise LinkInvalid("malformed token")
-    # One query for the link, its signature and its petition (a confirm is a hot path too).
     found = db.session.execute(
-        select(Signature, SignatureToken.details)
-        .join(SignatureToken, SignatureToken.signature_id == Signature.id)
-        .join(Signature.petition)
-        .options(contains_eager(Signature.petition))
-        .where(
-            SignatureToken.token_hash == _hash(token),
-            SignatureToken.purpose == purpose,
-            SignatureToken.expires_at > utcnow(),
-        )
+        _LINK, {"token_hash": _hash(token), "purpose": purpose, "now": utcnow()}
     ).first()
     if found is None or found[0].email is None:
         db.session.rollback()
         raise LinkInvalid("unknown or expired token")
     signature, typed = found
     return signature, Details(**typed) if typed else Details.of(signature)
+
+
+# One query for the link, its signature and its petition (a confirm is a hot path too), built
+# once: building a statement, and working out its cache key, costs more than running it.
+_LINK = (
+    select(Signature, SignatureToken.details)
+    .join(SignatureToken, SignatureToken.signature_id == Signature.id)
+    .join(Signature.petition)
+    .options(contains_eager(Signature.petition))
+    .where(
+        SignatureToken.token_hash == bindparam("token_hash"),
+        SignatureToken.purpose == bindparam("purpose"),
+        SignatureToken.expires_at > bindparam("now"),
+    )
+)
 
 
 def _move(
@@ -507,10 +514,27 @@ def _move(
 ) -> bool:
     """Change state only if nobody else just did, and journal the change for the counts."""
     old = signature.state
-    # A Core update: the ORM's bulk-update machinery costs more than the statement itself.
-    change = (
-        update(SIGNATURES)
-        .where(SIGNATURES.c.id == signature.id, SIGNATURES.c.state == old)
-        .values(state=new, updated_at=utcnow(), **values)
+    params = {f"set_{column}": value for column, value in values.items()}
+    params.update(signature_id=signature.id, old_state=old, new_state=new, updated_at=utcnow())
+    change = _state_change(tuple(sorted(values)))
+    return counting.move(
+        change, params, signature.petition_id, signature.country, old, new, new_country
     )
-    return counting.move(change, signature.petition_id, signature.country, old, new, new_country)
+
+
+@cache
+def _state_change(columns: tuple[str, ...]) -> Update:
+    """The UPDATE moving one signature from its old state and setting `columns`, built once
+    per set of columns (a Core update: the ORM's costs more than the statement itself)."""
+    return (
+        update(SIGNATURES)
+        .where(
+            SIGNATURES.c.id == bindparam("signature_id"),
+            SIGNATURES.c.state == bindparam("old_state"),
+        )
+        .values(
+            state=bindparam("new_state"),
+            updated_at=bindparam("updated_at"),
+            **{column: bindparam(f"set_{column}") for column in columns},
+        )
+    )
