@@ -187,7 +187,7 @@ def count_up_to(query: Select[Any], limit: int | None = None) -> int:
     return db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
 
 
-def execute_alone(statement: Any) -> int:
+def execute_alone(statement: Any, params: dict[str, Any] | None = None) -> int:
     """Run one statement as a transaction of its own; how many rows it changed.
 
     On PostgreSQL it runs in autocommit on a pooled connection: one round trip, where BEGIN,
@@ -195,11 +195,11 @@ def execute_alone(statement: Any) -> int:
     transaction, from code whose session holds no uncommitted work.
     """
     if db.engine.dialect.name != "postgresql":
-        changed = db.session.execute(statement).rowcount
+        changed = db.session.execute(statement, params).rowcount
         db.session.commit()
         return changed
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(statement).rowcount
+        return connection.execute(statement, params).rowcount
 
 
 def dialect_insert(table: Any) -> Any:
