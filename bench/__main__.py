@@ -8,29 +8,29 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
-import urllib.request
 from collections.abc import Callable
 
 from bench import admin, exports, mail, viral
 from bench.common import (
     DATABASE_URL,
     WAITING_MAIL,
+    MailSink,
     Row,
     Target,
     app_env,
     compare,
     database_name,
     flask,
+    page_token,
     psql,
     psql_command,
-    psql_value,
+    scalar,
     table,
     wrk,
 )
 from petition.services.seed import PETITION_SLUG as SEED_SLUG
-from tests.parts import Mailbox, postgres_database
+from tests.parts import postgres_database
 from tests.processes import WORKER, background
 from tests.processes import gunicorn as server
 
@@ -52,13 +52,13 @@ def signing() -> list[Row]:
                 )
                 insert = Target(bare, "sign.lua", ("/insert", "unused", bare))
                 quiet = compare(sign, insert)
-                unsent = psql_value(url, WAITING_MAIL)
+                unsent = scalar(url, WAITING_MAIL)
                 # The worker as deployed: a process of its own, sending to a real SMTP server.
                 with background(WORKER, env):
-                    while psql_value(url, WAITING_MAIL):  # it starts with what is queued
+                    while scalar(url, WAITING_MAIL):  # it starts with what is queued
                         time.sleep(0.5)
                     busy = compare(sign, insert)
-                    waiting = psql_value(url, WAITING_MAIL)
+                    waiting = scalar(url, WAITING_MAIL)
     finally:
         mailbox.stop()
     baseline = "bare Flask: insert one row"
@@ -121,18 +121,6 @@ def reads() -> list[Row]:
         Row("petition page (HTML)", "bare Flask: render a template", page),
         Row("widget page (HTML)", "bare Flask: render a template", widget),
     ]
-
-
-def page_token(base: str) -> str:
-    page = urllib.request.urlopen(f"{base}/petitions/{SEED_SLUG}").read().decode()
-    return re.search(r'name="form_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-
-
-class MailSink(Mailbox):
-    """A real SMTP server that accepts and forgets: tens of thousands of messages arrive."""
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        return "250 Accepted"
 
 
 # Scenarios with tables of their own.

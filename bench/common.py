@@ -8,10 +8,16 @@ import shutil
 import statistics
 import subprocess
 import sys
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
+
+from petition.services.seed import PETITION_SLUG
+from tests.parts import Mailbox
 from tests.processes import production_env as app_env  # noqa: F401 (the benchmarks' settings)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,18 +59,27 @@ def psql_command(url: str, sql: str) -> None:
     subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True)
 
 
-def psql_value(url: str, sql: str) -> int:
-    """One number from the database (e.g. how many messages wait in the outbox)."""
-    done = subprocess.run(
-        ["psql", url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(done.stdout.strip())
+def scalar(url: str, sql: str) -> Any:
+    """One value from the database (how many messages wait, how big it has grown)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
+    return row[0] if row else None
 
 
 WAITING_MAIL = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+
+
+def page_token(base: str) -> str:
+    """The form token of the petition page, as a reader's browser gets it."""
+    page = urllib.request.urlopen(f"{base}/petitions/{PETITION_SLUG}").read().decode()
+    return re.search(r'name="form_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+class MailSink(Mailbox):
+    """A real SMTP server that accepts and forgets: tens of thousands of messages arrive."""
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        return "250 Accepted"
 
 
 @dataclass

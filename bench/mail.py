@@ -26,7 +26,16 @@ from typing import Any
 
 import psycopg
 
-from bench.common import DATABASE_URL, ROOT, app_env, database_name, flask, psql
+from bench.common import (
+    DATABASE_URL,
+    ROOT,
+    app_env,
+    database_name,
+    flask,
+    page_token,
+    psql,
+    scalar,
+)
 from petition.services.seed import PETITION_SLUG
 from tests.parts import Mailbox, postgres_database
 from tests.processes import WORKER, background
@@ -86,8 +95,7 @@ class MailResult:
 
 def confirmations(base: str, sink: TimedSink, label: str, n: int = SIGNERS) -> Latency:
     """Sign `n` times (20 a second, four readers at once); time from each 303 to its email."""
-    page = urllib.request.urlopen(f"{base}/petitions/{PETITION_SLUG}").read().decode()
-    token = page.split('name="form_token" value="', 1)[1].split('"', 1)[0]
+    token = page_token(base)
     signed: dict[str, float] = {}
     refused: list[str] = []
     lock = threading.Lock()
@@ -159,11 +167,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def scalar(url: str, sql: str) -> Any:
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchone()[0]
 
 
 def waiting_bulk(url: str) -> int:
@@ -242,7 +245,6 @@ def run() -> MailResult:
                     empty = confirmations(ours, sink, "empty")
 
                 psql(url, "mail_data.sql", petition_id=1, rows=RECIPIENTS)
-                scalar(url, "SELECT 1")
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute("ANALYZE outbox")  # statistics of its usual state: empty
                 size_before = scalar(url, "SELECT pg_database_size(current_database())")

@@ -24,7 +24,19 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from bench.common import DATABASE_URL, Load, app_env, database_name, flask, psql, wrk
+from bench.common import (
+    DATABASE_URL,
+    WAITING_MAIL,
+    Load,
+    MailSink,
+    app_env,
+    database_name,
+    flask,
+    page_token,
+    psql,
+    scalar,
+    wrk,
+)
 from petition.services.seed import PETITION_SLUG
 from tests.parts import postgres_database
 from tests.processes import WORKER, background
@@ -73,8 +85,6 @@ class ViralResult:
 
 
 def run() -> ViralResult:
-    from bench.__main__ import MailSink, page_token
-
     mailbox = MailSink().start()
     result = ViralResult(SECONDS)
     try:
@@ -125,11 +135,7 @@ def _sample(url: str, started: float, stop: threading.Event, result: ViralResult
 
 
 def _waiting(url: str) -> int:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    return int(scalar(url, WAITING_MAIL))
 
 
 def _confirmation_waits(url: str, result: ViralResult) -> None:

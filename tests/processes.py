@@ -44,6 +44,21 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def production_settings(tmp_path: Path) -> dict[str, str]:
+    """Everything production requires, set to values that start: tests take one away."""
+    return {
+        "APP_ENV": "production",
+        "SECRET_KEY": "x" * 32,
+        "EMAIL_HASH_KEY": "y" * 32,
+        "ORGANISATION_NAME": "Example News Ltd",
+        "PRIVACY_CONTACT": "privacy@example.org",
+        "PUBLIC_URL": "https://petition.example",
+        "MAIL_URL": "smtp://mail.example:25",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "INSTANCE_PATH": str(tmp_path),
+    }
+
+
 def flask_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """`flask --app app ARGS…` in a process of its own, as an operator runs it."""
     return subprocess.run(

@@ -10,6 +10,7 @@ import pytest
 
 from petition import create_app
 from petition.config import database_url, parse_bool
+from tests.processes import production_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,17 +83,7 @@ def test_a_bad_value_is_a_clear_error(monkeypatch):
     ],
 )
 def test_production_without_who_holds_the_data_stops_with_one_line(tmp_path, missing, message):
-    env = {
-        "APP_ENV": "production",
-        "SECRET_KEY": "x" * 32,
-        "EMAIL_HASH_KEY": "y" * 32,
-        "ORGANISATION_NAME": "Example News Ltd",
-        "PRIVACY_CONTACT": "privacy@example.org",
-        "PUBLIC_URL": "https://petition.example",
-        "MAIL_URL": "smtp://mail.example:25",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
-        "INSTANCE_PATH": str(tmp_path),
-    }
+    env = production_settings(tmp_path)
     started = subprocess.run(
         [sys.executable, "-c", "import app"], env=env, capture_output=True, text=True, cwd=ROOT
     )

@@ -31,6 +31,7 @@ from tests.processes import (
     background,
     prepare_database,
     production_env,
+    production_settings,
 )
 
 TOKEN = "a-metrics-token-for-tests"
@@ -243,17 +244,7 @@ def test_made_up_addresses_cannot_grow_the_caches(app, client):
 def test_production_refuses_defaults_that_would_quietly_break_it(tmp_path, changes, message):
     import subprocess
 
-    env = {
-        "APP_ENV": "production",
-        "SECRET_KEY": "x" * 32,
-        "EMAIL_HASH_KEY": "y" * 32,
-        "ORGANISATION_NAME": "Example News Ltd",
-        "PRIVACY_CONTACT": "privacy@example.org",
-        "PUBLIC_URL": "https://petition.example",
-        "MAIL_URL": "smtp://mail.example:25",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
-        "INSTANCE_PATH": str(tmp_path),
-    }
+    env = production_settings(tmp_path)
     run = lambda e: subprocess.run(  # noqa: E731
         [sys.executable, "-c", "import app"], env=e, capture_output=True, text=True, cwd=ROOT
     )
@@ -273,17 +264,8 @@ def test_production_refuses_defaults_that_would_quietly_break_it(tmp_path, chang
 def test_production_runs_no_worker_in_web_processes_unless_asked(tmp_path):
     from petition import create_app
 
-    config = {
-        "APP_ENV": "production",
-        "SECRET_KEY": "x" * 32,
-        "EMAIL_HASH_KEY": "y" * 32,
-        "ORGANISATION_NAME": "Example News Ltd",
-        "PRIVACY_CONTACT": "privacy@example.org",
-        "PUBLIC_URL": "https://petition.example",
-        "MAIL_URL": "smtp://mail.example:25",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
-        "AUTO_SETUP": False,
-    }
+    config: dict[str, object] = {**production_settings(tmp_path), "AUTO_SETUP": False}
+    del config["INSTANCE_PATH"]
     app = create_app(config)
     assert app.config["EMBEDDED_WORKER"] is False and "petition_worker" not in app.extensions
     assert app.config["LOG_FORMAT"] == "json"

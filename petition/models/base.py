@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DDL, BigInteger, DateTime, Integer, MetaData, TypeDecorator, event
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    event,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -45,6 +55,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def partial_index(name: str, *expressions: Any, where: str, **options: Any) -> Index:
+    """An index of only the rows `where` holds, the same on PostgreSQL and SQLite."""
+    return Index(
+        name, *expressions, postgresql_where=text(where), sqlite_where=text(where), **options
+    )
 
 
 class Base(DeclarativeBase):

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy import JSON, ForeignKey, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petition.models.base import Base, BigId, UTCDateTime, utcnow
+from petition.models.base import Base, BigId, UTCDateTime, partial_index, utcnow
 from petition.models.campaign import enum_column
 
 
@@ -29,25 +29,22 @@ class OutboxMessage(Base):
     __table_args__ = (
         # A claim walks this index in due order and stops at its batch size: sent and failed
         # rows are not in it, and neither are rows leased to a worker (their time lies ahead).
-        Index(
+        partial_index(
             "ix_outbox_queue",
             "lane",
             "next_attempt_at",
-            postgresql_where=text(STILL_DUE),
-            sqlite_where=text(STILL_DUE),
+            where=STILL_DUE,
         ),
         # Records retention deletes after a week: found without reading the queue.
-        Index(
+        partial_index(
             "ix_outbox_sent_at",
             "sent_at",
-            postgresql_where=text("sent_at IS NOT NULL"),
-            sqlite_where=text("sent_at IS NOT NULL"),
+            where="sent_at IS NOT NULL",
         ),
-        Index(
+        partial_index(
             "ix_outbox_failed_at",
             "failed_at",
-            postgresql_where=text("failed_at IS NOT NULL"),
-            sqlite_where=text("failed_at IS NOT NULL"),
+            where="failed_at IS NOT NULL",
         ),
     )
 

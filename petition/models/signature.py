@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from petition.models.base import Base, BigId, UTCDateTime, utcnow
+from petition.models.base import Base, BigId, UTCDateTime, partial_index, utcnow
 from petition.models.campaign import Petition, enum_column
 
 if TYPE_CHECKING:
@@ -44,22 +44,20 @@ class Signature(Base):
         Index("ix_signatures_petition_id_state_created_at", "petition_id", "state", "created_at"),
         Index("ix_signatures_state_created_at", "state", "created_at"),
         # Only rows still holding an IP address: small, and what the retention job scans.
-        Index(
+        partial_index(
             "ix_signatures_created_at_with_ip",
             "created_at",
-            postgresql_where=text("ip_address IS NOT NULL"),
-            sqlite_where=text("ip_address IS NOT NULL"),
+            where="ip_address IS NOT NULL",
         ),
         # What staff search by, with 10 million signatures as with ten (on PostgreSQL; SQLite
         # makes plain indexes of them): any part of a name (trigrams), an IP range (inet),
         # a postcode's start, an email domain.
-        Index(
+        partial_index(
             "ix_signatures_name_trgm",
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
-            postgresql_where=text("name IS NOT NULL"),
-            sqlite_where=text("name IS NOT NULL"),
+            where="name IS NOT NULL",
         ),
         Index(
             "ix_signatures_ip_inet",
@@ -69,25 +67,22 @@ class Signature(Base):
             postgresql_where=text("ip_address IS NOT NULL"),
             info={"only_on": "postgresql"},
         ).ddl_if(dialect="postgresql"),
-        Index(
+        partial_index(
             "ix_signatures_postcode_prefix",
             "postcode",
             postgresql_ops={"postcode": "varchar_pattern_ops"},
-            postgresql_where=text("postcode IS NOT NULL"),
-            sqlite_where=text("postcode IS NOT NULL"),
+            where="postcode IS NOT NULL",
         ),
-        Index(
+        partial_index(
             "ix_signatures_email_domain",
             "email_domain",
-            postgresql_where=text("email_domain IS NOT NULL"),
-            sqlite_where=text("email_domain IS NOT NULL"),
+            where="email_domain IS NOT NULL",
         ),
         # Withdrawn signatures whose details retention has yet to remove: a handful at most.
-        Index(
+        partial_index(
             "ix_signatures_withdrawn_at_unerased",
             "withdrawn_at",
-            postgresql_where=text("withdrawn_at IS NOT NULL AND erased_at IS NULL"),
-            sqlite_where=text("withdrawn_at IS NOT NULL AND erased_at IS NULL"),
+            where="withdrawn_at IS NOT NULL AND erased_at IS NULL",
         ),
     )
 

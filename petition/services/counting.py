@@ -75,9 +75,10 @@ def move(
             return False
         connection.execute(INSERT_JOURNAL, rows)
         return True
-    for i, row in enumerate(rows):
-        params.update({f"journal{i}_{column}": value for column, value in row.items()})
-    return bool(connection.execute(_journaled(change, len(rows)), params).all())
+    entries = {
+        f"journal{i}_{column}": value for i, row in enumerate(rows) for column, value in row.items()
+    }
+    return bool(connection.execute(_journaled(change, len(rows)), {**params, **entries}).all())
 
 
 @cache
@@ -93,8 +94,8 @@ def _journaled(change: Update, entries: int) -> Any:
         ).where(exists(moved.select()))
         for i in range(entries)
     ]
-    entries_ = union_all(*selects) if len(selects) > 1 else selects[0]
-    return insert(JOURNAL).from_select(JOURNAL_COLUMNS, entries_).returning(JOURNAL.c.id)
+    journaled = union_all(*selects) if len(selects) > 1 else selects[0]
+    return insert(JOURNAL).from_select(JOURNAL_COLUMNS, journaled).returning(JOURNAL.c.id)
 
 
 def journal_rows(
