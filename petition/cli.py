@@ -1,4 +1,5 @@
-"""Operator commands: `flask --app app seed | worker | recount` (and `db …` from Flask-Migrate)."""
+"""Operator commands: `flask --app app seed | worker | recount | verify-digests | …` (and
+`db …` from Flask-Migrate)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from petition.models import Role, SignatureState
-from petition.services import accounts, counting, exports, retention, two_factor
+from petition.services import accounts, counting, digests, exports, retention, two_factor
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput, NotFound
 from petition.services.exports import ExportFilter
@@ -26,6 +27,7 @@ def register_commands(app: Flask) -> None:
         seed_command,
         worker_command,
         recount_command,
+        verify_digests_command,
         create_admin_command,
         reset_two_factor_command,
         export_command,
@@ -82,6 +84,22 @@ def recount_command(slug: str | None) -> None:
             click.echo(
                 f"{result.slug}: counts already right ({result.after['confirmed_count']} confirmed)"
             )
+
+
+@click.command("verify-digests")
+@with_appcontext
+def verify_digests_command() -> None:
+    """Recompute every published digest from the database and compare the chain with the
+    signatures counted now; exits 1 and names each digest broken if anything differs."""
+    result = digests.verify()
+    for problem in result.problems:
+        click.echo(f"MISMATCH {problem}", err=True)
+    if result.problems:
+        raise SystemExit(1)
+    click.echo(
+        f"{result.digests} digest(s) recomputed, {result.receipts} counted receipt(s): "
+        "everything matches."
+    )
 
 
 @click.command("create-admin")

@@ -57,6 +57,7 @@ class Defaults:
     DONATE_RATE_LIMIT = "10 per minute; 100 per hour"
     PRIVACY_RATE_LIMIT = "5 per minute; 30 per hour"
     PRIVACY_ADDRESS_RATE_LIMIT = "3 per hour"
+    VERIFY_RATE_LIMIT = "20 per minute; 300 per hour"
     RATELIMIT_ENABLED = True
     # A sliding window: no burst of twice the limit either side of a minute's turn.
     RATELIMIT_STRATEGY = "moving-window"
@@ -102,6 +103,9 @@ class Defaults:
     FORM_TOKEN_MAX_AGE = 12 * 3600
     CONFIRM_TOKEN_DAYS = 30
     CONFIRM_GRACE_HOURS = 24
+    # One reminder to confirm goes this long after signing, if the signature still waits and
+    # the petition is open (0: no reminders).
+    CONFIRM_REMINDER_HOURS = 24
     DUPLICATE_NOTICE_LIMIT = 3
     UNCONFIRMED_RETENTION_DAYS = 30
     IP_RETENTION_DAYS = 90
@@ -166,6 +170,7 @@ ENV_VARS: dict[str, type] = {
     "DONATE_RATE_LIMIT": str,
     "PRIVACY_RATE_LIMIT": str,
     "PRIVACY_ADDRESS_RATE_LIMIT": str,
+    "VERIFY_RATE_LIMIT": str,
     "RATELIMIT_ENABLED": bool,
     "TRUSTED_PROXY_COUNT": int,
     "RATELIMIT_IPV6_PREFIX": int,
@@ -186,6 +191,7 @@ ENV_VARS: dict[str, type] = {
     "DB_POOL_SIZE": int,
     "DB_MAX_OVERFLOW": int,
     "DB_POOL_TIMEOUT": float,
+    "CONFIRM_REMINDER_HOURS": float,
     "UNCONFIRMED_RETENTION_DAYS": int,
     "IP_RETENTION_DAYS": int,
     "WITHDRAWN_RETENTION_DAYS": int,

@@ -43,3 +43,11 @@ privacy_limit = limiter.shared_limit(_privacy_limit, scope="privacy")
 privacy_address_limit = limiter.shared_limit(
     _privacy_address_limit, scope="privacy-address", key_func=_requested_address
 )
+
+
+def _verify_limit() -> str:
+    return current_app.config["VERIFY_RATE_LIMIT"]
+
+
+# Checking receipts: cheap, but nobody needs hundreds a minute.
+verify_limit = limiter.shared_limit(_verify_limit, scope="verify")

@@ -1,4 +1,5 @@
-"""Background work: deliver mail, queue mailings, fold count changes in, apply retention.
+"""Background work: deliver mail, queue mailings and reminders, fold count changes in, publish
+the hourly digests, apply retention.
 
 `flask --app app worker` runs it in its own process: MAIL_WORKER_THREADS threads send mail
 (each with its own SMTP connection, transactional mail first, bulk mail at MAIL_BULK_RATE for
@@ -24,7 +25,7 @@ from petition.extensions import db
 from petition.mail.delivery import Deliverer, RateLimiter
 from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
-from petition.services import figures, mailings, workers
+from petition.services import digests, figures, mailings, reminders, workers
 from petition.services.article_stats import flush_views
 from petition.services.counting import flush_counts
 from petition.services.retention import purge_if_due
@@ -36,7 +37,8 @@ log = logging.getLogger("petition.worker")
 PURGE_CHECK_EVERY = timedelta(minutes=10)
 # How often a worker reports in (operators' /readyz/worker reads it).
 HEARTBEAT_EVERY = timedelta(seconds=5)
-# How often a worker looks for staff figures that are due to be worked out again.
+# How often a worker looks for staff figures that are due to be worked out again, reminders to
+# confirm that are due, and petitions due an hourly digest.
 FIGURES_EVERY = timedelta(minutes=1)
 
 
@@ -137,6 +139,8 @@ class Worker:
                 mailings.drop_stopped_chunk()
                 if self._figured is None or now - self._figured >= FIGURES_EVERY:
                     figures.refresh_due(now)
+                    reminders.send_due(now)
+                    digests.publish_due(now)
                     self._figured = now
                 due = self._purge_checked is None or now - self._purge_checked >= PURGE_CHECK_EVERY
                 if self.purges and due:

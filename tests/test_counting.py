@@ -123,12 +123,13 @@ def test_progress_is_put_as_a_reader_would_say_it():
 
 def test_the_first_signature_shows_on_the_bar(app, client):
     page = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
-    assert 'value="0"' in page and ">0%</span> of the way" in page
+    done = r'data-bar-done x="0" y="0" width="([\d.]+)"'
+    assert re.search(done, page).group(1) == "0.0" and ">0%</span> of the way" in page
     confirmed_signatures(app, client, [{"email": "first@example.org"}])
     forget_cached()
     page = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
-    # value="1" is what the stylesheet keys the bar's visible sliver on.
-    assert 'value="1"' in page and "Under 1%</span> of the way" in page
+    # One in 10,000 is drawn as a sliver, not as nothing.
+    assert re.search(done, page).group(1) == "15.0" and "Under 1%</span> of the way" in page
 
 
 def test_the_petition_page_shows_where_confirmed_signers_live(app, client):

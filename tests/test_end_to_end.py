@@ -63,7 +63,7 @@ def test_an_open_petition_page_counts_new_signatures_as_they_arrive(make_app, br
         page.goto(f"{server.url}/petitions/{SLUG}")
         tally = page.locator(".tally__count")
         assert tally.get_attribute("aria-live") == "polite"
-        assert tally.inner_text().split() == ["0", "signatures"]
+        assert tally.inner_text().split() == ["0", "signatures", "0", "awaiting", "confirmation"]
 
         with app.test_client() as client:
             confirmed_signatures(app, client, [{"email": "while-reading@example.org"}])
@@ -71,7 +71,7 @@ def test_an_open_petition_page_counts_new_signatures_as_they_arrive(make_app, br
             forget_cached()
         # The page asks again 5 s after loading, then every 30 s; nobody reloads it.
         expect(page.locator("[data-count]")).to_have_text("1", timeout=15_000)
-        assert tally.inner_text().split() == ["1", "signature"]
+        assert tally.inner_text().split() == ["1", "signature", "0", "awaiting", "confirmation"]
         assert page.locator("[data-count-percent]").inner_text() == "Under 1%"
-        assert page.locator("[data-count-bar]").get_attribute("value") == "1"
+        assert page.locator("[data-bar-done]").get_attribute("width") == "15.0"
         page.close()

@@ -33,7 +33,7 @@ def test_petition_page_shows_the_ask_count_and_an_unticked_consent_box(client):
     checkbox = re.search(r'<input[^>]*name="consent_updates"[^>]*>', html)
     assert checkbox and "checked" not in checkbox.group(0)
     assert CONSENT_TEXT in html
-    assert "<progress" in html
+    assert "data-count-bar" in html and "0 awaiting confirmation" in html
     for field, token in [
         ("name", "name"),
         ("email", "email"),

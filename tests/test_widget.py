@@ -63,7 +63,7 @@ def test_the_widget_page_is_small_standalone_framable_and_cookie_free(client):
     for field in ("name", "email", "postcode", "country", "consent_updates"):
         assert f'name="{field}"' in html
     assert 'value="widget:news.example"' in html
-    assert "Go further and faster" in html and "<progress" in html
+    assert "Go further and faster" in html and "data-count-bar" in html
 
 
 def test_only_allowed_sites_may_frame_the_widget_and_other_pages_are_not_framable(make_app):

@@ -172,7 +172,9 @@ def test_a_widget_on_our_own_site_hears_when_its_reader_confirms(live, browser, 
 
         for widget in ("#first", "#second"):
             count = page.frame_locator(f"{widget} iframe").locator(".w-count")
-            expect(count).to_have_text("1 signature · goal 10,000", timeout=10_000)
+            expect(count).to_have_text(
+                "1 signature · goal 10,000 0 awaiting confirmation", timeout=10_000
+            )
         context.close()
 
 

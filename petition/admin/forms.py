@@ -29,7 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from petition.models import SignatureState
+from petition.models import INVALIDATION_CATEGORIES, SignatureState
 from petition.services.articles import ArticleDraft
 from petition.services.errors import InvalidInput
 from petition.services.exports import ExportFilter
@@ -345,6 +345,11 @@ class SearchForm(FlaskForm):
 class BulkForm(FlaskForm):
     reason = StringField(
         "Reason (kept in the audit log)", validators=[Optional(), Length(max=200)], filters=[_strip]
+    )
+    category = SelectField(
+        "Kind of problem (published in the integrity report)",
+        choices=[SelectChoice(value, label) for value, label in INVALIDATION_CATEGORIES.items()],
+        default="other",
     )
     expected = IntegerField(validators=[InputRequired()])
 

@@ -71,7 +71,9 @@ def _bulk(action: Any, done: str) -> Any:
         return redirect(back, 303)
     try:
         if action is moderation.invalidate:
-            moved = action(form.filter(), bulk.reason.data or "", bulk.expected.data, actor())
+            reason = bulk.reason.data or ""
+            category = bulk.category.data or "other"
+            moved = action(form.filter(), reason, bulk.expected.data, actor(), category)
         else:
             moved = action(form.filter(), bulk.expected.data, actor())
     except InvalidInput as exc:

@@ -44,7 +44,16 @@ SCHEMAS: dict[str, Any] = {
     },
     "Petition": {
         "type": "object",
-        "required": ["slug", "title", "url", "state", "goal", "display_goal", "signature_count"],
+        "required": [
+            "slug",
+            "title",
+            "url",
+            "state",
+            "goal",
+            "display_goal",
+            "signature_count",
+            "awaiting_confirmation",
+        ],
         "properties": {
             "slug": {"type": "string"},
             "title": {"type": "string"},
@@ -68,11 +77,131 @@ SCHEMAS: dict[str, Any] = {
             "signature_count": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Confirmed signatures.",
+                "description": "Confirmed signatures: the count.",
+            },
+            "awaiting_confirmation": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Signatures whose signer has not yet confirmed by email: shown "
+                "beside the count, never added to it.",
             },
             "opens_at": {"type": ["string", "null"], "format": "date-time"},
             "closes_at": {"type": ["string", "null"], "format": "date-time"},
         },
+    },
+    "Integrity": {
+        "type": "object",
+        "required": ["petition", "figures", "counted_at", "reconciled", "digests", "definitions"],
+        "properties": {
+            "petition": {"$ref": "#/components/schemas/PetitionName"},
+            "figures": {
+                "type": "object",
+                "required": [
+                    "received",
+                    "confirmed",
+                    "awaiting_confirmation",
+                    "withdrawn",
+                    "invalidated",
+                    "invalidated_by_category",
+                    "expired",
+                    "duplicates_turned_away",
+                    "reminders_sent",
+                    "confirmed_after_reminder",
+                ],
+                "properties": {
+                    "invalidated_by_category": {
+                        "type": "object",
+                        "required": ["duplicate", "disposable", "rate", "other"],
+                        "additionalProperties": {"type": "integer", "minimum": 0},
+                    }
+                },
+                "additionalProperties": {"type": ["integer", "object"]},
+            },
+            "counted_at": {"type": ["string", "null"], "format": "date-time"},
+            "reconciled": {
+                "type": "object",
+                "required": ["at", "matched"],
+                "properties": {
+                    "at": {"type": ["string", "null"], "format": "date-time"},
+                    "matched": {"type": ["boolean", "null"]},
+                },
+            },
+            "digests": {
+                "type": "object",
+                "required": ["published", "latest"],
+                "properties": {
+                    "published": {"type": "integer", "minimum": 0},
+                    "latest": {
+                        "type": "array",
+                        "description": "The latest digests, newest first",
+                        "items": {
+                            "type": "object",
+                            "required": [
+                                "number",
+                                "published_at",
+                                "added",
+                                "removed",
+                                "counted",
+                                "previous",
+                                "sha256",
+                            ],
+                            "properties": {
+                                "number": {"type": "integer", "minimum": 1},
+                                "published_at": {"type": "string", "format": "date-time"},
+                                "added": {"type": "integer", "minimum": 0},
+                                "removed": {"type": "integer", "minimum": 0},
+                                "counted": {"type": "integer"},
+                                "previous": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                            },
+                        },
+                    },
+                },
+            },
+            "definitions": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+    "History": {
+        "type": "object",
+        "required": ["petition", "hours", "countries_by_day"],
+        "properties": {
+            "petition": {"$ref": "#/components/schemas/PetitionName"},
+            "hours": {
+                "type": "array",
+                "description": "Hours (UTC) in which anything happened, oldest first",
+                "items": {
+                    "type": "object",
+                    "required": ["hour", "signed", "confirmed", "total"],
+                    "properties": {
+                        "hour": {"type": "string", "format": "date-time"},
+                        "signed": {"type": "integer", "minimum": 0},
+                        "confirmed": {
+                            "type": "integer",
+                            "description": "Change in confirmed signatures: confirmations "
+                            "less withdrawals and invalidations",
+                        },
+                        "total": {"type": "integer", "description": "Confirmed at the hour's end"},
+                    },
+                },
+            },
+            "countries_by_day": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["day", "country", "confirmed"],
+                    "properties": {
+                        "day": {"type": "string", "format": "date"},
+                        "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                        "confirmed": {"type": "integer"},
+                    },
+                },
+            },
+        },
+    },
+    "PetitionName": {
+        "type": "object",
+        "required": ["slug", "title"],
+        "properties": {"slug": {"type": "string"}, "title": {"type": "string"}},
     },
     "PetitionDetail": {
         "allOf": [
@@ -281,6 +410,96 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "429": _error("Too many attempts from this address"),
+                    },
+                }
+            },
+            "/api/v1/petitions/{slug}/integrity": {
+                "get": {
+                    "summary": "How the count was made: every figure behind it, defined",
+                    "parameters": [SLUG],
+                    "responses": {
+                        "200": {
+                            "description": "The integrity report",
+                            "headers": CACHE_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Integrity"}
+                                }
+                            },
+                        },
+                        "304": {"description": "Not modified since the ETag given"},
+                        "404": _error("No such petition"),
+                    },
+                }
+            },
+            "/api/v1/petitions/{slug}/history": {
+                "get": {
+                    "summary": "Open data: confirmed signatures by hour, and by country by day",
+                    "parameters": [SLUG],
+                    "responses": {
+                        "200": {
+                            "description": "The history",
+                            "headers": CACHE_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/History"}
+                                }
+                            },
+                        },
+                        "304": {"description": "Not modified since the ETag given"},
+                        "404": _error("No such petition"),
+                    },
+                }
+            },
+            "/api/v1/petitions/{slug}/history.csv": {
+                "get": {
+                    "summary": "The hourly history as CSV: hour_utc, signed, confirmed_change, "
+                    "confirmed_total",
+                    "parameters": [SLUG],
+                    "responses": {
+                        "200": {
+                            "description": "CSV",
+                            "headers": CACHE_HEADERS,
+                            "content": {"text/csv": {"schema": {"type": "string"}}},
+                        },
+                        "404": _error("No such petition"),
+                    },
+                }
+            },
+            "/api/v1/petitions/{slug}/history/countries.csv": {
+                "get": {
+                    "summary": "Confirmed signatures by country, day by day, as CSV: day_utc, "
+                    "country, confirmed_change",
+                    "parameters": [SLUG],
+                    "responses": {
+                        "200": {
+                            "description": "CSV",
+                            "headers": CACHE_HEADERS,
+                            "content": {"text/csv": {"schema": {"type": "string"}}},
+                        },
+                        "404": _error("No such petition"),
+                    },
+                }
+            },
+            "/api/v1/petitions/{slug}/digests/{number}.txt": {
+                "get": {
+                    "summary": "A published digest, exactly the text its SHA-256 is of",
+                    "parameters": [
+                        SLUG,
+                        {
+                            "name": "number",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Six header lines, then one line per receipt "
+                            "entering (+) or leaving (-) the count",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "404": _error("No such petition or digest"),
                     },
                 }
             },

@@ -4,7 +4,7 @@ import hashlib
 import json
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, request
+from flask import Response, abort, current_app, jsonify, request, stream_with_context
 from werkzeug.datastructures import MultiDict
 
 from petition.api import bp
@@ -15,7 +15,7 @@ from petition.ratelimits import sign_limit
 from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import embed_origins
-from petition.services import donations, signing
+from petition.services import digests, donations, integrity, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import NotFound, PetitionNotOpen
 
@@ -42,7 +42,9 @@ def encode(payload: Any) -> dict[str, str]:
     return {"body": body, "etag": hashlib.sha256(body.encode()).hexdigest()[:32]}
 
 
-def encoded_json(encoded: dict[str, str], max_age: int) -> Response:
+def encoded_json(
+    encoded: dict[str, str], max_age: int, mimetype: str = "application/json"
+) -> Response:
     etag = encoded["etag"]
     headers = {
         "Cache-Control": f"public, max-age={max_age}, stale-while-revalidate=30",
@@ -50,11 +52,17 @@ def encoded_json(encoded: dict[str, str], max_age: int) -> Response:
     }
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
-    return Response(encoded["body"], mimetype="application/json", headers=headers)
+    return Response(encoded["body"], mimetype=mimetype, headers=headers)
+
+
+def encode_text(body: str) -> dict[str, str]:
+    return {"body": body, "etag": hashlib.sha256(body.encode()).hexdigest()[:32]}
 
 
 def petition_json(snapshot: dict[str, Any], detail: bool = False) -> dict[str, Any]:
     data = {field: snapshot[field] for field in PUBLIC_FIELDS}
+    # Beside the count, never in it: signatures whose signer has yet to press the link.
+    data["awaiting_confirmation"] = snapshot["pending_count"]
     if detail:
         data["ask"] = snapshot["ask"]
         data["signatures_by_country"] = snapshot["countries"]
@@ -76,13 +84,66 @@ def petition(slug: str) -> Response:
     ttl = current_app.config["COUNT_CACHE_SECONDS"]
     try:
         encoded = cache.get(
-            f"petition-json:v1:{slug}",
+            f"petition-json:v2:{slug}",
             ttl,
             lambda: encode(petition_json(petition_snapshot(slug), True)),
         )
     except NotFound:
         abort(404, description=f"There is no petition called {slug!r}.")
     return encoded_json(encoded, max_age=5)
+
+
+@bp.get("/petitions/<slug>/integrity")
+def integrity_figures(slug: str) -> Response:
+    """How the count was made: every figure behind it, defined, and the digests published."""
+    report = _or_404(integrity.report, slug)
+    return public_json({key: report[key] for key in INTEGRITY_FIELDS}, max_age=30)
+
+
+INTEGRITY_FIELDS = ("petition", "figures", "counted_at", "reconciled", "digests", "definitions")
+
+
+@bp.get("/petitions/<slug>/history")
+def history(slug: str) -> Response:
+    """Open data: confirmed signatures hour by hour, and by country day by day."""
+    return public_json(_or_404(integrity.history, slug), max_age=60)
+
+
+@bp.get("/petitions/<slug>/history.csv")
+def history_csv(slug: str) -> Response:
+    return _csv(integrity.hours_csv(_or_404(integrity.history, slug)), f"{slug}-hourly.csv")
+
+
+@bp.get("/petitions/<slug>/history/countries.csv")
+def history_countries_csv(slug: str) -> Response:
+    data = _or_404(integrity.history, slug)
+    return _csv(integrity.countries_csv(data), f"{slug}-countries-daily.csv")
+
+
+def _csv(body: str, filename: str) -> Response:
+    response = encoded_json(encode_text(body), 60, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@bp.get("/petitions/<slug>/digests/<int:number>.txt")
+def digest(slug: str, number: int) -> Response:
+    """A published digest's text, exactly the bytes its SHA-256 is of (streamed)."""
+    lines = _or_404(digests.published_text, slug, number)
+    # Published digests never change: cache them for as long as anyone likes.
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    return Response(
+        stream_with_context(line.encode() for line in lines),
+        mimetype="text/plain",
+        headers=headers,
+    )
+
+
+def _or_404(load: Any, *args: Any) -> Any:
+    try:
+        return load(*args)
+    except NotFound:
+        abort(404, description=f"There is no such petition or digest: {args[0]!r}.")
 
 
 @bp.get("/donations/summary")

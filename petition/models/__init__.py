@@ -23,8 +23,10 @@ from petition.models.donation import (
     StripeEvent,
 )
 from petition.models.figures import Figure
+from petition.models.integrity import CountDigest, PetitionCountryDay, PetitionTally, ReceiptEntry
 from petition.models.outbox import Lane, Mailing, MailingState, OutboxMessage, Suppression
 from petition.models.signature import (
+    INVALIDATION_CATEGORIES,
     Signature,
     SignatureState,
     SignatureToken,
@@ -33,6 +35,7 @@ from petition.models.signature import (
 from petition.models.worker import WorkerHeartbeat
 
 __all__ = [
+    "INVALIDATION_CATEGORIES",
     "MILESTONES",
     "STATUS_RANK",
     "Donation",
@@ -51,6 +54,7 @@ __all__ = [
     "Campaign",
     "ConsentEvent",
     "ConsentWording",
+    "CountDigest",
     "CountJournalEntry",
     "Lane",
     "Mailing",
@@ -59,10 +63,13 @@ __all__ = [
     "Suppression",
     "Petition",
     "PetitionCountryCount",
+    "PetitionCountryDay",
     "PetitionHour",
     "PetitionMilestone",
     "PetitionNews",
     "PetitionState",
+    "PetitionTally",
+    "ReceiptEntry",
     "Signature",
     "SignatureState",
     "SignatureToken",

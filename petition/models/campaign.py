@@ -6,7 +6,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petition.models.base import Base, UTCDateTime, utcnow
@@ -99,6 +99,10 @@ class Petition(Base):
     withdrawn_count: Mapped[int] = mapped_column(Integer, default=0)
     invalidated_count: Mapped[int] = mapped_column(Integer, default=0)
     counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last reconciliation of the stored counts with the signatures (`flask recount`), and
+    # whether the counts already matched.
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reconciled_matched: Mapped[bool | None] = mapped_column(Boolean)
     # When retention removed the personal data of every signature (CLOSED_RETENTION_DAYS after
     # it closed): later purges need not look at this petition's signatures again.
     personal_data_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -22,6 +22,8 @@ class CountJournalEntry(Base):
     delta: Mapped[int] = mapped_column(Integer)
     # The entry that records a signature being made (not moving): counted in the hourly figures.
     new_signature: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # On a "receipt" entry: the receipt entering (+1) or leaving (-1) the count.
+    receipt_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -35,6 +35,15 @@ class SignatureState(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+# What a moderator may say about an invalidation in public: the integrity report's categories.
+INVALIDATION_CATEGORIES = {
+    "duplicate": "Duplicate pattern",
+    "disposable": "Disposable email domain",
+    "rate": "Rate abuse",
+    "other": "Other",
+}
+
+
 class Signature(Base):
     __tablename__ = "signatures"
     __table_args__ = (
@@ -77,6 +86,19 @@ class Signature(Base):
             "ix_signatures_email_domain",
             "email_domain",
             where="email_domain IS NOT NULL",
+        ),
+        # A receipt is looked up by its hash (/verify); only confirmed signatures have one.
+        partial_index(
+            "ix_signatures_receipt_hash",
+            "receipt_hash",
+            unique=True,
+            where="receipt_hash IS NOT NULL",
+        ),
+        # Pending signatures not yet reminded: what the reminder job looks through.
+        partial_index(
+            "ix_signatures_created_at_unreminded",
+            "created_at",
+            where="state = 'pending' AND reminded_at IS NULL",
         ),
         # Withdrawn signatures whose details retention has yet to remove: a handful at most.
         partial_index(
@@ -124,6 +146,13 @@ class Signature(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invalidation_reason: Mapped[str | None] = mapped_column(String(200))
+    # What kind of problem the moderator saw (INVALIDATION_CATEGORIES): published, unlike the
+    # reason, in the integrity report.
+    invalidation_category: Mapped[str | None] = mapped_column(String(16))
+    # The SHA-256 of the signer's receipt code, set when they confirm (security/receipts.py).
+    receipt_hash: Mapped[str | None] = mapped_column(String(64))
+    # When the one reminder to confirm was sent.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

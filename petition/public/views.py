@@ -115,19 +115,30 @@ def confirm(token: str) -> Any:
         return render_template("public/link_invalid.html"), 404
     except ConfirmationClosed as exc:
         return render_template("public/confirm_closed.html", title=str(exc)), 410
-    return _confirmed_page(_snapshot_or_404(link.petition_slug), link.changed)
+    page = _confirmed_page(_snapshot_or_404(link.petition_slug), link.changed)
+    receipt = render_template("public/_receipt.html", code=link.receipt) if link.receipt else ""
+    return page.replace(RECEIPT_SLOT, receipt, 1)
+
+
+# Where the signer's own receipt goes on the thank-you page (rendered for them alone).
+RECEIPT_SLOT = "<!--receipt-->"
 
 
 def _confirmed_page(petition: dict[str, Any], changed: bool) -> str:
-    """The thank-you page, the same for everyone confirming this second (nothing on it is
-    personal), so each process renders it about once a second however many confirm."""
-    # Stored counts catch up within seconds; show the reader their own signature now.
+    """The thank-you page, the same for everyone confirming this second (the only personal
+    thing on it, the receipt, is put in its slot afterwards), so each process renders it about
+    once a second however many confirm."""
+    # Stored counts catch up within seconds; show the reader their own signature now, taken
+    # out of those awaiting confirmation.
     count = petition["signature_count"] + (1 if changed else 0)
+    pending = max(petition["pending_count"] - (1 if changed else 0), 0)
     return cache.get(
-        f"confirmed-page:v1:{petition['slug']}:{count}",
+        f"confirmed-page:v2:{petition['slug']}:{count}:{pending}",
         current_app.config["COUNT_CACHE_SECONDS"],
         lambda: render_template(
-            "public/confirmed.html", petition={**petition, "signature_count": count}
+            "public/confirmed.html",
+            petition={**petition, "signature_count": count, "pending_count": pending},
+            receipt_slot=RECEIPT_SLOT,
         ),
     )
 

@@ -47,12 +47,12 @@ def _load_overview() -> dict[str, Any] | None:
 
 
 def _cache_key(slug: str) -> str:
-    return f"petition:v2:{slug}"  # v2: with news
+    return f"petition:v3:{slug}"  # v3: with those awaiting confirmation
 
 
 def forget_petitions(*slugs: str) -> None:
     """Drop cached snapshots (and their encoded JSON) after a change readers should see soon."""
-    cache.delete(*(_cache_key(s) for s in slugs), *(f"petition-json:v1:{s}" for s in slugs))
+    cache.delete(*(_cache_key(s) for s in slugs), *(f"petition-json:v2:{s}" for s in slugs))
 
 
 def petition_snapshot(slug: str) -> dict[str, Any]:
@@ -83,6 +83,7 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
         "goal": petition.goal,
         "display_goal": display_goal(petition.goal, petition.confirmed_count),
         "signature_count": petition.confirmed_count,
+        "pending_count": petition.pending_count,
         "opens_at": _iso(petition.opens_at),
         "closes_at": _iso(petition.closes_at),
         "counted_at": _iso(petition.counted_at),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -29,8 +29,11 @@ from petition.models import (
     CountJournalEntry,
     Petition,
     PetitionCountryCount,
+    PetitionCountryDay,
     PetitionHour,
     PetitionMilestone,
+    PetitionTally,
+    ReceiptEntry,
     Signature,
     SignatureState,
     utcnow,
@@ -40,11 +43,33 @@ from petition.services.errors import NotFound
 
 JOURNAL = CountJournalEntry.__table__
 INSERT_JOURNAL = insert(JOURNAL)
-JOURNAL_COLUMNS = ("petition_id", "country", "state", "delta", "new_signature", "created_at")
+JOURNAL_COLUMNS = (
+    "petition_id",
+    "country",
+    "state",
+    "delta",
+    "new_signature",
+    "created_at",
+    "receipt_hash",
+)
+
+# Journal entries that count events rather than move signatures between states: each is folded
+# into a tally of its name (PetitionTally), except RECEIPT, which enters or leaves a receipt in
+# the count (ReceiptEntry, from which the published digests are made).
+RECEIPT = "receipt"
+DUPLICATE = "duplicate"  # someone signed again with an address that has signed
+REMINDED = "reminded"  # a reminder to confirm went out
+REMINDED_CONFIRMED = "reminded_ok"  # a signature was confirmed after its reminder
+EXPIRED = "expired"  # an unconfirmed signature deleted by retention
+# + the category: an invalidation entering (+1) or leaving (-1). A recount works these out
+# again from the signatures; the other tallies count events that leave no lasting trace on a
+# signature, so a recount leaves them as they are.
+INVALIDATED_AS = "inv:"
 
 # could_not_serialize and deadlock_detected: safe to retry from the start.
 SERIALIZATION_FAILURES = {"40001", "40P01"}
 
+STATES = {state.value for state in SignatureState}
 COUNT_COLUMNS = {
     SignatureState.CONFIRMED: "confirmed_count",
     SignatureState.PENDING: "pending_count",
@@ -61,14 +86,16 @@ def move(
     old: SignatureState,
     new: SignatureState,
     new_country: str | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> bool:
     """Run `change` with `params` (an UPDATE of one signature guarded by its old state) and,
-    if it changed the row, journal the move; whether it did. In the caller's transaction.
+    if it changed the row, journal the move (and `events`, made by `event_row`); whether it
+    did. In the caller's transaction.
 
     On PostgreSQL both are one statement (the update a CTE the journal's INSERT reads), so a
     confirmation or withdrawal costs one round trip to the database rather than two.
     """
-    rows = journal_rows(petition_id, country, old, new, new_country)
+    rows = journal_rows(petition_id, country, old, new, new_country) + (events or [])
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
         if not connection.execute(change, params).rowcount:
@@ -118,10 +145,32 @@ def journal_rows(
             "delta": delta,
             "new_signature": made and delta > 0,
             "created_at": now,
+            "receipt_hash": None,
         }
         for state, delta, where in ((old, -1, country), (new, +1, new_country or country))
         if state is not None
     ]
+
+
+def event_row(
+    petition_id: int, name: str, delta: int = 1, receipt_hash: str | None = None
+) -> dict[str, Any]:
+    """A journal entry for an event (a tally's name, or RECEIPT with its hash)."""
+    return {
+        "petition_id": petition_id,
+        "country": "",
+        "state": name,
+        "delta": delta,
+        "new_signature": False,
+        "created_at": utcnow(),
+        "receipt_hash": receipt_hash,
+    }
+
+
+def record_events(rows: list[dict[str, Any]]) -> None:
+    """Journal events (made by `event_row`) in the caller's transaction."""
+    if rows:
+        db.session.connection().execute(INSERT_JOURNAL, rows)
 
 
 def record_changes(
@@ -146,39 +195,66 @@ def record_changes(
         db.session.connection().execute(INSERT_JOURNAL, entries)
 
 
+# Held while folding (PostgreSQL), so one flush at a time appends receipts in journal order: a
+# receipt leaving the count is never written before the same receipt entering it.
+FLUSH_LOCK = 0x636F756E74  # "count"
+
+JOURNAL_READ = (
+    JOURNAL.c.id,
+    JOURNAL.c.petition_id,
+    JOURNAL.c.state,
+    JOURNAL.c.country,
+    JOURNAL.c.delta,
+    JOURNAL.c.new_signature,
+    JOURNAL.c.created_at,
+    JOURNAL.c.receipt_hash,
+)
+
+
 def flush_counts(batch: int = 5000) -> int:
     """Fold journal entries into the stored counts; returns how many entries were folded.
 
-    Entries are deleted and applied in one transaction, and a concurrent flush skips rows
-    another holds, so two workers never apply the same entry twice.
+    Entries are deleted and applied in one transaction, one flush at a time (another worker
+    finding the lock held leaves the work to it), so no entry is ever applied twice.
     """
-    journal = CountJournalEntry.__table__
-    pick = select(journal.c.id).order_by(journal.c.id).limit(batch)
+    pick = select(JOURNAL.c.id).order_by(JOURNAL.c.id).limit(batch)
     if db.session.get_bind().dialect.name == "postgresql":
+        if not db.session.scalar(select(func.pg_try_advisory_xact_lock(FLUSH_LOCK))):
+            db.session.rollback()
+            return 0
         # A MATERIALIZED pick runs once: the delete takes at most `batch` rows whatever the
         # planner's statistics say (a plain `IN (… LIMIT)` may be re-run per row).
         picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-        take = delete(journal).where(journal.c.id == picked.c.id)
+        take = delete(JOURNAL).where(JOURNAL.c.id == picked.c.id)
     else:  # one writer at a time
-        take = delete(journal).where(journal.c.id.in_(pick.scalar_subquery()))
-    rows = db.session.execute(
-        take.returning(
-            journal.c.petition_id,
-            journal.c.state,
-            journal.c.country,
-            journal.c.delta,
-            journal.c.new_signature,
-            journal.c.created_at,
-        )
-    ).all()
+        take = delete(JOURNAL).where(JOURNAL.c.id.in_(pick.scalar_subquery()))
+    rows = db.session.execute(take.returning(*JOURNAL_READ)).all()
     if not rows:
         db.session.rollback()
         return 0
+    slugs = _fold(rows)
+    db.session.commit()
+    forget_petitions(*slugs)
+    return len(rows)
 
+
+def _fold(rows: list[Any]) -> list[str]:
+    """Apply journal entries (taken out of the journal) to everything made from them; the
+    slugs of the petitions whose counts changed."""
     totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     countries: dict[tuple[int, str], int] = defaultdict(int)
     hours: dict[tuple[int, datetime], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for petition_id, state, country, delta, made, at in rows:
+    days: dict[tuple[int, date, str], int] = defaultdict(int)
+    tallies: dict[tuple[int, str], int] = defaultdict(int)
+    receipts: list[tuple[int, int, dict[str, Any]]] = []
+    for entry_id, petition_id, state, country, delta, made, at, receipt_hash in rows:
+        if state == RECEIPT:
+            entry = {"receipt_hash": receipt_hash, "delta": delta, "created_at": at}
+            receipts.append((entry_id, petition_id, entry))
+            continue
+        if state not in STATES:
+            tallies[(petition_id, state)] += delta
+            continue
         totals[petition_id][COUNT_COLUMNS[SignatureState(state)]] += delta
         hour = at.replace(minute=0, second=0, microsecond=0)
         if made:
@@ -186,10 +262,11 @@ def flush_counts(batch: int = 5000) -> int:
         if state == SignatureState.CONFIRMED:
             countries[(petition_id, country)] += delta
             hours[(petition_id, hour)]["confirmed"] += delta
+            days[(petition_id, hour.date(), country)] += delta
 
     now = utcnow()
     slugs = []
-    # A fixed order keeps concurrent flushes from deadlocking on the petition rows.
+    # A fixed order keeps concurrent folds from deadlocking on the petition rows.
     for petition_id in sorted(totals):
         changes = {
             column: getattr(Petition, column) + delta
@@ -205,6 +282,7 @@ def flush_counts(batch: int = 5000) -> int:
                 Petition.confirmed_count,
                 Petition.slug,
             )
+            .execution_options(synchronize_session=False)
         ).one()
         _record_milestones(petition_id, before, after)
         slugs.append(slug)
@@ -216,9 +294,24 @@ def flush_counts(batch: int = 5000) -> int:
         for column, n in changes.items():
             if n:
                 add_to_tally(PetitionHour, {"petition_id": petition_id, "hour": hour}, column, n)
-    db.session.commit()
-    forget_petitions(*slugs)
-    return len(rows)
+    for (petition_id, day, country), n in sorted(days.items()):
+        if n:
+            key = {"petition_id": petition_id, "day": day, "country": country}
+            add_to_tally(PetitionCountryDay, key, "confirmed", n)
+    for (petition_id, name), n in sorted(tallies.items()):
+        if n:
+            add_to_tally(PetitionTally, {"petition_id": petition_id, "name": name}, "value", n)
+    _keep_receipts(receipts)
+    return slugs
+
+
+def _keep_receipts(receipts: list[tuple[int, int, dict[str, Any]]]) -> None:
+    """Append receipts entering and leaving counts, in the order the journal had them."""
+    if receipts:
+        db.session.execute(
+            insert(ReceiptEntry),
+            [{"petition_id": petition_id, **entry} for _, petition_id, entry in sorted(receipts)],
+        )
 
 
 def _record_milestones(petition_id: int, before: int, after: int) -> None:
@@ -279,30 +372,57 @@ def _with_retries(work: Any, *args: Any, attempts: int = 5) -> Any:
 def _recount_one(petition_id: int) -> Recount:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        # The journal is folded in order, one fold at a time (see FLUSH_LOCK).
+        db.session.execute(select(func.pg_advisory_xact_lock(FLUSH_LOCK)))
     petition = db.session.get(Petition, petition_id, with_for_update=True)
     if petition is None:
         raise NotFound(f"petition {petition_id} disappeared during the recount")
-    db.session.execute(
-        delete(CountJournalEntry).where(CountJournalEntry.petition_id == petition_id)
+    # What the stored figures would say once this snapshot's journal entries are folded in:
+    # the entries are folded here, so history, tallies and receipts keep them.
+    _fold(
+        db.session.execute(
+            delete(JOURNAL).where(JOURNAL.c.petition_id == petition_id).returning(*JOURNAL_READ)
+        ).all()
     )
-    # One pass over the petition's signatures gives both the counts and the countries.
+    db.session.refresh(petition)
+    # One pass over the petition's signatures gives the counts, the countries and the
+    # invalidations by category.
     by_state: Counter[SignatureState] = Counter()
     per_country: list[tuple[str, int]] = []
-    for state, country, n in db.session.execute(
-        select(Signature.state, Signature.country, func.count())
+    invalidated: Counter[str] = Counter()
+    for state, country, category, n in db.session.execute(
+        select(Signature.state, Signature.country, Signature.invalidation_category, func.count())
         .where(Signature.petition_id == petition_id)
-        .group_by(Signature.state, Signature.country)
+        .group_by(Signature.state, Signature.country, Signature.invalidation_category)
     ):
         by_state[state] += n
         if state == SignatureState.CONFIRMED:
             per_country.append((country, n))
+        if state == SignatureState.INVALIDATED:
+            invalidated[INVALIDATED_AS + (category or "other")] += n
     before = {column: getattr(petition, column) for column in COUNT_COLUMNS.values()}
     after = {column: by_state.get(state, 0) for state, column in COUNT_COLUMNS.items()}
-    for column, value in after.items():
-        setattr(petition, column, value)
-    old_confirmed = before["confirmed_count"]
-    petition.counted_at = utcnow()
-    _record_milestones(petition_id, old_confirmed, after["confirmed_count"])
+    stored_tallies = dict(
+        db.session.execute(
+            select(PetitionTally.name, PetitionTally.value).where(
+                PetitionTally.petition_id == petition_id,
+                PetitionTally.name.startswith(INVALIDATED_AS),
+            )
+        ).all()
+    )
+    for name in set(stored_tallies) | set(invalidated):
+        if stored_tallies.get(name, 0) != invalidated[name]:
+            before[name] = stored_tallies.get(name, 0)
+            after[name] = invalidated[name]
+            key = {"petition_id": petition_id, "name": name}
+            add_to_tally(PetitionTally, key, "value", invalidated[name] - before[name])
+    for column in COUNT_COLUMNS.values():
+        setattr(petition, column, after[column])
+    now = utcnow()
+    petition.counted_at = now
+    petition.reconciled_at = now
+    petition.reconciled_matched = before == after
+    _record_milestones(petition_id, before["confirmed_count"], after["confirmed_count"])
 
     db.session.execute(
         delete(PetitionCountryCount).where(PetitionCountryCount.petition_id == petition_id)

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select, update
 
 from petition.database import Page, contains_folded, ip_in_network, paginate
 from petition.extensions import db
-from petition.models import Petition, Signature, SignatureState, utcnow
+from petition.models import INVALIDATION_CATEGORIES, Petition, Signature, SignatureState, utcnow
 from petition.security.email_hash import email_hashes
 from petition.services import audit, counting
 from petition.services.addresses import DOMAIN_ALIASES, canonical_email
@@ -135,8 +135,11 @@ def search(f: SignatureFilter, page: int = 1) -> Matches:
     )
 
 
-def invalidate(f: SignatureFilter, reason: str, expected: int, actor: Actor) -> int:
-    """Take every pending or confirmed signature matching `f` out of the counts, with a reason.
+def invalidate(
+    f: SignatureFilter, reason: str, expected: int, actor: Actor, category: str = "other"
+) -> int:
+    """Take every pending or confirmed signature matching `f` out of the counts, with a reason
+    (kept in the audit log) and a category (published in the integrity report).
 
     `expected` is the count the admin saw in the preview: if the matching set has changed
     since, nothing happens and they are asked to look again.
@@ -144,6 +147,8 @@ def invalidate(f: SignatureFilter, reason: str, expected: int, actor: Actor) -> 
     reason = " ".join(reason.split())
     if not reason:
         raise InvalidInput({"reason": "Give a reason: it goes in the audit log"})
+    if category not in INVALIDATION_CATEGORIES:
+        raise InvalidInput({"category": "Choose what kind of problem this is"})
     if f.is_empty():
         raise InvalidInput({"filters": "Choose at least one filter before invalidating"})
     states = (SignatureState.PENDING, SignatureState.CONFIRMED)
@@ -154,12 +159,13 @@ def invalidate(f: SignatureFilter, reason: str, expected: int, actor: Actor) -> 
         expected,
         invalidated_at=utcnow(),
         invalidation_reason=reason[:200],
+        invalidation_category=category,
     )
     audit.record(
         actor,
         "invalidate",
         f.petition or "all petitions",
-        {"filters": f.describe(), "reason": reason},
+        {"filters": f.describe(), "reason": reason, "category": category},
         moved,
     )
     db.session.commit()
@@ -178,6 +184,7 @@ def restore(f: SignatureFilter, expected: int, actor: Actor) -> int:
         expected,
         invalidated_at=None,
         invalidation_reason=None,
+        invalidation_category=None,
     )
     audit.record(actor, "restore", f.petition or "all petitions", {"filters": f.describe()}, moved)
     db.session.commit()
@@ -206,6 +213,8 @@ def _move_matching(
             Signature.state,
             Signature.confirmed_at,
             Signature.withdrawn_at,
+            Signature.invalidation_category,
+            Signature.receipt_hash,
         )
         .where(*conditions(f), Signature.state.in_(states))
         .order_by(Signature.id)
@@ -231,10 +240,12 @@ def _move_matching(
         )
     changes: Counter[tuple[int, str, SignatureState, SignatureState]] = Counter()
     groups: dict[SignatureState, list[int]] = {}
+    events = []
     for row in rows:
         target = new_state(row)
         changes[(row.petition_id, row.country, row.state, target)] += 1
         groups.setdefault(target, []).append(row.id)
+        events += _events(row, target, values.get("invalidation_category"))
     now = utcnow()
     for target, ids in groups.items():
         for start in range(0, len(ids), CHUNK):
@@ -245,4 +256,22 @@ def _move_matching(
                 .execution_options(synchronize_session=False)
             )
     counting.record_changes(dict(changes))
+    counting.record_events(events)
     return len(rows)
+
+
+def _events(row: Any, target: SignatureState, category: str | None) -> list[dict[str, Any]]:
+    """What the integrity report learns from one signature's move: an invalidation's category
+    entering or leaving its tally, a receipt leaving or entering the count."""
+    events = []
+    if target == SignatureState.INVALIDATED:
+        events.append(counting.event_row(row.petition_id, counting.INVALIDATED_AS + category))
+    if row.state == SignatureState.INVALIDATED:
+        name = counting.INVALIDATED_AS + (row.invalidation_category or "other")
+        events.append(counting.event_row(row.petition_id, name, -1))
+    if row.receipt_hash and SignatureState.CONFIRMED in (row.state, target):
+        delta = 1 if target == SignatureState.CONFIRMED else -1
+        events.append(
+            counting.event_row(row.petition_id, counting.RECEIPT, delta, row.receipt_hash)
+        )
+    return events

@@ -181,6 +181,10 @@ def _delete_unconfirmed(rows: list[Any]) -> None:
     db.session.execute(delete(Signature).where(Signature.id.in_(ids)))
     changes = Counter((row.petition_id, row.country, SignatureState.PENDING, None) for row in rows)
     counting.record_changes(dict(changes))
+    expired = Counter(row.petition_id for row in rows)
+    counting.record_events(
+        [counting.event_row(pid, counting.EXPIRED, n) for pid, n in sorted(expired.items())]
+    )
 
 
 def _clear_ips(rows: list[Any]) -> None:

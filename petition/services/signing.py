@@ -31,7 +31,7 @@ from petition.models import (
     utcnow,
 )
 from petition.ops import metrics
-from petition.security import stop_links
+from petition.security import receipts, stop_links
 from petition.security.email_hash import email_hashes
 from petition.services import campaigns, consent, counting
 from petition.services.addresses import canonical_email
@@ -43,6 +43,7 @@ WITHDRAW_LINK_DAYS = 3 * 365
 
 INSERT_TOKEN = insert(SignatureToken.__table__)
 ALREADY_SIGNED = "already_signed"
+RECEIPT = "receipt"
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         slug,
         entry.consent_updates,
     )
-    tokens, email = _confirmation(
+    tokens, email = confirmation_email(
         recipient, "confirm", f"Please confirm your signature: {petition['title']}"
     )
     [journal] = counting.journal_rows(
@@ -186,12 +187,37 @@ def _signed_under_an_older_key(petition_id: int, older: list[str]) -> bool:
 
 
 def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
-    """For the deliverer: what to tell each address that signed again (or nothing)."""
-    return {
+    """For the deliverer: what to tell each address that signed again (or nothing), and each
+    signer's receipt (made now: the code is never stored)."""
+    told = {
         row.id: _tell_existing_signer(row)
         for row in rows
         if row.kind == ALREADY_SIGNED and row.context and "request" in row.context
     }
+    return {**told, **_receipts([row for row in rows if row.kind == RECEIPT])}
+
+
+def _receipts(rows: list[Any]) -> dict[int, Outgoing | Drop]:
+    if not rows:
+        return {}
+    stored = dict(
+        db.session.execute(
+            select(Signature.id, Signature.receipt_hash).where(
+                Signature.id.in_({row.signature_id for row in rows}),
+                Signature.state == SignatureState.CONFIRMED,
+            )
+        ).all()
+    )
+    db.session.rollback()
+    prepared: dict[int, Outgoing | Drop] = {}
+    for row in rows:
+        code = receipts.code_for(row.signature_id, stored.get(row.signature_id))
+        if code is None or not row.to_address:
+            prepared[row.id] = Drop("the signature is no longer counted")
+        else:
+            context = {**(row.context or {}), "receipt": code}
+            prepared[row.id] = Outgoing(row.to_address, row.subject or "", context)
+    return prepared
 
 
 def _tell_existing_signer(row: Any) -> Outgoing | Drop:
@@ -209,12 +235,13 @@ def _tell_existing_signer(row: Any) -> Outgoing | Drop:
             Signature.email_hash.in_(request["hashes"]),
         )
     )
-    if (
-        signature is None
-        or signature.state == SignatureState.INVALIDATED
-        or signature.erased_at is not None
-    ):
+    if signature is None:
         db.session.rollback()
+        return Drop("nothing to tell about this signature")
+    # Turned away, whatever is told: counted once, as this row is answered once.
+    counting.record_events([counting.event_row(signature.petition_id, counting.DUPLICATE)])
+    if signature.state == SignatureState.INVALIDATED or signature.erased_at is not None:
+        db.session.commit()
         return Drop("nothing to tell about this signature")
     # The cap is checked and raised in one statement, so simultaneous attempts cannot pass it.
     raised = db.session.execute(
@@ -227,7 +254,7 @@ def _tell_existing_signer(row: Any) -> Outgoing | Drop:
         .execution_options(synchronize_session=False)
     )
     if not raised.rowcount:
-        db.session.rollback()
+        db.session.commit()
         return Drop("told often enough already")
     details = Details(**request["details"])
     petition = signature.petition
@@ -240,7 +267,7 @@ def _tell_existing_signer(row: Any) -> Outgoing | Drop:
         petition.slug,
         consent.wants_updates([signature.email_hash or ""]),
     )
-    tokens, email = _confirmation(recipient, ALREADY_SIGNED, row.subject or "", details=details)
+    tokens, email = confirmation_email(recipient, ALREADY_SIGNED, row.subject or "", details=details)
     db.session.execute(INSERT_TOKEN, [{**t, "signature_id": signature.id} for t in tokens])
     db.session.execute(
         update(OutboxMessage)
@@ -251,10 +278,15 @@ def _tell_existing_signer(row: Any) -> Outgoing | Drop:
     return Outgoing(row.to_address, email["subject"], email["context"])
 
 
-def _confirmation(
-    recipient: Recipient, template: str, subject: str, details: Details | None = None
+def confirmation_email(
+    recipient: Recipient,
+    template: str,
+    subject: str,
+    details: Details | None = None,
+    **extra: Any,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """New link tokens (only their hashes are kept) and the email that carries them."""
+    """New link tokens (only their hashes are kept) and the email that carries them (with
+    `extra` for its template)."""
     now = utcnow()
     config = current_app.config
     expiries = {TokenPurpose.WITHDRAW: now + timedelta(days=WITHDRAW_LINK_DAYS)}
@@ -286,6 +318,7 @@ def _confirmation(
         confirm_days=config["CONFIRM_TOKEN_DAYS"],
         withdraw_url=external_url("public.withdraw", token=issued[TokenPurpose.WITHDRAW]),
         receives_updates=recipient.receives_updates,
+        **extra,
     )
     return rows, email
 
@@ -310,6 +343,8 @@ class SignatureLink:
     details: Details | None = None
     # Withdrawn by its signer (also while invalidated).
     withdrawn: bool = False
+    # The signer's receipt code, once the signature is counted (confirm links only).
+    receipt: str | None = None
 
 
 def look_up_link(token: str, purpose: TokenPurpose) -> SignatureLink:
@@ -341,11 +376,13 @@ def confirm_signature(token: str, corrections: Details | None = None) -> Signatu
     petition = signature.petition
     grace = timedelta(hours=current_app.config["CONFIRM_GRACE_HOURS"])
     changed = False
+    receipt = receipts.code_for(signature.id, signature.receipt_hash)
     if signature.state in (SignatureState.PENDING, SignatureState.WITHDRAWN):
         if not petition.accepts_confirmations(grace):
             db.session.rollback()
             raise ConfirmationClosed(petition.title)
         changed = _confirm(signature, details)
+        receipt = receipts.receipt_code(signature.id) if changed else receipt
     elif signature.state == SignatureState.INVALIDATED:
         db.session.rollback()
         raise LinkInvalid("signature invalidated")
@@ -356,6 +393,7 @@ def confirm_signature(token: str, corrections: Details | None = None) -> Signatu
         True,
         changed,
         receives_updates=details.consent_updates,
+        receipt=receipt,
     )
     db.session.commit()
     return link
@@ -364,10 +402,18 @@ def confirm_signature(token: str, corrections: Details | None = None) -> Signatu
 def _confirm(signature: Signature, details: Details) -> bool:
     now = utcnow()
     wording_id = consent.current_wording() if details.consent_updates else None
+    receipt_hash = receipts.receipt_hash(receipts.receipt_code(signature.id))
+    events = [
+        counting.event_row(signature.petition_id, counting.RECEIPT, 1, receipt_hash),
+    ]
+    if signature.reminded_at is not None:
+        events.append(counting.event_row(signature.petition_id, counting.REMINDED_CONFIRMED))
     moved = _move(
         signature,
         SignatureState.CONFIRMED,
         new_country=details.country,
+        events=events,
+        receipt_hash=receipt_hash,
         confirmed_at=now,
         withdrawn_at=None,
         name=details.name,
@@ -380,8 +426,24 @@ def _confirm(signature: Signature, details: Details) -> bool:
     if moved and details.consent_updates and signature.email_hash:
         consent.give(signature.email_hash, signature.id, wording_id)
     if moved:
+        _queue_receipt(signature)
         metrics.CONFIRMED.inc()
     return moved
+
+
+def _queue_receipt(signature: Signature) -> None:
+    """A short email with the receipt code, made when it is sent (the code is never stored)."""
+    petition = signature.petition
+    queue_email(
+        RECEIPT,
+        signature.email or "",
+        f"Your receipt: {petition.title}",
+        signature_id=signature.id,
+        petition_title=petition.title,
+        petition_url=external_url("public.petition", slug=petition.slug),
+        verify_url=external_url("public.verify"),
+        integrity_url=external_url("public.integrity", slug=petition.slug),
+    )
 
 
 def withdraw_signature(token: str) -> SignatureLink:
@@ -405,7 +467,11 @@ def _withdraw(signature: Signature) -> SignatureLink:
     their name off a petition wants no more campaign updates either."""
     petition = signature.petition
     if signature.state in (SignatureState.PENDING, SignatureState.CONFIRMED):
-        _move(signature, SignatureState.WITHDRAWN, withdrawn_at=utcnow())
+        events = []
+        if signature.state == SignatureState.CONFIRMED and signature.receipt_hash:
+            receipt = signature.receipt_hash
+            events.append(counting.event_row(petition.id, counting.RECEIPT, -1, receipt))
+        _move(signature, SignatureState.WITHDRAWN, events=events, withdrawn_at=utcnow())
     elif signature.withdrawn_at is None:
         db.session.execute(
             update(SIGNATURES)
@@ -510,15 +576,17 @@ def _move(
     signature: Signature,
     new: SignatureState,
     new_country: str | None = None,
+    events: list[dict[str, Any]] | None = None,
     **values: datetime | str | bool | int | None,
 ) -> bool:
-    """Change state only if nobody else just did, and journal the change for the counts."""
+    """Change state only if nobody else just did, and journal the change for the counts
+    (with `events`, see counting.event_row)."""
     old = signature.state
     params = {f"set_{column}": value for column, value in values.items()}
     params.update(signature_id=signature.id, old_state=old, new_state=new, updated_at=utcnow())
     change = _state_change(tuple(sorted(values)))
     return counting.move(
-        change, params, signature.petition_id, signature.country, old, new, new_country
+        change, params, signature.petition_id, signature.country, old, new, new_country, events
     )
 
 

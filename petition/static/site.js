@@ -48,6 +48,16 @@
     if (count * 100 < goal) return "Under 1%";
     return Math.min(100, Math.floor(count * 100 / goal)) + "%";
   }
+  // As templates/_macros/tally.html: the count, then those awaiting confirmation, to the goal.
+  function moveBar(bar, count, pending, goal) {
+    var done = Math.min(count, goal), waiting = Math.min(pending, goal - done);
+    var doneWidth = Math.max(1000 * done / goal, done > 0 ? 15 : 0);
+    var waitingWidth = Math.max(1000 * waiting / goal, waiting > 0 ? 15 : 0);
+    bar.querySelector("[data-bar-done]").setAttribute("width", doneWidth.toFixed(1));
+    bar.querySelector("[data-bar-pending]").setAttribute("x", doneWidth.toFixed(1));
+    bar.querySelector("[data-bar-pending]").setAttribute("width", waitingWidth.toFixed(1));
+    bar.setAttribute("aria-label", percent(count, goal) + " of the way to the goal of " + format.format(goal) + " signatures; " + format.format(pending) + " more awaiting confirmation");
+  }
   document.querySelectorAll("[data-live-count]").forEach(function (tally) {
     var url = tally.dataset.liveCount;
     function refresh() {
@@ -55,12 +65,15 @@
       fetch(url, { credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
         if (!data) return;
         var count = data.signature_count, goal = data.display_goal || data.goal;
+        var pending = data.awaiting_confirmation || 0;
         var number = tally.querySelector("[data-count]");
-        if (number.textContent === format.format(count)) return;
+        var waiting = tally.querySelector("[data-pending]");
+        var awaiting = format.format(pending) + " awaiting confirmation";
+        if (number.textContent === format.format(count) && waiting.textContent === awaiting) return;
         number.textContent = format.format(count);
+        waiting.textContent = awaiting;
         tally.querySelector("[data-count-label]").textContent = count === 1 ? "signature" : "signatures";
-        var bar = tally.querySelector("[data-count-bar]");
-        bar.max = goal; bar.value = Math.min(count, goal);
+        moveBar(tally.querySelector("[data-count-bar]"), count, pending, goal);
         tally.querySelector("[data-count-percent]").textContent = percent(count, goal);
         tally.querySelector("[data-goal]").textContent = format.format(goal);
       }).catch(function () {});

@@ -43,13 +43,22 @@
     fetch(root.getAttribute("data-count-url"), { credentials: "omit" }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (data) {
-      if (!data || number.textContent === format(data.signature_count)) return;
+      if (!data) return;
+      var count = data.signature_count, pending = data.awaiting_confirmation || 0;
+      var waiting = root.querySelector("[data-pending]"), awaiting = format(pending) + " awaiting confirmation";
+      if (number.textContent === format(count) && waiting.textContent === awaiting) return;
       var goal = data.display_goal || data.goal, bar = root.querySelector("[data-count-bar]");
-      number.textContent = format(data.signature_count);
-      root.querySelector("[data-count-label]").textContent = data.signature_count === 1 ? "signature" : "signatures";
+      number.textContent = format(count);
+      waiting.textContent = awaiting;
+      root.querySelector("[data-count-label]").textContent = count === 1 ? "signature" : "signatures";
       root.querySelector("[data-goal]").textContent = format(goal);
-      bar.max = goal;
-      bar.value = Math.min(data.signature_count, goal);
+      // As templates/_macros/tally.html: the count, then those awaiting confirmation.
+      var done = Math.min(count, goal), rest = Math.min(pending, goal - done);
+      var doneWidth = Math.max(1000 * done / goal, done > 0 ? 15 : 0);
+      var restWidth = Math.max(1000 * rest / goal, rest > 0 ? 15 : 0);
+      bar.querySelector("[data-bar-done]").setAttribute("width", doneWidth.toFixed(1));
+      bar.querySelector("[data-bar-pending]").setAttribute("x", doneWidth.toFixed(1));
+      bar.querySelector("[data-bar-pending]").setAttribute("width", restWidth.toFixed(1));
     }).catch(function () { /* offline: try again next time */ });
   }, every);
 
