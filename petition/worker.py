@@ -27,7 +27,7 @@ from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
 from petition.services import digests, figures, mailings, reminders, workers
 from petition.services.article_stats import flush_views
-from petition.services.counting import flush_counts
+from petition.services.counting import flush_counts, reconcile_due
 from petition.services.retention import purge_if_due
 
 log = logging.getLogger("petition.worker")
@@ -61,7 +61,7 @@ class Worker:
         self.poll = app.config["WORKER_POLL_SECONDS"]
         self.mail_threads = mail_threads or app.config["MAIL_WORKER_THREADS"]
         self.bulk_rate = RateLimiter(app.config["MAIL_BULK_RATE"])
-        # Retention runs in batches of its own and never inside a web process.
+        # Retention and the daily recount run in batches of their own, never in a web process.
         self.purges = not embedded
         self.embedded = embedded
         self.name = workers.this_worker()
@@ -149,6 +149,9 @@ class Worker:
                     if report is not None:
                         log.info("retention: %s", report)
                         done.purged = True
+                    for result in reconcile_due(now):
+                        level = logging.INFO if not result.changed else logging.WARNING
+                        log.log(level, "recount of %s: %s", result.slug, result.after)
             finally:
                 db.session.remove()
         return done

@@ -580,3 +580,32 @@ def test_a_draft_petition_has_no_public_report(app, client):
     assert client.get("/petitions/secret-draft/integrity").status_code == 404
     assert client.get("/api/v1/petitions/secret-draft/integrity").status_code == 404
     assert client.get(f"/petitions/{SLUG}/integrity").status_code == 200
+
+
+def test_the_worker_checks_the_figures_daily_and_the_report_says_how_it_went(
+    app, client, runner
+):
+    for email in ("daily1@example.org", "daily2@example.org"):
+        sign(client, email=email)
+    forget_cached()
+    page = client.get(f"/petitions/{SLUG}/integrity").get_data(as_text=True)
+    assert "have not yet been checked" in page
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    forget_cached()
+    report = client.get(f"/api/v1/petitions/{SLUG}/integrity").get_json()["reconciled"]
+    assert report["matched"] is True
+    with app.app_context():
+        from petition.services.counting import reconcile_due
+
+        assert reconcile_due() == []  # checked today already
+        # The stored count drifts (say, someone edits it by hand).
+        db.session.execute(
+            update(Petition).where(Petition.slug == SLUG).values(confirmed_count=7)
+        )
+        db.session.commit()
+        [result] = reconcile_due(utcnow() + timedelta(days=1, minutes=1))
+        assert result.changed and result.after["confirmed_count"] == 0
+    forget_cached()
+    page = client.get(f"/petitions/{SLUG}/integrity").get_data(as_text=True)
+    assert "they did not all match, and were corrected" in page
+    assert client.get(f"/api/v1/petitions/{SLUG}").get_json()["signature_count"] == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     union_all,
     update,
@@ -32,6 +33,7 @@ from petition.models import (
     PetitionCountryDay,
     PetitionHour,
     PetitionMilestone,
+    PetitionState,
     PetitionTally,
     ReceiptEntry,
     Signature,
@@ -353,6 +355,25 @@ def recount(slug: str | None = None) -> list[Recount]:
     db.session.rollback()
     if slug is not None and not ids:
         raise NotFound(f"no petition {slug!r}")
+    return [_with_retries(_recount_one, petition_id) for petition_id in ids]
+
+
+RECONCILE_EVERY = timedelta(days=1)
+
+
+def reconcile_due(now: datetime | None = None) -> list[Recount]:
+    """Recount each public petition not checked in the last day (the worker's daily check,
+    whose time and result the integrity report shows)."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(Petition.id)
+        .where(
+            Petition.state != PetitionState.DRAFT,
+            or_(Petition.reconciled_at.is_(None), Petition.reconciled_at < now - RECONCILE_EVERY),
+        )
+        .order_by(Petition.id)
+    ).all()
+    db.session.rollback()
     return [_with_retries(_recount_one, petition_id) for petition_id in ids]
 
 
