@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable
 
-from bench import admin, exports, mail, viral
+from bench import admin, exports, integrity, mail, viral
 from bench.common import (
     DATABASE_URL,
     WAITING_MAIL,
@@ -124,7 +124,7 @@ def reads() -> list[Row]:
 
 
 # Scenarios with tables of their own.
-SEPARATE = ("viral", "export", "mail", "admin")
+SEPARATE = ("viral", "export", "mail", "admin", "integrity")
 
 SCENARIOS: dict[str, Callable[[], list[Row]]] = {
     "signing": signing,
@@ -167,6 +167,10 @@ def main() -> None:
     if "admin" in chosen:
         print(f"running admin ({admin.ROWS:,} signatures) …", flush=True)
         administered = admin.run()
+    checked = None
+    if "integrity" in chosen:
+        print(f"running integrity ({integrity.ROWS:,} signatures) …", flush=True)
+        checked = integrity.run()
     print()
     if rows:
         print(table(rows))
@@ -182,6 +186,9 @@ def main() -> None:
         print()
     if administered:
         print(admin.admin_table(*administered))
+        print()
+    if checked:
+        print(integrity.integrity_table(checked))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from petition.models import (
     SignatureState,
     utcnow,
 )
-from petition.services import digests, integrity, moderation, privacy, reminders, signing
+from petition.services import digests, moderation, privacy, reminders
 from petition.services.audit import Actor
 from petition.services.counting import flush_counts
 from petition.services.moderation import SignatureFilter
@@ -329,9 +329,7 @@ def verify(client, code: str):
     return client.post("/verify", data={"code": code})
 
 
-def test_a_confirmed_signers_receipt_verifies_and_a_made_up_code_does_not(
-    app, client, mailbox
-):
+def test_a_confirmed_signers_receipt_verifies_and_a_made_up_code_does_not(app, client, mailbox):
     page = confirm_by_email(client, mailbox, "holder@example.org")
     assert "your signature is counted" in page
     code = CODE.search(page).group(1)
@@ -582,9 +580,7 @@ def test_a_draft_petition_has_no_public_report(app, client):
     assert client.get(f"/petitions/{SLUG}/integrity").status_code == 200
 
 
-def test_the_worker_checks_the_figures_daily_and_the_report_says_how_it_went(
-    app, client, runner
-):
+def test_the_worker_checks_the_figures_daily_and_the_report_says_how_it_went(app, client, runner):
     for email in ("daily1@example.org", "daily2@example.org"):
         sign(client, email=email)
     forget_cached()
@@ -599,9 +595,7 @@ def test_the_worker_checks_the_figures_daily_and_the_report_says_how_it_went(
 
         assert reconcile_due() == []  # checked today already
         # The stored count drifts (say, someone edits it by hand).
-        db.session.execute(
-            update(Petition).where(Petition.slug == SLUG).values(confirmed_count=7)
-        )
+        db.session.execute(update(Petition).where(Petition.slug == SLUG).values(confirmed_count=7))
         db.session.commit()
         [result] = reconcile_due(utcnow() + timedelta(days=1, minutes=1))
         assert result.changed and result.after["confirmed_count"] == 0

@@ -250,8 +250,8 @@ def _check_signatures(petition: Petition, numbers: dict[int, int], result: Verif
             f"{receipt_hash[:12]}…, but no counted signature has it now"
             + ("" if n == 1 else f" (entered {n} times more than it left)")
         )
-    for signature_id, receipt_hash, n in db.session.execute(
-        select(counted.c.id, counted.c.receipt_hash, net.c.net)
+    for signature_id, receipt_hash in db.session.execute(
+        select(counted.c.id, counted.c.receipt_hash)
         .outerjoin(net, net.c.receipt_hash == counted.c.receipt_hash)
         .where(func.coalesce(net.c.net, 0) != 1)
     ):

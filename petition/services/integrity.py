@@ -167,9 +167,7 @@ def _load_history(slug: str) -> dict[str, Any] | None:
         .order_by(PetitionHour.hour)
     ):
         total += confirmed
-        hours.append(
-            {"hour": _iso(hour), "signed": signed, "confirmed": confirmed, "total": total}
-        )
+        hours.append({"hour": _iso(hour), "signed": signed, "confirmed": confirmed, "total": total})
     days = [
         {"day": day.isoformat(), "country": country, "confirmed": n}
         for day, country, n in db.session.execute(
@@ -191,11 +189,15 @@ def chart_points(data: dict[str, Any], most: int = 240) -> list[dict[str, Any]]:
     hours than fit (each day's last total)."""
     hours = data["hours"]
     if len(hours) <= most:
-        return [{"label": h["hour"][:13].replace("T", " ") + ":00", "total": h["total"]} for h in hours]
+        return [{"label": _hour_label(h["hour"]), "total": h["total"]} for h in hours]
     days: dict[str, int] = {}
     for h in hours:
         days[h["hour"][:10]] = h["total"]
     return [{"label": day, "total": total} for day, total in days.items()]
+
+
+def _hour_label(iso: str) -> str:
+    return f"{iso[:10]} {iso[11:13]}:00"
 
 
 def hours_csv(data: dict[str, Any]) -> str:

@@ -267,7 +267,8 @@ def _tell_existing_signer(row: Any) -> Outgoing | Drop:
         petition.slug,
         consent.wants_updates([signature.email_hash or ""]),
     )
-    tokens, email = confirmation_email(recipient, ALREADY_SIGNED, row.subject or "", details=details)
+    subject = row.subject or ""
+    tokens, email = confirmation_email(recipient, ALREADY_SIGNED, subject, details=details)
     db.session.execute(INSERT_TOKEN, [{**t, "signature_id": signature.id} for t in tokens])
     db.session.execute(
         update(OutboxMessage)
