@@ -35,10 +35,15 @@ errorlog = "-"
 
 
 def post_worker_init(worker):
-    """Move everything loaded so far (the app, its libraries) out of the garbage collector's
-    sight: its full collections then walk only what requests create, so they stay short."""
+    """Compile the templates before the first request, then move everything loaded so far (the
+    app, its libraries, the templates) out of the garbage collector's sight: its full
+    collections then walk only what requests create, so they stay short."""
     import gc
 
+    if hasattr(worker.wsgi, "jinja_env"):
+        from petition.templating import compile_templates
+
+        compile_templates(worker.wsgi)
     gc.freeze()
 
 

@@ -24,6 +24,7 @@ from petition.mail import compose_email, queue_email
 from petition.mail.delivery import Drop, Outgoing
 from petition.models import (
     OutboxMessage,
+    Petition,
     Signature,
     SignatureState,
     SignatureToken,
@@ -200,23 +201,33 @@ def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
 def _receipts(rows: list[Any]) -> dict[int, Outgoing | Drop]:
     if not rows:
         return {}
-    stored = dict(
-        db.session.execute(
-            select(Signature.id, Signature.receipt_hash).where(
+    found = {
+        signature_id: (receipt_hash, title, slug)
+        for signature_id, receipt_hash, title, slug in db.session.execute(
+            select(Signature.id, Signature.receipt_hash, Petition.title, Petition.slug)
+            .join(Petition, Petition.id == Signature.petition_id)
+            .where(
                 Signature.id.in_({row.signature_id for row in rows}),
                 Signature.state == SignatureState.CONFIRMED,
             )
-        ).all()
-    )
+        )
+    }
     db.session.rollback()
     prepared: dict[int, Outgoing | Drop] = {}
     for row in rows:
-        code = receipts.code_for(row.signature_id, stored.get(row.signature_id))
+        receipt_hash, title, slug = found.get(row.signature_id, (None, "", ""))
+        code = receipts.code_for(row.signature_id, receipt_hash)
         if code is None or not row.to_address:
             prepared[row.id] = Drop("the signature is no longer counted")
-        else:
-            context = {**(row.context or {}), "receipt": code}
-            prepared[row.id] = Outgoing(row.to_address, row.subject or "", context)
+            continue
+        context = {
+            "receipt": code,
+            "petition_title": title,
+            "petition_url": external_url("public.petition", slug=slug),
+            "verify_url": external_url("public.verify"),
+            "integrity_url": external_url("public.integrity", slug=slug),
+        }
+        prepared[row.id] = Outgoing(row.to_address, row.subject or "", context)
     return prepared
 
 
@@ -433,18 +444,10 @@ def _confirm(signature: Signature, details: Details) -> bool:
 
 
 def _queue_receipt(signature: Signature) -> None:
-    """A short email with the receipt code, made when it is sent (the code is never stored)."""
-    petition = signature.petition
-    queue_email(
-        RECEIPT,
-        signature.email or "",
-        f"Your receipt: {petition.title}",
-        signature_id=signature.id,
-        petition_title=petition.title,
-        petition_url=external_url("public.petition", slug=petition.slug),
-        verify_url=external_url("public.verify"),
-        integrity_url=external_url("public.integrity", slug=petition.slug),
-    )
+    """A short email with the receipt code, written when it is sent (the code is never
+    stored, and the confirm itself does no more than queue it)."""
+    subject = f"Your receipt: {signature.petition.title}"
+    queue_email(RECEIPT, signature.email or "", subject, signature_id=signature.id)
 
 
 def withdraw_signature(token: str) -> SignatureLink:
