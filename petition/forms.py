@@ -15,7 +15,7 @@ from wtforms import BooleanField, EmailField, Form, HiddenField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from petition.services import names
-from petition.services.addresses import parse_email
+from petition.services.addresses import parse_email, suggested_address
 from petition.services.donations import parse_amount
 from petition.services.errors import InvalidInput
 from petition.services.signing import Attribution, Details, SignatureEntry
@@ -142,6 +142,11 @@ class SignatureForm(SignerRules, PublicForm):
     # Hidden from people by the stylesheet; a bot that fills it in is politely ignored.
     website = StringField("Leave this field empty")
     form_token = HiddenField()
+    # The reader's answer to "Did you mean …?": "suggested" takes the suggestion, "typed"
+    # keeps the address as they typed it.
+    email_choice = HiddenField()
+    # What we think they meant, when the address looks like a slip (set by validation).
+    email_suggestion: str | None = None
 
     def validate_email(self, field: EmailField) -> None:
         try:
@@ -150,6 +155,14 @@ class SignatureForm(SignerRules, PublicForm):
             raise ValidationError(
                 "Enter an email address in the correct format, like name@example.com"
             ) from None
+        suggestion = suggested_address(field.data)
+        if suggestion is None or self.email_choice.data == "typed":
+            return
+        if self.email_choice.data == "suggested":
+            field.data = parse_email(suggestion).address
+            return
+        self.email_suggestion = suggestion
+        raise ValidationError(f"Did you mean {suggestion}?")
 
     def is_bot(self) -> bool:
         return bool(self.website.data)

@@ -263,6 +263,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Required when country is GB.",
             },
             "consent_updates": {"type": "boolean", "default": False},
+            "email_choice": {
+                "type": "string",
+                "enum": ["suggested", "typed"],
+                "description": "The answer to a suggested correction of the address (422 "
+                "with `suggestions.email`): take the suggestion, or keep the address as typed.",
+            },
             "form_token": {
                 "type": "string",
                 "description": "From the widget page; proves the form is ours and recent.",
@@ -285,7 +291,14 @@ SCHEMAS: dict[str, Any] = {
     "ValidationErrors": {
         "type": "object",
         "required": ["errors"],
-        "properties": {"errors": {"type": "object", "additionalProperties": {"type": "string"}}},
+        "properties": {
+            "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+            "suggestions": {
+                "type": "object",
+                "description": "What the signer probably meant (e.g. a misspelt email domain)",
+                "additionalProperties": {"type": "string"},
+            },
+        },
     },
     "DonationSummary": {
         "type": "object",

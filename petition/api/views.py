@@ -154,7 +154,7 @@ def donation_summary() -> Response:
 
 SIGN = "sign"
 TEXT_FIELDS = ("name", "email", "postcode", "country", "website", "form_token", "source", "ref")
-TEXT_FIELDS += ("utm_source", "utm_medium", "utm_campaign")
+TEXT_FIELDS += ("utm_source", "utm_medium", "utm_campaign", "email_choice")
 
 
 @bp.route("/petitions/<slug>/signatures", methods=["POST", "OPTIONS"])
@@ -174,7 +174,11 @@ def sign(slug: str) -> Any:
     fields, wrong = _form_fields(data)
     form = SignatureForm(fields)
     if not form.validate() or wrong:
-        return jsonify({"errors": {**form.error_messages(), **wrong}}), 422
+        answer: dict[str, Any] = {"errors": {**form.error_messages(), **wrong}}
+        if form.email_suggestion:
+            # Send it again with email_choice "suggested" (or "typed" to keep the address).
+            answer["suggestions"] = {"email": form.email_suggestion}
+        return jsonify(answer), 422
     if not form.is_bot():
         try:
             signing.sign_petition(

@@ -11,7 +11,7 @@ from petition.microcache import public_cache
 from petition.models import TokenPurpose
 from petition.public import bp
 from petition.ratelimits import sign_limit
-from petition.security import form_tokens
+from petition.security import form_tokens, thanks_links
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import origin_allowed
 from petition.services import consent, signing
@@ -45,11 +45,15 @@ def _render_petition(
     snapshot: dict[str, Any], form: SignatureForm, status: int = 200, notice: str | None = None
 ) -> Any:
     form.form_token.data = form_tokens.issue(SIGN, snapshot["slug"])
+    source = request.form if request.method == "POST" else request.args
+    replaces = source.get("replaces")
     html = render_template(
         "public/petition.html",
         petition=snapshot,
         form=form,
-        hidden=_hidden_fields(request.form if request.method == "POST" else request.args),
+        hidden=_hidden_fields(source),
+        # A correction whose form came back with a mistake goes on correcting.
+        replaces=replaces if thanks_links.thanks_in(replaces) else None,
         consent=consent.CONSENT_TEXT,
         notice=notice,
     )
@@ -73,14 +77,24 @@ def sign(slug: str) -> Any:
         return _render_petition(snapshot, form, 400, notice)
     if not form.validate():
         return _render_petition(snapshot, form, 422)
-    if not form.is_bot():
-        try:
-            signing.sign_petition(
-                slug, form.entry(), attribution(request.form, request.remote_addr, "petition")
-            )
-        except PetitionNotOpen:
-            return _render_petition(snapshot, form, 409, "This petition is not taking signatures.")
-    return redirect(url_for(".thanks", slug=slug), 303)
+    if form.is_bot():
+        return redirect(url_for(".thanks", slug=slug), 303)
+    try:
+        signed = signing.sign_petition(
+            slug,
+            form.entry(),
+            attribution(request.form, request.remote_addr, "petition"),
+            replaces=_replacing(request.form.get("replaces")),
+        )
+    except PetitionNotOpen:
+        return _render_petition(snapshot, form, 409, "This petition is not taking signatures.")
+    token = thanks_links.thanks_token(signed.shown_address, signed.email_hash, signed.at)
+    return redirect(url_for(".thanks", slug=slug, s=token), 303)
+
+
+def _replacing(token: str | None) -> signing.Signed | None:
+    found = thanks_links.thanks_in(token)
+    return signing.Signed(*found) if found else None
 
 
 @bp.get("/petitions/<slug>/embed")
@@ -91,9 +105,27 @@ def petition_embed(slug: str) -> str:
 
 
 @bp.get("/petitions/<slug>/thanks")
-@public_cache(60)
-def thanks(slug: str) -> str:
-    return render_template("public/thanks.html", petition=_snapshot_or_404(slug))
+def thanks(slug: str) -> Any:
+    """After signing: where the email went (partly hidden), and a way to sign again at the
+    right address, which replaces the signature just made. Only the signer's own link shows
+    an address, so such a page is never stored by anyone; the plain page is public."""
+    petition = _snapshot_or_404(slug)
+    token = request.args.get("s")
+    signed = thanks_links.thanks_in(token)
+    if signed is None:
+        return public_cache(60)(render_template)("public/thanks.html", petition=petition)
+    form = SignatureForm()
+    form.form_token.data = form_tokens.issue(SIGN, slug)
+    page = render_template(
+        "public/thanks.html",
+        petition=petition,
+        shown_address=signed[0],
+        replaces=token,
+        form=form,
+        consent=consent.CONSENT_TEXT,
+        hidden={},
+    )
+    return page, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 @bp.route("/signatures/confirm/<token>", methods=["GET", "POST"])

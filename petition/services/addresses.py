@@ -46,6 +46,90 @@ def canonical_email(address: str) -> str:
     return f"{local}@{domain}"
 
 
+# Where most readers' mail lives: a domain one or two keystrokes from one of these, that is not
+# one of them, is probably a slip of the finger (gmial.com, hotmial.co.uk, yaho.com, outlok.com).
+COMMON_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "outlook.com",
+        "live.com",
+        "live.co.uk",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "btinternet.com",
+        "sky.com",
+        "virginmedia.com",
+        "talktalk.net",
+        "protonmail.com",
+        "proton.me",
+        "ukr.net",
+        "gmx.com",
+        "mail.com",
+        "ymail.com",
+    }
+)
+# Endings typed for .com and .co.uk.
+ENDING_SLIPS = {
+    "con": "com",
+    "cmo": "com",
+    "ocm": "com",
+    "comm": "com",
+    "vom": "com",
+    "xom": "com",
+    "co.uj": "co.uk",
+    "co.ul": "co.uk",
+    "couk": "co.uk",
+    "co.k": "co.uk",
+    "uk.co": "co.uk",
+}
+
+
+def suggested_address(address: str) -> str | None:
+    """What the reader probably meant, when the domain looks like a slip: `someone@gmial.com`
+    → `someone@gmail.com`. None when it looks right (or like nothing we know)."""
+    local, _, domain = address.rpartition("@")
+    domain = domain.lower()
+    if not local or domain in COMMON_DOMAINS:
+        return None
+    name, _, ending = domain.partition(".")
+    fixed = f"{name}.{ENDING_SLIPS.get(ending, ending)}"
+    if fixed in COMMON_DOMAINS:
+        return f"{local}@{fixed}"
+    best = min(COMMON_DOMAINS, key=lambda known: (_distance(fixed, known), known))
+    # One slip in a short domain, two in a longer one; never a different country's domain
+    # of the same provider (yahoo.fr is real), which differs in its ending alone.
+    allowed = 1 if len(best) < 9 else 2
+    if _distance(fixed, best) <= allowed and best.partition(".")[0] != name:
+        return f"{local}@{best}"
+    if best.partition(".")[2] != ending and best.partition(".")[0] == name:
+        # The right provider with a mangled ending (gmail.co, hotmail.co.k).
+        if _distance(fixed, best) <= 1:
+            return f"{local}@{best}"
+    return None
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits between two strings, a swap of neighbours counting as one (optimal string
+    alignment distance)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, y in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
 def masked_email(address: str) -> str:
     """An address as logs and staff lists keep it: enough to recognise, not enough to reuse."""
     local, _, domain = address.rpartition("@")

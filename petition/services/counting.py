@@ -63,6 +63,7 @@ DUPLICATE = "duplicate"  # someone signed again with an address that has signed
 REMINDED = "reminded"  # a reminder to confirm went out
 REMINDED_CONFIRMED = "reminded_ok"  # a signature was confirmed after its reminder
 EXPIRED = "expired"  # an unconfirmed signature deleted by retention
+REPLACED = "replaced"  # an unconfirmed signature its signer replaced (a mistyped address)
 # + the category: an invalidation entering (+1) or leaving (-1). A recount works these out
 # again from the signatures; the other tallies count events that leave no lasting trace on a
 # signature, so a recount leaves them as they are.

@@ -171,6 +171,12 @@ def _closed_before(cutoff: datetime) -> list[int]:
 
 
 def _delete_unconfirmed(rows: list[Any]) -> None:
+    delete_unconfirmed(rows, counting.EXPIRED)
+
+
+def delete_unconfirmed(rows: list[Any], tally: str) -> None:
+    """Delete unconfirmed signatures (rows with id, petition_id and country) and the personal
+    data of their mail, counting them in `tally`; in the caller's transaction."""
     ids = [row.id for row in rows]
     db.session.execute(
         update(OutboxMessage)
@@ -181,9 +187,9 @@ def _delete_unconfirmed(rows: list[Any]) -> None:
     db.session.execute(delete(Signature).where(Signature.id.in_(ids)))
     changes = Counter((row.petition_id, row.country, SignatureState.PENDING, None) for row in rows)
     counting.record_changes(dict(changes))
-    expired = Counter(row.petition_id for row in rows)
+    deleted = Counter(row.petition_id for row in rows)
     counting.record_events(
-        [counting.event_row(pid, counting.EXPIRED, n) for pid, n in sorted(expired.items())]
+        [counting.event_row(pid, tally, n) for pid, n in sorted(deleted.items())]
     )
 
 

@@ -34,7 +34,7 @@ from petition.models import (
 from petition.ops import metrics
 from petition.security import receipts, stop_links
 from petition.security.email_hash import email_hashes
-from petition.services import campaigns, consent, counting
+from petition.services import campaigns, consent, counting, retention
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
 from petition.services.new_signature import SIGNATURES, insert_new_signature
@@ -103,11 +103,29 @@ class Recipient:
     receives_updates: bool
 
 
-def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) -> None:
+@dataclass(frozen=True)
+class Signed:
+    """What the thanks page may show and offer after signing: the address, partly hidden,
+    and what finds the signature this signing made, if it made one, for a reader who typed
+    the address wrong. The same whether or not the address had signed before."""
+
+    shown_address: str
+    email_hash: str
+    at: datetime
+
+
+def sign_petition(
+    slug: str,
+    entry: SignatureEntry,
+    attribution: Attribution,
+    replaces: Signed | None = None,
+) -> Signed:
     """Record a pending signature and queue its confirmation email, in one transaction.
 
     An address that has already signed gets an email saying so instead (a few at most), and
-    the caller sees exactly the same outcome, so the response reveals nothing.
+    the caller sees exactly the same outcome, so the response reveals nothing. `replaces` is
+    what an earlier signing returned: the signature it made goes (if it is still waiting, and
+    was made by that very signing), for a reader correcting their address.
     """
     wording_id = consent.current_wording()
     petition = _petition_taking_signatures(slug)
@@ -145,10 +163,13 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
         f"You have already signed: {petition['title']}",
         request={"petition_id": petition["id"], "hashes": hashes, "details": asdict(entry.details)},
     )
+    signed = Signed(partly_hidden(entry.email), hashes[0], now)
+    if replaces is not None:
+        _replace(petition["id"], replaces)
     if len(hashes) > 1 and _signed_under_an_older_key(petition["id"], hashes[1:]):
         queue_email(ALREADY_SIGNED, entry.email, notice["subject"], **notice["context"])
         db.session.commit()
-        return
+        return signed
     recipient = Recipient(
         None,
         SignatureState.PENDING,
@@ -166,6 +187,31 @@ def sign_petition(slug: str, entry: SignatureEntry, attribution: Attribution) ->
     )
     signature_id = insert_new_signature(signature, tokens, journal, email, notice)
     metrics.SIGNATURES.labels("new" if signature_id else "again").inc()
+    return signed
+
+
+def _replace(petition_id: int, earlier: Signed) -> None:
+    """Delete the signature an earlier signing made, if it still waits for confirmation (in
+    the caller's transaction). Found by the address's hash and the very moment it was made, so
+    a signing that made nothing (the address had signed before) can delete nothing."""
+    found = db.session.execute(
+        select(Signature.id, Signature.petition_id, Signature.country)
+        .where(
+            Signature.petition_id == petition_id,
+            Signature.email_hash == earlier.email_hash,
+            Signature.created_at == earlier.at,
+            Signature.state == SignatureState.PENDING,
+        )
+        .with_for_update()
+    ).all()
+    if found:
+        retention.delete_unconfirmed(found, counting.REPLACED)
+
+
+def partly_hidden(address: str) -> str:
+    """An address as the thanks page shows it: enough for its owner to spot a typo."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:2]}…@{domain}"
 
 
 def _petition_taking_signatures(slug: str) -> dict[str, Any]:

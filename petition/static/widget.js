@@ -69,6 +69,7 @@
   var list = form.querySelector("[data-summary-list]");
   var status = form.querySelector("[data-message]");
   var sending = false;
+  var emailChoice = "";
 
   function clearErrors() {
     summary.hidden = true;
@@ -82,6 +83,27 @@
       var control = document.getElementById("w-" + name);
       if (control) control.removeAttribute("aria-invalid");
     });
+  }
+
+  // "Did you mean …?": one press takes the suggestion (or keeps the address) and signs.
+  function offer(suggested) {
+    var error = document.getElementById("w-email-error");
+    var typed = document.getElementById("w-email").value;
+    var box = document.createElement("span");
+    box.className = "w-suggest";
+    [["suggested", "Yes, use " + suggested], ["typed", "No, " + typed + " is right"]].forEach(function (choice) {
+      var press = document.createElement("button");
+      press.type = "button";
+      press.className = "w-link";
+      press.textContent = choice[1];
+      press.addEventListener("click", function () {
+        if (choice[0] === "suggested") document.getElementById("w-email").value = suggested;
+        emailChoice = choice[0];
+        send();
+      });
+      box.appendChild(press);
+    });
+    error.appendChild(box);
   }
 
   function showErrors(errors) {
@@ -120,6 +142,8 @@
     var data = {};
     new FormData(form).forEach(function (value, key) { data[key] = value; });
     data.consent_updates = form.querySelector("#w-consent_updates").checked;
+    if (emailChoice) data.email_choice = emailChoice;
+    emailChoice = "";
     // text/plain keeps this a "simple" request: no preflight, even from a sandboxed frame.
     fetch(root.getAttribute("data-api"), {
       method: "POST",
@@ -136,6 +160,7 @@
         tell("petition:signed");
       } else if (result.status === 422 && result.body.errors) {
         showErrors(result.body.errors);
+        if (result.body.suggestions && result.body.suggestions.email) offer(result.body.suggestions.email);
       } else if (result.status === 429) {
         status.textContent = "That has been sent many times in a short while. Please wait a minute and try again.";
       } else if (result.status === 403) {
