@@ -51,6 +51,7 @@ PAGE_LABELS = {
     "Withdrawn by their signers": "withdrawn",
     "Invalidated by moderators": "invalidated",
     "Expired unconfirmed": "expired",
+    "Replaced with a corrected address": "replaced",
     "Duplicates turned away": "duplicates_turned_away",
     "Reminders to confirm sent": "reminders_sent",
     "Confirmed after a reminder": "confirmed_after_reminder",

@@ -202,3 +202,33 @@ def test_the_code_copied_from_the_embed_page_works_on_another_site(live, browser
         widget = partner.frame_locator("[data-petition] iframe")
         assert widget.get_by_role("button", name="Sign the petition").is_visible()
     context.close()
+
+
+def test_a_mistyped_address_is_caught_and_a_wrong_one_can_be_replaced(
+    live, browser, mailbox, artifacts
+):
+    app, server = live
+    snippet = SNIPPET.format(slug=SLUG, base=server.url)
+    snippet += f'<script src="{server.url}/embed.js" async></script>'
+    with StaticSite("localhost") as site:
+        site.pages["/story"] = HOST_PAGE.format(embed=snippet)
+        page = browser.new_page(viewport={"width": 390, "height": 900})
+        page.goto(f"{site.url}/story")
+        frame = page.frame_locator("#first iframe")
+        fill_and_sign(frame, "typo@gmial.com")
+        expect_text(frame, "Did you mean typo@gmail.com?")
+        page.screenshot(path=str(artifacts / "widget-typo.png"), full_page=True)
+        frame.get_by_role("button", name="Yes, use typo@gmail.com").click()
+        expect_text(frame, "Now check your email")
+        expect_text(frame, "to ty…@gmail.com")
+        # The reader sees it was still wrong, and signs again with the right one.
+        frame.get_by_role("button", name="Wrong address? Sign again with the right one").click()
+        frame.get_by_label("Email address").fill("right@example.org")
+        frame.get_by_role("button", name="Sign the petition").click()
+        expect_text(frame, "to ri…@example.org")
+        page.close()
+    with app.app_context():
+        from tests.factories import signature_for
+
+        assert signature_for("typo@gmail.com") is None
+        assert signature_for("right@example.org").source == "widget:localhost"

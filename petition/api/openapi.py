@@ -104,6 +104,7 @@ SCHEMAS: dict[str, Any] = {
                     "invalidated",
                     "invalidated_by_category",
                     "expired",
+                    "replaced",
                     "duplicates_turned_away",
                     "reminders_sent",
                     "confirmed_after_reminder",
@@ -263,6 +264,10 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Required when country is GB.",
             },
             "consent_updates": {"type": "boolean", "default": False},
+            "replaces": {
+                "type": "string",
+                "description": "From an earlier answer: this signing corrects that one's address",
+            },
             "email_choice": {
                 "type": "string",
                 "enum": ["suggested", "typed"],
@@ -285,8 +290,20 @@ SCHEMAS: dict[str, Any] = {
     },
     "SignatureAccepted": {
         "type": "object",
-        "required": ["status", "message"],
-        "properties": {"status": {"const": "check_email"}, "message": {"type": "string"}},
+        "required": ["status", "message", "sent_to", "replaces"],
+        "properties": {
+            "status": {"const": "check_email"},
+            "message": {"type": "string"},
+            "sent_to": {
+                "type": "string",
+                "description": "The address the link went to, partly hidden (so…@example.org)",
+            },
+            "replaces": {
+                "type": "string",
+                "description": "Send this back as `replaces` when signing again with a "
+                "corrected address: the signature just made (if still unconfirmed) is replaced",
+            },
+        },
     },
     "ValidationErrors": {
         "type": "object",

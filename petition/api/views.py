@@ -11,10 +11,12 @@ from petition.api import bp
 from petition.api.openapi import openapi_document
 from petition.extensions import cache
 from petition.forms import SignatureForm, attribution
+from petition.models import utcnow
 from petition.ratelimits import sign_limit
-from petition.security import form_tokens
+from petition.security import form_tokens, thanks_links
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import embed_origins
+from petition.security.thanks_links import Signed
 from petition.services import digests, donations, integrity, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import NotFound, PetitionNotOpen
@@ -154,7 +156,7 @@ def donation_summary() -> Response:
 
 SIGN = "sign"
 TEXT_FIELDS = ("name", "email", "postcode", "country", "website", "form_token", "source", "ref")
-TEXT_FIELDS += ("utm_source", "utm_medium", "utm_campaign", "email_choice")
+TEXT_FIELDS += ("utm_source", "utm_medium", "utm_campaign", "email_choice", "replaces")
 
 
 @bp.route("/petitions/<slug>/signatures", methods=["POST", "OPTIONS"])
@@ -179,16 +181,28 @@ def sign(slug: str) -> Any:
             # Send it again with email_choice "suggested" (or "typed" to keep the address).
             answer["suggestions"] = {"email": form.email_suggestion}
         return jsonify(answer), 422
-    if not form.is_bot():
+    if form.is_bot():
+        signed = Signed(signing.partly_hidden(form.email.data), "", utcnow())
+    else:
         try:
-            signing.sign_petition(
-                slug, form.entry(), attribution(fields, request.remote_addr, "api")
+            signed = signing.sign_petition(
+                slug,
+                form.entry(),
+                attribution(fields, request.remote_addr, "api"),
+                replaces=thanks_links.signed_in(fields.get("replaces")),
             )
         except NotFound:
             abort(404, description=f"There is no petition called {slug!r}.")
         except PetitionNotOpen:
             abort(409, description="This petition is not taking signatures.")
-    return jsonify({"status": "check_email", "message": CHECK_EMAIL}), 202
+    answer = {
+        "status": "check_email",
+        "message": CHECK_EMAIL,
+        "sent_to": signed.shown_address,
+        # Sent back as `replaces` with a corrected address, it takes this signature's place.
+        "replaces": thanks_links.token_for(signed),
+    }
+    return jsonify(answer), 202
 
 
 CHECK_EMAIL = (

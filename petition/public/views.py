@@ -53,7 +53,7 @@ def _render_petition(
         form=form,
         hidden=_hidden_fields(source),
         # A correction whose form came back with a mistake goes on correcting.
-        replaces=replaces if thanks_links.thanks_in(replaces) else None,
+        replaces=replaces if thanks_links.signed_in(replaces) else None,
         consent=consent.CONSENT_TEXT,
         notice=notice,
     )
@@ -84,17 +84,11 @@ def sign(slug: str) -> Any:
             slug,
             form.entry(),
             attribution(request.form, request.remote_addr, "petition"),
-            replaces=_replacing(request.form.get("replaces")),
+            replaces=thanks_links.signed_in(request.form.get("replaces")),
         )
     except PetitionNotOpen:
         return _render_petition(snapshot, form, 409, "This petition is not taking signatures.")
-    token = thanks_links.thanks_token(signed.shown_address, signed.email_hash, signed.at)
-    return redirect(url_for(".thanks", slug=slug, s=token), 303)
-
-
-def _replacing(token: str | None) -> signing.Signed | None:
-    found = thanks_links.thanks_in(token)
-    return signing.Signed(*found) if found else None
+    return redirect(url_for(".thanks", slug=slug, s=thanks_links.token_for(signed)), 303)
 
 
 @bp.get("/petitions/<slug>/embed")
@@ -111,7 +105,7 @@ def thanks(slug: str) -> Any:
     an address, so such a page is never stored by anyone; the plain page is public."""
     petition = _snapshot_or_404(slug)
     token = request.args.get("s")
-    signed = thanks_links.thanks_in(token)
+    signed = thanks_links.signed_in(token)
     if signed is None:
         return public_cache(60)(render_template)("public/thanks.html", petition=petition)
     form = SignatureForm()
@@ -119,7 +113,7 @@ def thanks(slug: str) -> Any:
     page = render_template(
         "public/thanks.html",
         petition=petition,
-        shown_address=signed[0],
+        shown_address=signed.shown_address,
         replaces=token,
         form=form,
         consent=consent.CONSENT_TEXT,
@@ -148,12 +142,23 @@ def confirm(token: str) -> Any:
     except ConfirmationClosed as exc:
         return render_template("public/confirm_closed.html", title=str(exc)), 410
     page = _confirmed_page(_snapshot_or_404(link.petition_slug), link.changed)
-    receipt = render_template("public/_receipt.html", code=link.receipt) if link.receipt else ""
-    return page.replace(RECEIPT_SLOT, receipt, 1)
+    return page.replace(RECEIPT_SLOT, _receipt_block(link.receipt), 1)
 
 
 # Where the signer's own receipt goes on the thank-you page (rendered for them alone).
 RECEIPT_SLOT = "<!--receipt-->"
+CODE_SLOT = "RECEIPT-CODE"
+
+
+def _receipt_block(code: str | None) -> str:
+    """The receipt on the thank-you page: rendered once per process, the code put in after
+    (it is letters, digits and dashes only)."""
+    if not code:
+        return ""
+    block = cache.get(
+        "receipt-block:v1", 3600, lambda: render_template("public/_receipt.html", code=CODE_SLOT)
+    )
+    return block.replace(CODE_SLOT, code)
 
 
 def _confirmed_page(petition: dict[str, Any], changed: bool) -> str:

@@ -4,6 +4,7 @@ at the right address. It holds nothing that tells whether the address had signed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,21 +16,33 @@ SALT = "thanks"
 MAX_AGE = 3600
 
 
+@dataclass(frozen=True)
+class Signed:
+    """What the thanks page may show and offer after signing: the address, partly hidden,
+    and what finds the signature this signing made, if it made one, for a reader who typed
+    the address wrong. The same whether or not the address had signed before."""
+
+    shown_address: str
+    email_hash: str
+    at: datetime
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(signing_keys()), salt=SALT)
 
 
-def thanks_token(shown_address: str, email_hash: str, at: datetime) -> str:
-    return _serializer().dumps({"m": shown_address, "h": email_hash, "t": at.isoformat()})
+def token_for(signed: Signed) -> str:
+    return _serializer().dumps(
+        {"m": signed.shown_address, "h": signed.email_hash, "t": signed.at.isoformat()}
+    )
 
 
-def thanks_in(token: str | None) -> tuple[str, str, datetime] | None:
-    """(shown address, email hash, when) from a thanks link, or None when it is not one of
-    ours or is over an hour old."""
+def signed_in(token: str | None) -> Signed | None:
+    """What a thanks link says, or None when it is not one of ours or is over an hour old."""
     if not token or len(token) > 500:
         return None
     try:
         value: Any = _serializer().loads(token, max_age=MAX_AGE)
-        return str(value["m"]), str(value["h"]), datetime.fromisoformat(value["t"])
+        return Signed(str(value["m"]), str(value["h"]), datetime.fromisoformat(value["t"]))
     except (BadSignature, KeyError, TypeError, ValueError):
         return None

@@ -25,9 +25,11 @@ from sqlalchemy.exc import OperationalError
 
 from petition.database import add_to_tally, dialect_insert
 from petition.extensions import db
+from petition.mail.outbox import mark_queued
 from petition.models import (
     MILESTONES,
     CountJournalEntry,
+    OutboxMessage,
     Petition,
     PetitionCountryCount,
     PetitionCountryDay,
@@ -90,13 +92,14 @@ def move(
     new: SignatureState,
     new_country: str | None = None,
     events: list[dict[str, Any]] | None = None,
+    mail: dict[str, Any] | None = None,
 ) -> bool:
     """Run `change` with `params` (an UPDATE of one signature guarded by its old state) and,
-    if it changed the row, journal the move (and `events`, made by `event_row`); whether it
-    did. In the caller's transaction.
+    if it changed the row, journal the move (and `events`, made by `event_row`) and queue
+    `mail` (an outbox row); whether it did. In the caller's transaction.
 
-    On PostgreSQL both are one statement (the update a CTE the journal's INSERT reads), so a
-    confirmation or withdrawal costs one round trip to the database rather than two.
+    On PostgreSQL all of it is one statement (the update a CTE the INSERTs read), so a
+    confirmation or withdrawal costs one round trip to the database.
     """
     rows = journal_rows(petition_id, country, old, new, new_country) + (events or [])
     connection = db.session.connection()
@@ -104,16 +107,40 @@ def move(
         if not connection.execute(change, params).rowcount:
             return False
         connection.execute(INSERT_JOURNAL, rows)
+        if mail is not None:
+            connection.execute(INSERT_MAIL, mail)
+            mark_queued()
         return True
     entries = {
         f"journal{i}_{column}": value for i, row in enumerate(rows) for column, value in row.items()
     }
-    return bool(connection.execute(_journaled(change, len(rows)), {**params, **entries}).all())
+    if mail is not None:
+        entries.update({f"mail_{column}": mail[column] for column in MAIL_COLUMNS})
+    statement = _journaled(change, len(rows), mail is not None)
+    moved = bool(connection.execute(statement, {**params, **entries}).all())
+    if moved and mail is not None:
+        mark_queued()
+    return moved
+
+
+OUTBOX = OutboxMessage.__table__
+INSERT_MAIL = insert(OUTBOX)
+MAIL_COLUMNS = (
+    "lane",
+    "kind",
+    "to_address",
+    "subject",
+    "context",
+    "created_at",
+    "next_attempt_at",
+    "attempts",
+    "signature_id",
+)
 
 
 @cache
-def _journaled(change: Update, entries: int) -> Any:
-    """`change` and its journal entries as one statement, built once per kind of change."""
+def _journaled(change: Update, entries: int, with_mail: bool = False) -> Any:
+    """`change`, its journal entries (and an email) as one statement, built once per kind."""
     moved = change.returning(literal(1).label("moved")).cte("moved")
     selects = [
         select(
@@ -125,7 +152,16 @@ def _journaled(change: Update, entries: int) -> Any:
         for i in range(entries)
     ]
     journaled = union_all(*selects) if len(selects) > 1 else selects[0]
-    return insert(JOURNAL).from_select(JOURNAL_COLUMNS, journaled).returning(JOURNAL.c.id)
+    statement = insert(JOURNAL).from_select(JOURNAL_COLUMNS, journaled).returning(JOURNAL.c.id)
+    if not with_mail:
+        return statement
+    email = select(
+        *(
+            bindparam(f"mail_{column}", type_=OUTBOX.c[column].type).label(column)
+            for column in MAIL_COLUMNS
+        )
+    ).where(exists(moved.select()))
+    return statement.add_cte(insert(OUTBOX).from_select(MAIL_COLUMNS, email).cte("mail"))
 
 
 def journal_rows(

@@ -34,7 +34,7 @@ DIGESTS_SHOWN = 24
 # What each figure means, shown beside it on the page and given with it by the API.
 DEFINITIONS = {
     "received": "Every signature made on this petition: each person once, however often they "
-    "try (signatures deleted unconfirmed after 30 days included).",
+    "try (unconfirmed signatures deleted since included).",
     "confirmed": "Signatures whose signer pressed the link we emailed them: the count. Nothing "
     "else is ever added to it.",
     "awaiting_confirmation": "Signatures whose signer has not yet pressed the link we emailed. "
@@ -44,6 +44,8 @@ DEFINITIONS = {
     "they found (a wave of look-alike signatures, throwaway email domains, one source signing "
     "too fast, other). The moderator's reason is kept in our audit log.",
     "expired": "Signatures never confirmed, deleted after 30 days.",
+    "replaced": "Signatures never confirmed, replaced by their signer with one at a corrected "
+    "email address (a typo spotted on the thanks page).",
     "duplicates_turned_away": "Attempts to sign again with an address that has already "
     "signed. None of them was counted a second time.",
     "reminders_sent": "Signers who had not confirmed a day after signing and were sent one "
@@ -90,12 +92,14 @@ def _load_report(slug: str) -> dict[str, Any] | None:
         for category in INVALIDATION_CATEGORIES
     }
     expired = tallies.get(counting.EXPIRED, 0)
+    replaced = tallies.get(counting.REPLACED, 0)
     received = (
         petition.confirmed_count
         + petition.pending_count
         + petition.withdrawn_count
         + petition.invalidated_count
         + expired
+        + replaced
     )
     shown = db.session.scalars(
         select(CountDigest)
@@ -116,6 +120,7 @@ def _load_report(slug: str) -> dict[str, Any] | None:
             "invalidated": petition.invalidated_count,
             "invalidated_by_category": invalidated,
             "expired": expired,
+            "replaced": replaced,
             "duplicates_turned_away": tallies.get(counting.DUPLICATE, 0),
             "reminders_sent": tallies.get(counting.REMINDED, 0),
             "confirmed_after_reminder": tallies.get(counting.REMINDED_CONFIRMED, 0),

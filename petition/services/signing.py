@@ -34,6 +34,7 @@ from petition.models import (
 from petition.ops import metrics
 from petition.security import receipts, stop_links
 from petition.security.email_hash import email_hashes
+from petition.security.thanks_links import Signed
 from petition.services import campaigns, consent, counting, retention
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
@@ -101,17 +102,6 @@ class Recipient:
     petition_title: str
     petition_slug: str
     receives_updates: bool
-
-
-@dataclass(frozen=True)
-class Signed:
-    """What the thanks page may show and offer after signing: the address, partly hidden,
-    and what finds the signature this signing made, if it made one, for a reader who typed
-    the address wrong. The same whether or not the address had signed before."""
-
-    shown_address: str
-    email_hash: str
-    at: datetime
 
 
 def sign_petition(
@@ -471,6 +461,7 @@ def _confirm(signature: Signature, details: Details) -> bool:
         SignatureState.CONFIRMED,
         new_country=details.country,
         events=events,
+        mail=_receipt_email(signature),
         receipt_hash=receipt_hash,
         confirmed_at=now,
         withdrawn_at=None,
@@ -484,16 +475,15 @@ def _confirm(signature: Signature, details: Details) -> bool:
     if moved and details.consent_updates and signature.email_hash:
         consent.give(signature.email_hash, signature.id, wording_id)
     if moved:
-        _queue_receipt(signature)
         metrics.CONFIRMED.inc()
     return moved
 
 
-def _queue_receipt(signature: Signature) -> None:
-    """A short email with the receipt code, written when it is sent (the code is never
-    stored, and the confirm itself does no more than queue it)."""
+def _receipt_email(signature: Signature) -> dict[str, Any]:
+    """A short email with the receipt code, queued with the confirmation itself and written
+    when it is sent (the code is never stored)."""
     subject = f"Your receipt: {signature.petition.title}"
-    queue_email(RECEIPT, signature.email or "", subject, signature_id=signature.id)
+    return {**compose_email(RECEIPT, signature.email or "", subject), "signature_id": signature.id}
 
 
 def withdraw_signature(token: str) -> SignatureLink:
@@ -627,16 +617,25 @@ def _move(
     new: SignatureState,
     new_country: str | None = None,
     events: list[dict[str, Any]] | None = None,
+    mail: dict[str, Any] | None = None,
     **values: datetime | str | bool | int | None,
 ) -> bool:
     """Change state only if nobody else just did, and journal the change for the counts
-    (with `events`, see counting.event_row)."""
+    (with `events`, see counting.event_row, and `mail` to queue with it)."""
     old = signature.state
     params = {f"set_{column}": value for column, value in values.items()}
     params.update(signature_id=signature.id, old_state=old, new_state=new, updated_at=utcnow())
     change = _state_change(tuple(sorted(values)))
     return counting.move(
-        change, params, signature.petition_id, signature.country, old, new, new_country, events
+        change,
+        params,
+        signature.petition_id,
+        signature.country,
+        old,
+        new,
+        new_country,
+        events,
+        mail,
     )
 
 

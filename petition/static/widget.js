@@ -70,6 +70,14 @@
   var status = form.querySelector("[data-message]");
   var sending = false;
   var emailChoice = "";
+  var replaces = "";
+  var correct = thanks && thanks.querySelector("[data-correct]");
+  // Signing again with the right address replaces the signature just made.
+  if (correct) correct.addEventListener("click", function () {
+    thanks.hidden = true;
+    form.hidden = false;
+    document.getElementById("w-email").focus();
+  });
 
   function clearErrors() {
     summary.hidden = true;
@@ -143,6 +151,7 @@
     new FormData(form).forEach(function (value, key) { data[key] = value; });
     data.consent_updates = form.querySelector("#w-consent_updates").checked;
     if (emailChoice) data.email_choice = emailChoice;
+    if (replaces) data.replaces = replaces;
     emailChoice = "";
     // text/plain keeps this a "simple" request: no preflight, even from a sandboxed frame.
     fetch(root.getAttribute("data-api"), {
@@ -154,6 +163,10 @@
       return response.json().catch(function () { return {}; }).then(function (body) { return { status: response.status, body: body }; });
     }).then(function (result) {
       if (result.status === 202) {
+        var sentTo = thanks.querySelector("[data-sent-to]");
+        if (sentTo && result.body.sent_to) sentTo.textContent = " to " + result.body.sent_to;
+        replaces = result.body.replaces || "";
+        if (correct) correct.hidden = !replaces;
         form.hidden = true;
         thanks.hidden = false;
         thanks.focus();
