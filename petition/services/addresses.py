@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -95,23 +96,33 @@ def suggested_address(address: str) -> str | None:
     """What the reader probably meant, when the domain looks like a slip: `someone@gmial.com`
     → `someone@gmail.com`. None when it looks right (or like nothing we know)."""
     local, _, domain = address.rpartition("@")
-    domain = domain.lower()
-    if not local or domain in COMMON_DOMAINS:
+    meant = _meant_domain(domain.lower()) if local else None
+    return f"{local}@{meant}" if meant else None
+
+
+@lru_cache(maxsize=10_000)
+def _meant_domain(domain: str) -> str | None:
+    """The common domain a typed one is a slip for, if any (remembered: domains repeat)."""
+    if domain in COMMON_DOMAINS:
         return None
     name, _, ending = domain.partition(".")
     fixed = f"{name}.{ENDING_SLIPS.get(ending, ending)}"
     if fixed in COMMON_DOMAINS:
-        return f"{local}@{fixed}"
-    best = min(COMMON_DOMAINS, key=lambda known: (_distance(fixed, known), known))
+        return fixed
+    # Only domains of about the same length can be a slip or two away.
+    near = [known for known in COMMON_DOMAINS if abs(len(known) - len(fixed)) <= 2]
+    if not near:
+        return None
+    best = min(near, key=lambda known: (_distance(fixed, known), known))
+    distance = _distance(fixed, best)
+    same_provider = best.partition(".")[0] == name
     # One slip in a short domain, two in a longer one; never a different country's domain
     # of the same provider (yahoo.fr is real), which differs in its ending alone.
-    allowed = 1 if len(best) < 9 else 2
-    if _distance(fixed, best) <= allowed and best.partition(".")[0] != name:
-        return f"{local}@{best}"
-    if best.partition(".")[2] != ending and best.partition(".")[0] == name:
-        # The right provider with a mangled ending (gmail.co, hotmail.co.k).
-        if _distance(fixed, best) <= 1:
-            return f"{local}@{best}"
+    if not same_provider and distance <= (1 if len(best) < 9 else 2):
+        return best
+    # The right provider with a mangled ending (gmail.co, hotmail.co.k).
+    if same_provider and distance <= 1:
+        return best
     return None
 
 
