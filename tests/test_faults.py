@@ -313,11 +313,16 @@ def test_two_workers_at_once_send_no_email_twice_and_count_nothing_twice(databas
                 if b'"signature_count":40' in count:
                     break
                 time.sleep(0.3)
+            # Each confirmation is followed by its receipt (bulk mail, paced).
+            mailbox.wait_for(2 * len(emails), timeout=60)
             time.sleep(2)
             received = list(mailbox.messages)
     finally:
         mailbox.stop()
-    assert Counter(str(m["To"]) for m in received) == Counter(emails)
+    for kind in ("Please confirm your signature", "Your receipt"):
+        sent = [m for m in received if str(m["Subject"]).startswith(kind)]
+        assert Counter(str(m["To"]) for m in sent) == Counter(emails), kind
+    assert len(received) == 2 * len(emails)
     assert b'"signature_count":40' in count
     with psycopg.connect(database.url) as conn:
         stored = conn.execute("SELECT confirmed_count, pending_count FROM petitions").fetchone()

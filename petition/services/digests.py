@@ -35,6 +35,7 @@ from petition.services import counting
 from petition.services.errors import NotFound
 
 EVERY = timedelta(hours=1)
+MAX_NUMBER = 2**31 - 1  # the column's range
 GENESIS = "0" * 64
 HEADER = "Refugees Welcome count digest"
 
@@ -126,6 +127,8 @@ def _hash(lines: Iterator[str]) -> str:
 
 def published_text(slug: str, number: int) -> Iterator[str]:
     """A published digest's text, exactly as hashed (streamed: an hour may hold many lines)."""
+    if not 1 <= number <= MAX_NUMBER:
+        raise NotFound(f"no digest {number} of {slug!r}")
     petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
     digest = petition and db.session.scalar(
         select(CountDigest).where(
