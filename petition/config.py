@@ -52,6 +52,9 @@ class Defaults:
     GOFUNDME_URL = ""
     # The only hosts a fundraiser address may be on (space separated).
     FUNDRAISER_HOSTS = "gofundme.com www.gofundme.com"
+    # Picture servers whose images stories may show (space separated hosts, https unless an
+    # origin with its scheme is given): allowed by the pages' content policy.
+    IMAGE_HOSTS = ""
     EMBED_ALLOWED_ORIGINS = "*"
     SIGN_RATE_LIMIT = "10 per minute; 200 per hour"
     DONATE_RATE_LIMIT = "10 per minute; 100 per hour"
@@ -165,6 +168,7 @@ ENV_VARS: dict[str, type] = {
     "STRIPE_API_BASE": str,
     "GOFUNDME_URL": str,
     "FUNDRAISER_HOSTS": str,
+    "IMAGE_HOSTS": str,
     "EMBED_ALLOWED_ORIGINS": str,
     "SIGN_RATE_LIMIT": str,
     "DONATE_RATE_LIMIT": str,
@@ -317,6 +321,15 @@ def _check_safe_for_production(config: dict[str, Any], env: str) -> None:
             "MAIL_URL is console: no email would leave. Set MAIL_URL=smtp://… (or "
             "ALLOW_CONSOLE_MAIL=true on a staging site)."
         )
+
+
+def image_origins(config: Any) -> tuple[str, ...]:
+    """IMAGE_HOSTS as origins (https://host unless a scheme is given), in the order given."""
+    entries = config["IMAGE_HOSTS"].replace(",", " ").split()
+    return tuple(
+        entry.rstrip("/").lower() if "://" in entry else f"https://{entry.lower()}"
+        for entry in entries
+    )
 
 
 def _check_fundraiser(config: dict[str, Any]) -> None:

@@ -198,6 +198,8 @@ class StaticSite:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.pages: dict[str, str] = {}
+        # Other files by path: (content type, bytes), e.g. a news site's pictures.
+        self.files: dict[str, tuple[str, bytes]] = {}
         self.port = free_port()
         self.host = host
         site = self
@@ -207,13 +209,18 @@ class StaticSite:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
-                body = site.pages.get(self.path.split("?")[0])
-                if body is None:
+                path = self.path.split("?")[0]
+                body = site.pages.get(path)
+                kind, data = (
+                    ("text/html; charset=utf-8", body.encode())
+                    if body is not None
+                    else site.files.get(path, ("", b""))
+                )
+                if not kind:
                     self.send_error(404)
                     return
-                data = body.encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -8,10 +8,11 @@ from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
 
+from petition.config import image_origins
 from petition.security.origin import origin_of
 
 BASE_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data:{images}; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; base-uri 'none'; object-src 'none'"
 )
 
@@ -25,7 +26,8 @@ def header_sets(config: Any) -> dict[str, list[tuple[str, str]]]:
     if config["STRIPE_API_BASE"]:
         # Stripe Checkout (or a stand-in for it) is where the donate form's answer redirects.
         form_action.append(origin_of(config["STRIPE_API_BASE"]))
-    page_policy = f"{BASE_POLICY}; form-action {' '.join(form_action)}"
+    images = "".join(f" {origin}" for origin in image_origins(config))
+    page_policy = f"{BASE_POLICY.format(images=images)}; form-action {' '.join(form_action)}"
     common = [("X-Content-Type-Options", "nosniff")]
     if config["PUBLIC_URL"].startswith("https://"):
         common.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))

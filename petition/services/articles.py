@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
 
+from petition.config import image_origins
 from petition.extensions import cache, db
 from petition.models import (
     Article,
@@ -104,6 +106,21 @@ def _check(draft: ArticleDraft) -> None:
         )
     if draft.image_url and not draft.image_alt:
         raise InvalidInput({"image_alt": "Describe the image for people who cannot see it"})
+    if draft.image_url and not _image_allowed(draft.image_url):
+        allowed = " ".join(image_origins(current_app.config)) or "none yet"
+        raise InvalidInput(
+            {
+                "image_url": "Pictures can only come from our picture servers "
+                f"(IMAGE_HOSTS: {allowed}): browsers would refuse any other"
+            }
+        )
+
+
+def _image_allowed(url: str) -> bool:
+    """Whether pages may show this picture: from one of IMAGE_HOSTS (the content policy's)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{(parts.netloc or '').lower()}"
+    return origin in image_origins(current_app.config)
 
 
 def _petition_id(slug: str | None) -> int | None:
