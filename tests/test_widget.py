@@ -301,7 +301,7 @@ def test_oembed_for_our_petition_urls(client, url):
         ({"url": "http://petition.test/petitions/no-such-petition"}, 404),
         ({"url": "http://petition.test/admin/"}, 404),
         ({"url": "javascript:alert(1)"}, 404),
-        ({"url": f"http://petition.test/petitions/{SLUG}", "format": "xml"}, 400),
+        ({"url": f"http://petition.test/petitions/{SLUG}", "format": "xml"}, 501),
         ({"url": f"http://petition.test/petitions/{SLUG}", "maxwidth": "wide"}, 400),
     ],
 )
@@ -319,7 +319,19 @@ def test_petition_pages_advertise_oembed(client):
         .group(1)
         .replace("&amp;", "&")
     )
-    assert client.get(href).status_code == 200
+    # Absolute: WordPress fetches the address as it finds it.
+    assert href.startswith("http://petition.test/oembed?")
+    assert client.get(href.removeprefix("http://petition.test")).status_code == 200
+
+
+def test_oembed_carries_the_host_pages_attribution_into_the_frame(client):
+    pasted = f"http://petition.test/petitions/{SLUG}?ref=news.example&utm_source=wp"
+    html = client.get("/oembed", query_string={"url": pasted}).get_json()["html"]
+    src = re.search(r'src="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "ref=https://news.example/" in src.replace("%3A", ":").replace("%2F", "/")
+    widget = client.get(src.removeprefix("http://petition.test")).get_data(as_text=True)
+    assert 'name="source" value="widget:news.example"' in widget
+    assert 'name="utm_source" value="wp"' in widget
 
 
 def test_no_response_under_embed_or_api_sets_a_cookie(client):

@@ -132,10 +132,19 @@ def test_the_oembed_html_signs_inside_a_sandboxed_frame(live, browser, mailbox, 
         frame = page.frame_locator("#wp-embed")
         fill_and_sign(frame, "sandboxed@example.org")
         expect_text(frame, "Now check your email")
+        # Links cannot open a tab from this frame: their addresses are there to copy.
+        expect_text(frame, "If these links do not open here, copy an address:")
+        donate = frame.get_by_label("Donate to the campaign: address to copy")
+        assert "/donate" in donate.input_value()
         page.screenshot(path=str(artifacts / "widget-sandboxed-signed.png"), full_page=True)
         page.close()
     [message] = mailbox.wait_for(1, timeout=10)
     assert str(message["To"]) == "sandboxed@example.org"
+    with app.app_context():
+        from tests.factories import signature_for
+
+        # The frame cannot tell where it is, but it still counts as the widget.
+        assert signature_for("sandboxed@example.org").source == "widget"
 
 
 def expect_text(frame, text: str) -> None:

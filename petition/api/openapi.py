@@ -592,6 +592,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "400": _error("Bad parameters"),
                         "404": _error("Not one of our petitions"),
+                        "501": _error("A format other than json"),
                     },
                 }
             },

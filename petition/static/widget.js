@@ -24,6 +24,31 @@
   window.addEventListener("load", resize);
   resize();
 
+  // In a sandboxed frame (WordPress puts oEmbed content in one) links may not open a tab: show
+  // the donate and share addresses as text a reader can copy.
+  if (window.origin === "null" && thanks) {
+    var copy = document.createElement("div");
+    copy.className = "w-copy";
+    var intro = document.createElement("p");
+    intro.textContent = "If these links do not open here, copy an address:";
+    copy.appendChild(intro);
+    thanks.querySelectorAll("a[target=_blank]").forEach(function (link) {
+      var line = document.createElement("p");
+      var label = document.createElement("span");
+      label.textContent = link.firstChild.textContent.trim() + ": ";
+      var address = document.createElement("input");
+      address.type = "text";
+      address.readOnly = true;
+      address.value = link.href;
+      address.setAttribute("aria-label", label.textContent + "address to copy");
+      address.addEventListener("focus", function () { address.select(); });
+      line.appendChild(label);
+      line.appendChild(address);
+      copy.appendChild(line);
+    });
+    thanks.appendChild(copy);
+  }
+
   var donate = root.querySelector("[data-donate]");
   if (donate) donate.addEventListener("click", function () { tell("petition:donate"); });
 

@@ -32,9 +32,11 @@ def host_page() -> dict[str, str]:
     if parts.scheme not in ("http", "https") or not HOST.match(host):
         return {}
     fields = {"source": f"widget:{host}"[:120], "ref": host}
-    for key, value in parse_qsl(parts.query):
-        if key in ("utm_source", "utm_medium", "utm_campaign") and value:
-            fields[key] = value[:100]
+    # Campaign tags of the host page's address, or given to the frame itself (by oEmbed).
+    tags = {**request.args, **dict(parse_qsl(parts.query))}
+    for key in ("utm_source", "utm_medium", "utm_campaign"):
+        if tags.get(key):
+            fields[key] = tags[key][:100]
     origin = origin_of(ref)
     allowed = embed_origins()
     if "*" in allowed or origin in allowed:
@@ -108,14 +110,15 @@ OEMBED_WIDTH, OEMBED_HEIGHT = 560, 600
 def oembed() -> Any:
     """oEmbed (type "rich") for our petition pages, so CMSs embed the widget from a link."""
     if request.args.get("format", "json") != "json":
-        # oEmbed suggests 501 here; a 400 says the same without looking like our failure.
-        abort(400, description="Only format=json is offered.")
+        # As the oEmbed specification asks of a format the provider does not offer.
+        abort(501, description="Only format=json is offered.")
     try:
         max_width = int(request.args.get("maxwidth", OEMBED_WIDTH))
         max_height = int(request.args.get("maxheight", OEMBED_HEIGHT))
     except ValueError:
         abort(400, description="maxwidth and maxheight must be whole numbers.")
-    slug = _petition_slug(request.args.get("url", ""))
+    pasted = request.args.get("url", "")
+    slug = _petition_slug(pasted)
     try:
         petition = petition_snapshot(slug) if slug else None
     except NotFound:
@@ -123,7 +126,9 @@ def oembed() -> Any:
     if petition is None:
         abort(404, description="That address is not one of our petitions.")
     width, height = max(200, min(max_width, OEMBED_WIDTH)), max(250, min(max_height, OEMBED_HEIGHT))
-    src = external_url("widget.petition", slug=slug)
+    # The host page's attribution, from the address the editor pasted (the frame itself, in a
+    # sandbox, cannot tell where it is).
+    src = external_url("widget.petition", slug=slug, **_attribution_in(pasted))
     html = render_template(
         "widget/oembed.html", src=src, width=width, height=height, title=petition["title"]
     )
@@ -139,6 +144,17 @@ def oembed() -> Any:
         "cache_age": 3600,
     }
     return public_json(payload, max_age=3600)
+
+
+def _attribution_in(url: str) -> dict[str, str]:
+    """`ref` (the host page, or its host) and `utm_*` from a pasted petition address."""
+    fields = {}
+    for key, value in parse_qsl(urlsplit(url.strip()[:2000]).query):
+        if key in ("ref", "utm_source", "utm_medium", "utm_campaign") and value:
+            fields[key] = value[:300]
+    if "ref" in fields and "://" not in fields["ref"]:
+        fields["ref"] = f"https://{fields['ref']}/"
+    return fields
 
 
 def _petition_slug(url: str) -> str | None:
