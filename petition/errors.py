@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, redirect, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from petition.extensions import db
 from petition.ops import metrics
@@ -17,6 +17,16 @@ log = logging.getLogger("petition")
 
 RETRY_AFTER_SECONDS = 5
 TOO_MANY = "That has been sent many times in a short while. Please wait a minute and try again."
+# What readers are told when nothing more particular was said.
+OUR_WORDS = {
+    400: "We could not make sense of that request. Please go back and try again.",
+    403: "That is not something this page can do.",
+    404: "We could not find that page. It may have moved, or the address may be mistyped.",
+    405: "That is not something this page can do.",
+    413: "That was more than we can take in one go.",
+    500: "Something went wrong on our side, and we have been told. Please try again in a few "
+    "minutes.",
+}
 
 
 def wants_json() -> bool:
@@ -39,6 +49,8 @@ def register_error_handlers(app: Flask) -> None:
             return redirect(address, 308)
         code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
         message = exc.description or exc.name
+        if message == type(exc).description:  # Werkzeug's own words: say it in ours
+            message = OUR_WORDS.get(exc.code or 500, message)
         if exc.code == 429:
             message = TOO_MANY
         response, status, headers = error_response(exc.code or 500, code, message)
@@ -77,9 +89,7 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(exc, HTTPException):
             return http_error(exc)
         log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
-        return error_response(
-            500, "internal_error", InternalServerError.description or "Something went wrong."
-        )
+        return error_response(500, "internal_error", OUR_WORDS[500])
 
 
 def _without_trailing_slash() -> str | None:

@@ -205,7 +205,10 @@ def test_export_has_every_confirmed_signer_intact_and_is_audited(app, admin):
     assert response.headers["Content-Disposition"].startswith(
         f'attachment; filename="{SLUG}-confirmed-signatures-'
     )
-    body = response.get_data(as_text=True)
+    raw = response.get_data()
+    # A byte-order mark first, so Excel reads it as UTF-8.
+    assert raw.startswith(b"\xef\xbb\xbf")
+    body = raw.decode("utf-8-sig")
     columns = (
         "name email postcode country state consent_to_updates consent_version "
         "signed_at confirmed_at source"
@@ -260,7 +263,7 @@ def test_export_from_the_command_line(app, admin, runner, tmp_path):
     out = tmp_path / "export.csv"
     result = runner.invoke(args=["export-signatures", SLUG, "--output", str(out)])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert len(rows) == 3
     with app.app_context():
         entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "export"))

@@ -64,3 +64,16 @@ def test_a_link_with_a_slash_added_still_arrives(client):
     assert sneaky.status_code == 404
     assert client.get("/no-such-page/").status_code == 404
     assert client.post(f"/petitions/{SLUG}/sign/").status_code == 404
+
+
+def test_error_pages_and_titles_speak_in_our_own_voice(client):
+    missing = client.get("/no-such-page")
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "We could not find that page" in html
+    assert "requested URL was not found" not in html
+    api = client.get("/api/v1/no-such-thing").get_json()
+    assert api["error"]["message"].startswith("We could not find that page")
+    home = client.get("/").get_data(as_text=True)
+    assert "<title>Refugees Welcome</title>" in home  # not "Refugees Welcome – Refugees Welcome"
+    petition = client.get("/petitions/help-ukraine-refugees").get_data(as_text=True)
+    assert "– Refugees Welcome</title>" in petition

@@ -64,6 +64,9 @@ def neutralised(column: Any) -> Any:
     return case((func.substr(text, 1, 1).in_(FORMULA_STARTS), literal("'") + text), else_=text)
 
 
+BOM = "\ufeff".encode()
+
+
 @dataclass
 class Export:
     """A started export: its file name, and its rows as CSV text in chunks."""
@@ -122,7 +125,9 @@ class Export:
         yield buffer.getvalue().encode()
 
     def _header(self) -> bytes:
-        return (",".join(f'"{name}"' for name in self.header) + "\n").encode()
+        # The byte-order mark tells Excel the file is UTF-8: without it, a double-click shows
+        # Cyrillic and accented names as mojibake.
+        return BOM + (",".join(f'"{name}"' for name in self.header) + "\n").encode()
 
 
 def start_export(slug: str, f: ExportFilter, actor: Actor) -> Export:
