@@ -494,6 +494,14 @@ def test_petitions_can_be_created_edited_opened_and_closed(app, admin):
     with app.app_context():
         forget_cached()
     assert "Safe and legal routes" in admin.get("/petitions/safe-routes").get_data(as_text=True)
+    # Closing asks first, saying what it means; asking changes nothing.
+    edit_page = admin.get("/admin/petitions/safe-routes").get_data(as_text=True)
+    assert 'href="/admin/petitions/safe-routes/close">Close petition…' in edit_page
+    asked = admin.get("/admin/petitions/safe-routes/close").get_data(as_text=True)
+    assert "Close “Safe and legal routes”?" in asked and "can still be confirmed for 24" in asked
+    with app.app_context():
+        forget_cached()
+    assert "Sign this petition" in admin.get("/petitions/safe-routes").get_data(as_text=True)
     admin.post("/admin/petitions/safe-routes/close", data={"csrf_token": token})
     with app.app_context():
         forget_cached()
@@ -579,3 +587,30 @@ def test_a_fundraiser_set_before_the_rules_leads_nowhere(app, client):
         forget_cached()
     app.config["GOFUNDME_URL"] = ""
     assert client.get("/go/gofundme").status_code == 404
+
+
+def test_search_results_export_exactly_the_rows_found_and_are_audited(app, admin):
+    confirmed_signatures(app, admin, PEOPLE)
+    confirmed_signatures(
+        app, admin, [{"name": "Олена Шевченко", "email": "olena@bots.example", "country": "UA"}]
+    )
+    sign(admin, email="second@bots.example", name="Second Bot")
+    html = search(admin, domain="bots.example")
+    assert "2 matching signatures" in html
+    assert 'href="/admin/signatures.csv?domain=bots.example"' in html
+    response = admin.get("/admin/signatures.csv", query_string={"domain": "bots.example"})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the Cyrillic name as it is
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert sorted(r["email"] for r in rows) == ["olena@bots.example", "second@bots.example"]
+    assert "Олена Шевченко" in [r["name"] for r in rows]
+    with app.app_context():
+        entry = db.session.scalar(
+            select(AuditLog).where(AuditLog.action == "export").order_by(AuditLog.id.desc())
+        )
+        assert entry.details["filters"] == {"domain": "bots.example"}
+        assert entry.details["from"] == "search" and entry.row_count == 2
+    # An empty search exports nothing (it would be everyone): the reader is sent back.
+    refused = admin.get("/admin/signatures.csv")
+    assert refused.status_code == 303

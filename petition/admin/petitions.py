@@ -12,13 +12,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from werkzeug.wrappers import Response as BaseResponse
 
 from petition.admin import bp
 from petition.admin.access import actor, admin_only
+from petition.admin.downloads import csv_download
 from petition.admin.forms import (
     ActionForm,
     CampaignForm,
@@ -105,6 +105,16 @@ def petition_open(slug: str) -> BaseResponse:
     return redirect(url_for("admin.petition_edit", slug=slug), 303)
 
 
+@bp.get("/petitions/<slug>/close")
+def petition_close_confirm(slug: str) -> Any:
+    """Before signing stops: what closing means, and the button that does it."""
+    petition = petition_or_404(slug)
+    grace = current_app.config["CONFIRM_GRACE_HOURS"]
+    return render_template(
+        "admin/petition_close.html", petition=petition, grace=grace, action=ActionForm()
+    )
+
+
 @bp.post("/petitions/<slug>/close")
 def petition_close(slug: str) -> BaseResponse:
     petition_or_404(slug)
@@ -124,10 +134,7 @@ def petition_export(slug: str) -> Response:
         export = exports.start_export(slug, form.export_filter(), actor())
     except NotFound:
         abort(404)
-    response = Response(stream_with_context(export.chunks()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return csv_download(export)
 
 
 @bp.route("/campaign", methods=["GET", "POST"])
