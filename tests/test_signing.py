@@ -12,12 +12,15 @@ from petition.extensions import db
 from petition.mail import deliver_due
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureState
 from petition.services.consent import CONSENT_TEXT
+from petition.services.counting import flush_counts
 from tests.factories import (
     SLUG,
     consent_history,
     count_of,
+    forget_cached,
     form_token,
     links_in,
+    send_all_mail,
     sign,
     signature_for,
     wants_updates,
@@ -379,3 +382,39 @@ def test_signing_again_costs_the_same_one_statement_as_signing_first(app, client
     with app.app_context():
         kinds = sorted(db.session.scalars(select(OutboxMessage.kind)).all())
     assert kinds == ["already_signed", "already_signed", "confirm", "confirm"]
+
+
+def test_after_confirming_the_petition_page_shows_the_readers_signature_at_once(
+    app, client, mailbox
+):
+    from petition.security import count_links
+
+    sign(client, email="fresh@example.org")
+    send_all_mail(app)
+    [message] = mailbox.wait_for(1)
+    origin = app.config["PUBLIC_URL"].rstrip("/")
+    confirmed = client.post(links_in(message)["confirm"], headers={"Origin": origin})
+    html = confirmed.get_data(as_text=True)
+    back = re.search(r'href="([^"]*\?seen=[^"]+)">See the petition with your signature', html)
+    # The stored count has not caught up yet (nothing has folded the journal in) …
+    forget_cached()
+    plain = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    assert re.search(r"data-count>0<", plain) and "Sign this petition" in plain
+    # … but the reader's own link shows their signature, and no form to sign again.
+    page = client.get(back.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert re.search(r"data-count>1<", page)
+    assert "You have signed this petition" in page and "Sign this petition" not in page
+    # Nobody can make one up, or carry one to another petition.
+    forged = client.get(f"/petitions/{SLUG}?seen=made-up").get_data(as_text=True)
+    assert re.search(r"data-count>0<", forged) and "You have signed" not in forged
+    with app.app_context():
+        other = count_links.seen_token("another-petition", 5_000, True)
+    carried = client.get(f"/petitions/{SLUG}?seen={other}").get_data(as_text=True)
+    assert re.search(r"data-count>0<", carried)
+    # Once the stored count is newer than the link, the stored count wins.
+    with app.app_context():
+        stale = count_links.seen_token(SLUG, 7, True)
+        flush_counts()
+    forget_cached()
+    later = client.get(f"/petitions/{SLUG}?seen={stale}").get_data(as_text=True)
+    assert re.search(r"data-count>1<", later)

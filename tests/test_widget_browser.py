@@ -179,6 +179,11 @@ def test_a_widget_on_our_own_site_hears_when_its_reader_confirms(live, browser, 
         # Both widgets on the story count the new signature without a reload.
         from playwright.sync_api import expect
 
+        # The widget the reader signed in says so at once.
+        signed_in = page.frame_locator("#first iframe")
+        expect(
+            signed_in.get_by_role("heading", name="Thank you: your signature is counted")
+        ).to_be_visible()
         for widget in ("#first", "#second"):
             count = page.frame_locator(f"{widget} iframe").locator(".w-count")
             expect(count).to_have_text(

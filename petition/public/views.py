@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
@@ -11,7 +12,7 @@ from petition.microcache import public_cache
 from petition.models import TokenPurpose
 from petition.public import bp
 from petition.ratelimits import sign_limit
-from petition.security import form_tokens, thanks_links
+from petition.security import count_links, form_tokens, thanks_links
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import origin_allowed
 from petition.services import consent, signing
@@ -38,11 +39,23 @@ def home() -> str:
 @public_cache(10)
 def petition(slug: str) -> str:
     snapshot = _snapshot_or_404(slug)
-    return _render_petition(snapshot, SignatureForm())
+    seen = count_links.seen_in(request.args.get("seen"), slug)
+    if seen is None:
+        return _render_petition(snapshot, SignatureForm())
+    # Back from confirming or withdrawing: the count that reader made, if the stored one has
+    # not caught up with it yet, and no sign form for someone who has just signed.
+    counted_at = snapshot["counted_at"]
+    if counted_at is None or datetime.fromisoformat(counted_at) < seen.at:
+        snapshot = {**snapshot, "signature_count": seen.count}
+    return _render_petition(snapshot, SignatureForm(), you_signed=seen.signed)
 
 
 def _render_petition(
-    snapshot: dict[str, Any], form: SignatureForm, status: int = 200, notice: str | None = None
+    snapshot: dict[str, Any],
+    form: SignatureForm,
+    status: int = 200,
+    notice: str | None = None,
+    you_signed: bool = False,
 ) -> Any:
     form.form_token.data = form_tokens.issue(SIGN, snapshot["slug"])
     source = request.form if request.method == "POST" else request.args
@@ -56,6 +69,7 @@ def _render_petition(
         replaces=replaces if thanks_links.signed_in(replaces) else None,
         consent=consent.CONSENT_TEXT,
         notice=notice,
+        you_signed=you_signed,
     )
     return html, status
 
@@ -176,6 +190,7 @@ def _confirmed_page(petition: dict[str, Any], changed: bool) -> str:
             "public/confirmed.html",
             petition={**petition, "signature_count": count, "pending_count": pending},
             receipt_slot=RECEIPT_SLOT,
+            back=count_links.seen_token(petition["slug"], count, True),
         ),
     )
 
@@ -212,7 +227,10 @@ def withdraw(token: str) -> Any:
         link = signing.withdraw_signature(token)
     except LinkInvalid:
         return render_template("public/link_invalid.html"), 404
-    return render_template("public/withdrawn.html", link=link)
+    petition = _snapshot_or_404(link.petition_slug)
+    count = max(petition["signature_count"] - (1 if link.changed else 0), 0)
+    back = count_links.seen_token(link.petition_slug, count, False)
+    return render_template("public/withdrawn.html", link=link, back=back)
 
 
 @bp.post("/signatures/withdraw/<token>/updates")

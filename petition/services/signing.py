@@ -383,7 +383,7 @@ class SignatureLink:
     petition_title: str
     state: SignatureState
     can_confirm: bool
-    # True when this very request moved the signature into the count.
+    # True when this very request moved the signature into the count (or, withdrawing, out).
     changed: bool = False
     # Whether the signer gets campaign updates now.
     receives_updates: bool = False
@@ -506,12 +506,14 @@ def _withdraw(signature: Signature) -> SignatureLink:
     signer stays withdrawn when restored. Its confirm links stop working, and someone taking
     their name off a petition wants no more campaign updates either."""
     petition = signature.petition
+    was_counted = False
     if signature.state in (SignatureState.PENDING, SignatureState.CONFIRMED):
         events = []
         if signature.state == SignatureState.CONFIRMED and signature.receipt_hash:
             receipt = signature.receipt_hash
             events.append(counting.event_row(petition.id, counting.RECEIPT, -1, receipt))
-        _move(signature, SignatureState.WITHDRAWN, events=events, withdrawn_at=utcnow())
+        moved = _move(signature, SignatureState.WITHDRAWN, events=events, withdrawn_at=utcnow())
+        was_counted = moved and signature.state == SignatureState.CONFIRMED
     elif signature.withdrawn_at is None:
         db.session.execute(
             update(SIGNATURES)
@@ -526,7 +528,7 @@ def _withdraw(signature: Signature) -> SignatureLink:
     )
     consent.stop(_hashes_of(signature), consent.WITHDRAWAL, signature.id)
     link = SignatureLink(
-        petition.slug, petition.title, SignatureState.WITHDRAWN, False, withdrawn=True
+        petition.slug, petition.title, SignatureState.WITHDRAWN, False, was_counted, withdrawn=True
     )
     db.session.commit()
     return link

@@ -51,11 +51,10 @@
   // As templates/_macros/tally.html: the count, then those awaiting confirmation, to the goal.
   function moveBar(bar, count, pending, goal) {
     var done = Math.min(count, goal), waiting = Math.min(pending, goal - done);
-    var doneWidth = Math.max(1000 * done / goal, done > 0 ? 15 : 0);
-    var waitingWidth = Math.max(1000 * waiting / goal, waiting > 0 ? 15 : 0);
-    bar.querySelector("[data-bar-done]").setAttribute("width", doneWidth.toFixed(1));
-    bar.querySelector("[data-bar-pending]").setAttribute("x", doneWidth.toFixed(1));
-    bar.querySelector("[data-bar-pending]").setAttribute("width", waitingWidth.toFixed(1));
+    var width = function (n) { return Math.max(1000 * n / goal, n > 0 ? 15 : 0).toFixed(1); };
+    bar.querySelector("[data-bar-done]").setAttribute("width", width(done));
+    bar.querySelector("[data-bar-pending]").setAttribute("x", width(done));
+    bar.querySelector("[data-bar-pending]").setAttribute("width", width(waiting));
     bar.setAttribute("aria-label", percent(count, goal) + " of the way to the goal of " + format.format(goal) + " signatures; " + format.format(pending) + " more awaiting confirmation");
   }
   document.querySelectorAll("[data-live-count]").forEach(function (tally) {

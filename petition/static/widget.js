@@ -52,10 +52,20 @@
   var donate = root.querySelector("[data-donate]");
   if (donate) donate.addEventListener("click", function () { tell("petition:donate"); });
 
-  // Same-site pages (our own articles) hear about a confirmation made in another tab.
+  // Same-site pages (our own articles) hear about a confirmation made in another tab: the
+  // widget says so, counts it at once, and tells the host page.
+  var refreshCount = function () {};
   if (window.BroadcastChannel) {
     new BroadcastChannel("refugees-welcome").onmessage = function (event) {
-      if (event.data && event.data.type === "confirmed" && event.data.slug === root.getAttribute("data-slug")) tell("petition:confirmed");
+      if (!(event.data && event.data.type === "confirmed" && event.data.slug === root.getAttribute("data-slug"))) return;
+      var title = thanks && thanks.querySelector("h2");
+      if (title && !thanks.hidden) {
+        title.textContent = "Thank you: your signature is counted";
+        thanks.querySelectorAll("[data-correct], [data-check-email]").forEach(function (el) { el.hidden = true; });
+      }
+      // The stored count catches up within a second or two.
+      [0, 1500, 4000].forEach(function (wait) { setTimeout(function () { refreshCount(); }, wait); });
+      tell("petition:confirmed");
     };
   }
 
@@ -63,9 +73,8 @@
   var every = Number(root.getAttribute("data-live-every")) * 1000;
   var number = root.querySelector("[data-count]");
   var format = window.Intl ? new Intl.NumberFormat("en-GB").format : String;
-  if (every > 0 && number) setInterval(function () {
-    if (document.hidden) return;
-    fetch(root.getAttribute("data-count-url"), { credentials: "omit" }).then(function (r) {
+  refreshCount = function () {
+    fetch(root.getAttribute("data-count-url"), { credentials: "omit", cache: "no-cache" }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (data) {
       if (!data) return;
@@ -79,13 +88,13 @@
       root.querySelector("[data-goal]").textContent = format(goal);
       // As templates/_macros/tally.html: the count, then those awaiting confirmation.
       var done = Math.min(count, goal), rest = Math.min(pending, goal - done);
-      var doneWidth = Math.max(1000 * done / goal, done > 0 ? 15 : 0);
-      var restWidth = Math.max(1000 * rest / goal, rest > 0 ? 15 : 0);
-      bar.querySelector("[data-bar-done]").setAttribute("width", doneWidth.toFixed(1));
-      bar.querySelector("[data-bar-pending]").setAttribute("x", doneWidth.toFixed(1));
-      bar.querySelector("[data-bar-pending]").setAttribute("width", restWidth.toFixed(1));
+      var width = function (n) { return Math.max(1000 * n / goal, n > 0 ? 15 : 0).toFixed(1); };
+      bar.querySelector("[data-bar-done]").setAttribute("width", width(done));
+      bar.querySelector("[data-bar-pending]").setAttribute("x", width(done));
+      bar.querySelector("[data-bar-pending]").setAttribute("width", width(rest));
     }).catch(function () { /* offline: try again next time */ });
-  }, every);
+  };
+  if (every > 0 && number) setInterval(function () { if (!document.hidden) refreshCount(); }, every);
 
   if (!form) { if (thanks && !thanks.hidden) tell("petition:signed"); return; }
 
