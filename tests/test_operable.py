@@ -403,6 +403,38 @@ def test_slow_clients_through_nginx_do_not_stall_the_service(database):
     assert not through_nginx, through_nginx
 
 
+@pytest.mark.postgres
+def test_nginx_sends_text_compressed_and_pictures_as_they_are(database):
+    import gzip
+
+    env = production_env(database, WEB_CONCURRENCY="1", GUNICORN_THREADS="2")
+    prepare_database(env)
+    with Gunicorn("app:app", env) as server, Nginx(server.url.removeprefix("http://")) as nginx:
+        page = urllib.request.urlopen(f"{nginx.url}/petitions/{SLUG}", timeout=10).read()
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js)\?v=[^"]+)"', page.decode())
+        assert len(assets) >= 2
+        sizes = {}
+        for path in [f"/petitions/{SLUG}", *assets, f"/api/v1/petitions/{SLUG}"]:
+            request = urllib.request.Request(nginx.url + path, headers={"Accept-Encoding": "gzip"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.headers["Content-Encoding"] == "gzip", path
+                assert "Accept-Encoding" in response.headers["Vary"], path
+                body = response.read()
+            plain = urllib.request.urlopen(nginx.url + path, timeout=10).read()
+            assert gzip.decompress(body) == plain  # the same bytes, smaller
+            sizes[path] = (len(body), len(plain))
+        # Fingerprinted assets are cached for a year.
+        with urllib.request.urlopen(nginx.url + assets[0], timeout=10) as response:
+            assert "max-age=31536000" in response.headers["Cache-Control"]
+        request = urllib.request.Request(
+            f"{nginx.url}/static/share-card.png", headers={"Accept-Encoding": "gzip"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers.get("Content-Encoding") is None
+    page_gz, page_plain = sizes[f"/petitions/{SLUG}"]
+    assert page_gz < page_plain / 3, sizes
+
+
 def slow_header_attack(address: str, base: str, clients: int = 200) -> list[float]:
     """200 connections sending one header line every 4 s; /healthz meanwhile. How many of
     the health checks took over a second (or failed)."""
