@@ -402,18 +402,18 @@ def test_after_confirming_the_petition_page_shows_the_readers_signature_at_once(
     assert re.search(r"data-count>0<", plain) and "Sign this petition" in plain
     # … but the reader's own link shows their signature, and no form to sign again.
     page = client.get(back.group(1).replace("&amp;", "&")).get_data(as_text=True)
-    assert re.search(r"data-count>1<", page)
+    assert re.search(r"data-count>1<", page) and "0 awaiting confirmation" in page
     assert "You have signed this petition" in page and "Sign this petition" not in page
     # Nobody can make one up, or carry one to another petition.
     forged = client.get(f"/petitions/{SLUG}?seen=made-up").get_data(as_text=True)
     assert re.search(r"data-count>0<", forged) and "You have signed" not in forged
     with app.app_context():
-        other = count_links.seen_token("another-petition", 5_000, True)
+        other = count_links.seen_token("another-petition", 5_000, 0, True)
     carried = client.get(f"/petitions/{SLUG}?seen={other}").get_data(as_text=True)
     assert re.search(r"data-count>0<", carried)
     # Once the stored count is newer than the link, the stored count wins.
     with app.app_context():
-        stale = count_links.seen_token(SLUG, 7, True)
+        stale = count_links.seen_token(SLUG, 7, 0, True)
         flush_counts()
     forget_cached()
     later = client.get(f"/petitions/{SLUG}?seen={stale}").get_data(as_text=True)

@@ -46,7 +46,7 @@ def petition(slug: str) -> str:
     # not caught up with it yet, and no sign form for someone who has just signed.
     counted_at = snapshot["counted_at"]
     if counted_at is None or datetime.fromisoformat(counted_at) < seen.at:
-        snapshot = {**snapshot, "signature_count": seen.count}
+        snapshot = {**snapshot, "signature_count": seen.count, "pending_count": seen.pending}
     return _render_petition(snapshot, SignatureForm(), you_signed=seen.signed)
 
 
@@ -190,7 +190,7 @@ def _confirmed_page(petition: dict[str, Any], changed: bool) -> str:
             "public/confirmed.html",
             petition={**petition, "signature_count": count, "pending_count": pending},
             receipt_slot=RECEIPT_SLOT,
-            back=count_links.seen_token(petition["slug"], count, True),
+            back=count_links.seen_token(petition["slug"], count, pending, True),
         ),
     )
 
@@ -229,7 +229,7 @@ def withdraw(token: str) -> Any:
         return render_template("public/link_invalid.html"), 404
     petition = _snapshot_or_404(link.petition_slug)
     count = max(petition["signature_count"] - (1 if link.changed else 0), 0)
-    back = count_links.seen_token(link.petition_slug, count, False)
+    back = count_links.seen_token(link.petition_slug, count, petition["pending_count"], False)
     return render_template("public/withdrawn.html", link=link, back=back)
 
 

@@ -19,6 +19,7 @@ MAX_AGE = 600
 @dataclass(frozen=True)
 class Seen:
     count: int
+    pending: int  # awaiting confirmation, beside the count
     signed: bool  # the reader's signature is counted (False: they just withdrew it)
     at: datetime
 
@@ -27,8 +28,8 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(signing_keys()), salt=SALT)
 
 
-def seen_token(slug: str, count: int, signed: bool) -> str:
-    return _serializer().dumps({"s": slug, "n": count, "y": signed})
+def seen_token(slug: str, count: int, pending: int, signed: bool) -> str:
+    return _serializer().dumps({"s": slug, "n": count, "p": pending, "y": signed})
 
 
 def seen_in(token: str | None, slug: str) -> Seen | None:
@@ -41,6 +42,6 @@ def seen_in(token: str | None, slug: str) -> Seen | None:
         value, at = _serializer().loads(token, max_age=MAX_AGE, return_timestamp=True)
         if value["s"] != slug:
             return None
-        return Seen(int(value["n"]), bool(value["y"]), at.astimezone(UTC))
+        return Seen(int(value["n"]), int(value["p"]), bool(value["y"]), at.astimezone(UTC))
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
