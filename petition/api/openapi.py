@@ -344,6 +344,24 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+def _csv_download(summary: str) -> dict[str, Any]:
+    """A petition's open data as a cacheable CSV file."""
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": [SLUG],
+            "responses": {
+                "200": {
+                    "description": "CSV",
+                    "headers": CACHE_HEADERS,
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                "404": _error("No such petition"),
+            },
+        }
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     server = current_app.config["PUBLIC_URL"]
     json_ok = {"content": {"application/json": {"schema": {}}}}
@@ -481,36 +499,13 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/v1/petitions/{slug}/history.csv": {
-                "get": {
-                    "summary": "The hourly history as CSV: hour_utc, signed, confirmed_change, "
-                    "confirmed_total",
-                    "parameters": [SLUG],
-                    "responses": {
-                        "200": {
-                            "description": "CSV",
-                            "headers": CACHE_HEADERS,
-                            "content": {"text/csv": {"schema": {"type": "string"}}},
-                        },
-                        "404": _error("No such petition"),
-                    },
-                }
-            },
-            "/api/v1/petitions/{slug}/history/countries.csv": {
-                "get": {
-                    "summary": "Confirmed signatures by country, day by day, as CSV: day_utc, "
-                    "country, confirmed_change",
-                    "parameters": [SLUG],
-                    "responses": {
-                        "200": {
-                            "description": "CSV",
-                            "headers": CACHE_HEADERS,
-                            "content": {"text/csv": {"schema": {"type": "string"}}},
-                        },
-                        "404": _error("No such petition"),
-                    },
-                }
-            },
+            "/api/v1/petitions/{slug}/history.csv": _csv_download(
+                "The hourly history as CSV: hour_utc, signed, confirmed_change, confirmed_total"
+            ),
+            "/api/v1/petitions/{slug}/history/countries.csv": _csv_download(
+                "Confirmed signatures by country, day by day, as CSV: day_utc, country, "
+                "confirmed_change"
+            ),
             "/api/v1/petitions/{slug}/digests/{number}.txt": {
                 "get": {
                     "summary": "A published digest, exactly the text its SHA-256 is of",

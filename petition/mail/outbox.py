@@ -17,6 +17,17 @@ from petition.extensions import db
 from petition.models import Lane, OutboxMessage, utcnow
 
 INSERT_MESSAGE = insert(OutboxMessage.__table__)
+# The columns compose_email fills in, in order (statements built once name them).
+OUTBOX_COLUMNS = (
+    "lane",
+    "kind",
+    "to_address",
+    "subject",
+    "context",
+    "created_at",
+    "next_attempt_at",
+    "attempts",
+)
 
 
 @dataclass(frozen=True)

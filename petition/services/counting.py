@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from petition.database import add_to_tally, dialect_insert
 from petition.extensions import db
-from petition.mail.outbox import mark_queued
+from petition.mail.outbox import INSERT_MESSAGE, OUTBOX_COLUMNS, mark_queued
 from petition.models import (
     MILESTONES,
     CountJournalEntry,
@@ -108,7 +108,7 @@ def move(
             return False
         connection.execute(INSERT_JOURNAL, rows)
         if mail is not None:
-            connection.execute(INSERT_MAIL, mail)
+            connection.execute(INSERT_MESSAGE, mail)
             mark_queued()
         return True
     entries = {
@@ -124,18 +124,7 @@ def move(
 
 
 OUTBOX = OutboxMessage.__table__
-INSERT_MAIL = insert(OUTBOX)
-MAIL_COLUMNS = (
-    "lane",
-    "kind",
-    "to_address",
-    "subject",
-    "context",
-    "created_at",
-    "next_attempt_at",
-    "attempts",
-    "signature_id",
-)
+MAIL_COLUMNS = (*OUTBOX_COLUMNS, "signature_id")
 
 
 @cache

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from petition.extensions import db
 from petition.mail import mark_queued, wake_deliverer
+from petition.mail.outbox import OUTBOX_COLUMNS
 from petition.models import CountJournalEntry, OutboxMessage, Signature, SignatureToken
 
 SIGNATURES: Table = Signature.__table__  # type: ignore[assignment]
@@ -59,16 +60,6 @@ SIGNATURE_COLUMNS = (
 )
 TOKEN_COLUMNS = ("purpose", "token_hash", "created_at", "expires_at")
 JOURNAL_COLUMNS = ("petition_id", "country", "state", "delta", "new_signature", "created_at")
-OUTBOX_COLUMNS = (
-    "lane",
-    "kind",
-    "to_address",
-    "subject",
-    "context",
-    "created_at",
-    "next_attempt_at",
-    "attempts",
-)
 
 
 def _bound(table: Table, prefix: str, columns: tuple[str, ...]) -> list[Any]:
