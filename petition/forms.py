@@ -92,6 +92,7 @@ POSTCODE = StringField(
     filters=[_strip],
 )
 CONSENT = BooleanField()
+SHOW_PUBLICLY = BooleanField()
 
 
 class SignerRules:
@@ -101,6 +102,7 @@ class SignerRules:
     country: StringField
     postcode: StringField
     consent_updates: BooleanField
+    show_publicly: BooleanField
 
     def validate_name(self, field: StringField) -> None:
         message = names.problem(field.data or "")
@@ -130,6 +132,7 @@ class SignerRules:
             country=self.country.data,
             postcode=self.postcode.data,
             consent_updates=bool(self.consent_updates.data),
+            show_publicly=bool(self.show_publicly.data),
         )
 
 
@@ -139,6 +142,7 @@ class SignatureForm(SignerRules, PublicForm):
     country = COUNTRY
     postcode = POSTCODE
     consent_updates = CONSENT
+    show_publicly = SHOW_PUBLICLY
     # Hidden from people by the stylesheet; a bot that fills it in is politely ignored.
     website = StringField("Leave this field empty")
     form_token = HiddenField()
@@ -174,6 +178,7 @@ class SignatureForm(SignerRules, PublicForm):
             postcode=self.postcode.data,
             country=self.country.data,
             consent_updates=bool(self.consent_updates.data),
+            show_publicly=bool(self.show_publicly.data),
         )
 
 
@@ -187,6 +192,7 @@ class ConfirmForm(SignerRules, PublicForm):
     country = COUNTRY
     postcode = POSTCODE
     consent_updates = CONSENT
+    show_publicly = SHOW_PUBLICLY
     details_shown = HiddenField()
 
     def corrections(self) -> Details | None:

@@ -137,7 +137,7 @@ def states(
             post_some_news()
             forget_cached()
         page.goto(f"{server.url}/petitions/{SLUG}?utm_source=news")
-        page.wait_for_selector("text=News from the campaign")
+        page.wait_for_selector("text=Latest news")
 
     def withdrawn(page: Any) -> None:
         page.goto(sign_and_link("withdraw", f"withdrawn{id(page)}@example.org"))

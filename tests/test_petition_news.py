@@ -41,7 +41,7 @@ def test_news_is_posted_shown_to_readers_and_removed(app, editor):
     assert done.status_code == 303 and done.headers["Location"].endswith("#petition-news")
     forget_cached()
     page = editor.get(f"/petitions/{SLUG}").get_data(as_text=True)
-    assert "News from the campaign" in page
+    assert "Latest news" in page
     assert "<h3>We handed the petition in at Downing Street</h3>" in page
     # Paragraphs as typed, whatever the line endings and stray spaces between them.
     assert "<p>Three of you came with us.</p>" in page

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -34,7 +35,13 @@ from petition.services.articles import ArticleDraft
 from petition.services.errors import InvalidInput
 from petition.services.exports import ExportFilter
 from petition.services.moderation import SignatureFilter
-from petition.services.petitions import CampaignCopy, NewsDraft, PetitionDraft
+from petition.services.petitions import (
+    CampaignCopy,
+    NewsDraft,
+    PetitionDraft,
+    thresholds_from_text,
+    thresholds_text,
+)
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -188,6 +195,19 @@ class PetitionForm(FlaskForm):
         default=10_000,
     )
     closes_on = DateField("Closes on (optional)", validators=[Optional()])
+    addressee = StringField(
+        "Addressed to", validators=[Length(max=200)], filters=[_strip], default=""
+    )
+    starter = StringField("Started by", validators=[Length(max=200)], filters=[_strip], default="")
+    thresholds = TextAreaField("What happens at thresholds", validators=[Length(max=2000)])
+    show_recent_signers = BooleanField("Show recent signers on the petition page")
+
+    def show(self, petition: Any) -> None:
+        """Fill the form from a petition (the thresholds as the lines staff edit)."""
+        self.process(obj=petition)
+        self.thresholds.data = thresholds_text(petition.thresholds or [])
+        if petition.closes_at:
+            self.closes_on.data = petition.closes_at.date()
 
     def draft(self) -> PetitionDraft:
         return PetitionDraft(
@@ -197,7 +217,22 @@ class PetitionForm(FlaskForm):
             background=self.background.data or "",
             goal=self.goal.data,
             closes_at=end_of(self.closes_on.data),
+            addressee=self.addressee.data or "",
+            starter=self.starter.data or "",
+            thresholds=thresholds_from_text(self.thresholds.data or ""),
+            show_recent_signers=bool(self.show_recent_signers.data),
         )
+
+
+class PictureForm(FlaskForm):
+    """The petition's hero picture: a file (optional once there is one) and its description."""
+
+    picture = FileField("Picture")
+    alt = StringField("Describe the picture", filters=[_strip])
+
+    def upload(self) -> bytes | None:
+        stored = self.picture.data
+        return stored.read() if stored else None
 
 
 class ArticleForm(FlaskForm):

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from petition.admin import bp
 from petition.admin.access import actor, admin_only
-from petition.admin.forms import ActionForm, NewsForm, PetitionForm
+from petition.admin.forms import ActionForm, NewsForm
 from petition.admin.petitions import edit_page, petition_or_404
 from petition.services import mailings, petitions
 from petition.services.errors import InvalidInput, NotFound
@@ -25,8 +25,7 @@ def petition_news_post(slug: str) -> Any:
     petition = petition_or_404(slug)
     news = NewsForm()
     if not news.validate_on_submit():
-        form = PetitionForm(formdata=None, obj=petition)
-        return edit_page(petition, form, news)
+        return edit_page(petition, news=news)
     petitions.post_news(slug, news.draft(), actor())
     flash("News posted: it is on the petition page now.")
     return _back(slug)

@@ -26,9 +26,10 @@ from petition.admin.forms import (
     FundraiserForm,
     NewsForm,
     PetitionForm,
+    PictureForm,
     attach_errors,
 )
-from petition.services import exports, fundraiser, mailings, petitions
+from petition.services import exports, fundraiser, images, mailings, petitions
 from petition.services.dashboard import petition_overview, wanting_updates
 from petition.services.errors import InvalidInput, NotFound
 
@@ -66,9 +67,9 @@ def petition_new() -> Any:
 @bp.route("/petitions/<slug>", methods=["GET", "POST"])
 def petition_edit(slug: str) -> Any:
     petition = petition_or_404(slug)
-    form = PetitionForm(obj=petition)
-    if request.method == "GET" and petition.closes_at:
-        form.closes_on.data = petition.closes_at.date()
+    form = PetitionForm()
+    if request.method == "GET":
+        form.show(petition)
     if form.validate_on_submit():
         try:
             petitions.update(slug, form.draft(), actor())
@@ -77,23 +78,63 @@ def petition_edit(slug: str) -> Any:
         else:
             flash("Saved.")
             return redirect(url_for("admin.petition_edit", slug=slug), 303)
-    return edit_page(petition, form, NewsForm(formdata=None))
+    return edit_page(petition, form)
 
 
-def edit_page(petition: Any, form: PetitionForm, news: NewsForm) -> tuple[str, int]:
-    """The petition's page in the admin, with its news (and the news form's errors, if any)."""
+@bp.post("/petitions/<slug>/picture")
+def petition_picture(slug: str) -> Any:
+    """Upload the hero picture (or change its description). Pictures are larger than any
+    other form, so this one request may be as large as an upload can be."""
+    request.max_content_length = images.MAX_UPLOAD_BYTES + 64 * 1024
+    petition = petition_or_404(slug)
+    picture = PictureForm()
+    if picture.validate_on_submit():
+        try:
+            petitions.set_picture(slug, picture.upload(), picture.alt.data or "", actor())
+        except InvalidInput as exc:
+            attach_errors(picture, exc)
+        else:
+            flash("Picture saved: it shows on the petition page now.")
+            return redirect(url_for("admin.petition_edit", slug=slug, _anchor="picture-title"), 303)
+    return edit_page(petition, picture=picture)
+
+
+@bp.post("/petitions/<slug>/picture/remove")
+def petition_picture_remove(slug: str) -> BaseResponse:
+    petition_or_404(slug)
+    if ActionForm().validate_on_submit():
+        petitions.remove_picture(slug, actor())
+        flash("Picture removed from the petition page.")
+    return redirect(url_for("admin.petition_edit", slug=slug), 303)
+
+
+def edit_page(
+    petition: Any,
+    form: PetitionForm | None = None,
+    news: NewsForm | None = None,
+    picture: PictureForm | None = None,
+) -> tuple[str, int]:
+    """The petition's page in the admin, its forms filled from the petition except the one
+    just sent (shown with its errors)."""
+    if form is None:
+        form = PetitionForm(formdata=None)
+        form.show(petition)
+    news = news or NewsForm(formdata=None)
+    picture = picture or PictureForm(formdata=None, alt=petition.image_alt)
     return render_template(
         "admin/petition_form.html",
         form=form,
         petition=petition,
         news=news,
+        picture=picture,
+        renditions=images.renditions(petition.image_id),
         wanting_updates=wanting_updates(petition.id),
         progress={
             item.id: mailings.progress(item.mailing) for item in petition.news if item.mailing
         },
         action=ActionForm(),
         export=ExportForm(formdata=None),
-    ), 422 if form.errors or news.errors else 200
+    ), 422 if form.errors or news.errors or picture.errors else 200
 
 
 @bp.post("/petitions/<slug>/open")

@@ -226,12 +226,12 @@ def _form_fields(data: dict[str, Any]) -> tuple[MultiDict[str, Any], dict[str, s
             fields[name] = value
         else:
             wrong[name] = "Must be text"
-    consent = data.get("consent_updates", False)
-    if isinstance(consent, bool):
-        if consent:
-            fields["consent_updates"] = "y"
-    else:
-        wrong["consent_updates"] = "Must be true or false"
+    for name in ("consent_updates", "show_publicly"):
+        value = data.get(name, False)
+        if not isinstance(value, bool):
+            wrong[name] = "Must be true or false"
+        elif value:
+            fields[name] = "y"
     return fields, wrong
 
 

@@ -23,6 +23,7 @@ from petition.models.donation import (
     StripeEvent,
 )
 from petition.models.figures import Figure
+from petition.models.image import Image, ImageRendition
 from petition.models.integrity import CountDigest, PetitionCountryDay, PetitionTally, ReceiptEntry
 from petition.models.outbox import Lane, Mailing, MailingState, OutboxMessage, Suppression
 from petition.models.signature import (
@@ -42,6 +43,8 @@ __all__ = [
     "DonationStatus",
     "EarlyRefund",
     "Figure",
+    "Image",
+    "ImageRendition",
     "OutboundClick",
     "StripeEvent",
     "AdminUser",

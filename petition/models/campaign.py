@@ -6,12 +6,23 @@ import enum
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petition.models.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
+    from petition.models.image import Image
     from petition.models.outbox import Mailing
 
 # The goal shown to readers raises itself to the next of these once it is passed.
@@ -87,6 +98,20 @@ class Petition(Base):
     ask: Mapped[str] = mapped_column(Text)
     background: Mapped[str] = mapped_column(Text, default="")
     goal: Mapped[int] = mapped_column(Integer, default=10_000)
+    # Whom the petition asks ("To: the Home Secretary") and who started it, as readers see them.
+    addressee: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    starter: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # What happens when the count passes a number: [{"count": 10000, "text": "…"}], ascending.
+    thresholds: Mapped[list[dict[str, object]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    # The hero picture (stored and served by us) and the words that describe it.
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
+    image_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Whether the page lists the latest signers who asked to be shown (first name, country).
+    show_recent_signers: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     state: Mapped[PetitionState] = mapped_column(
         enum_column(PetitionState, "state"), default=PetitionState.DRAFT, index=True
     )
@@ -110,6 +135,7 @@ class Petition(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     campaign: Mapped[Campaign] = relationship(back_populates="petitions")
+    image: Mapped[Image | None] = relationship()
     milestones: Mapped[list[PetitionMilestone]] = relationship(
         back_populates="petition", order_by="PetitionMilestone.threshold"
     )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     cast,
     column,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import INET
@@ -100,6 +101,13 @@ class Signature(Base):
             "created_at",
             where="state = 'pending' AND reminded_at IS NULL",
         ),
+        # The latest confirmed signers who asked to be shown on the petition page.
+        partial_index(
+            "ix_signatures_shown_confirmed_at",
+            "petition_id",
+            "confirmed_at",
+            where="show_publicly AND state = 'confirmed'",
+        ),
         # Withdrawn signatures whose details retention has yet to remove: a handful at most.
         partial_index(
             "ix_signatures_withdrawn_at_unerased",
@@ -132,6 +140,9 @@ class Signature(Base):
     # one; an index would cost every one of millions of inserts.
     consent_wording_id: Mapped[int | None] = mapped_column(ForeignKey("consent_wordings.id"))
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether the signer asked for their first name and country to be shown among the recent
+    # signers on the petition page (as chosen on the form, and confirmed by the owner).
+    show_publicly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     source: Mapped[str] = mapped_column(String(120), default="petition")
     referrer_host: Mapped[str | None] = mapped_column(String(255))
     utm_source: Mapped[str | None] = mapped_column(String(100))

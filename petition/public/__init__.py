@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from petition.public import articles, integrity, privacy, site_files, views  # noqa: E402,F401
+from petition.public import articles, integrity, media, privacy, site_files, views  # noqa: E402,F401

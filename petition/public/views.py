@@ -68,6 +68,7 @@ def _render_petition(
         # A correction whose form came back with a mistake goes on correcting.
         replaces=replaces if thanks_links.signed_in(replaces) else None,
         consent=consent.CONSENT_TEXT,
+        show_publicly=snapshot["show_recent_signers"] and consent.SHOW_PUBLICLY_TEXT,
         notice=notice,
         you_signed=you_signed,
     )
@@ -204,6 +205,7 @@ def _form_showing(link: signing.SignatureLink) -> ConfirmForm:
         country=details.country,
         postcode=details.postcode,
         consent_updates=details.consent_updates,
+        show_publicly=details.show_publicly,
     )
 
 
@@ -211,7 +213,13 @@ def _confirm_page(
     link: signing.SignatureLink, token: str, form: ConfirmForm, status: int = 200
 ) -> Any:
     page = render_template(
-        "public/confirm.html", link=link, token=token, form=form, consent=consent.CONSENT_TEXT
+        "public/confirm.html",
+        link=link,
+        token=token,
+        form=form,
+        consent=consent.CONSENT_TEXT,
+        show_publicly=_snapshot_or_404(link.petition_slug)["show_recent_signers"]
+        and consent.SHOW_PUBLICLY_TEXT,
     )
     return page, status
 

@@ -8,12 +8,22 @@ from flask import current_app
 from sqlalchemy import select
 
 from petition.extensions import cache, db
-from petition.models import Campaign, Petition, PetitionCountryCount, PetitionState, display_goal
+from petition.models import (
+    Campaign,
+    Petition,
+    PetitionCountryCount,
+    PetitionState,
+    Signature,
+    SignatureState,
+    display_goal,
+)
+from petition.services import images, names
 from petition.services.errors import NotFound
 from petition.urls import external_url
 
 HOME_KEY = "campaign:v1:home"
 NEWS_SHOWN = 10  # the latest news items on a petition page
+RECENT_SIGNERS_SHOWN = 6
 
 
 def campaign_overview() -> dict[str, Any]:
@@ -47,7 +57,7 @@ def _load_overview() -> dict[str, Any] | None:
 
 
 def _cache_key(slug: str) -> str:
-    return f"petition:v3:{slug}"  # v3: with those awaiting confirmation
+    return f"petition:v4:{slug}"  # v4: addressee, starter, thresholds, picture, recent signers
 
 
 def forget_petitions(*slugs: str) -> None:
@@ -78,6 +88,20 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
         "url": external_url("public.petition", slug=petition.slug),
         "ask": petition.ask,
         "background": petition.background,
+        "addressee": petition.addressee,
+        "starter": petition.starter,
+        "thresholds": petition.thresholds or [],
+        "image": {
+            "alt": petition.image_alt,
+            "renditions": [
+                {"digest": r.digest, "width": r.width, "height": r.height}
+                for r in images.renditions(petition.image_id)
+            ],
+        }
+        if petition.image_id
+        else None,
+        "show_recent_signers": petition.show_recent_signers,
+        "recent_signers": _recent_signers(petition.id) if petition.show_recent_signers else [],
         "state": petition.public_state(),
         "is_open": petition.is_open(),
         "goal": petition.goal,
@@ -112,6 +136,26 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
             "gofundme_url": campaign.gofundme_url,
         },
     }
+
+
+def _recent_signers(petition_id: int) -> list[dict[str, str]]:
+    """The latest confirmed signers who asked to be shown: first name and country only."""
+    rows = db.session.execute(
+        select(Signature.name, Signature.country, Signature.confirmed_at)
+        .where(
+            Signature.petition_id == petition_id,
+            Signature.show_publicly.is_(True),
+            Signature.state == SignatureState.CONFIRMED,
+        )
+        .order_by(Signature.confirmed_at.desc())
+        .limit(RECENT_SIGNERS_SHOWN * 2)  # a few spare, for names the page will not show
+    )
+    shown = [
+        {"name": first, "country": country, "confirmed_at": _iso(at)}
+        for name, country, at in rows
+        if (first := names.first_name(name))
+    ]
+    return shown[:RECENT_SIGNERS_SHOWN]
 
 
 def _iso(value: Any) -> str | None:

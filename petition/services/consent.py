@@ -33,6 +33,10 @@ CONSENT_TEXT = (
     "I can unsubscribe at any time."
 )
 
+# The words beside the box a signer ticks to appear among a petition's recent signers (only on
+# petitions that show them); the page shows their first name and country, nothing else.
+SHOW_PUBLICLY_TEXT = "Show my first name and country on this page as a recent signer."
+
 # How a person gave or took back their consent (kept with every answer).
 CONFIRMED_SIGNATURE = "signature confirmed"
 STOP_LINK = "stop link"

@@ -18,6 +18,7 @@ from petition.services import audit, consent
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput, NotFound
 from petition.services.moderation import SignatureFilter, conditions
+from petition.services.names import FORMULA_STARTS
 
 HEADER = (
     "name",
@@ -31,8 +32,6 @@ HEADER = (
     "confirmed_at",
     "source",
 )
-# A cell starting with one of these can run as a formula in a spreadsheet (OWASP CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_BYTES = 64 * 1024
 
 

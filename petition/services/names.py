@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from petition.services.exports import FORMULA_STARTS
-
 MAX_WORDS = 10
+# A cell starting with one of these can run as a formula in a spreadsheet (OWASP CSV injection):
+# no name may start with one, and exports defuse any other field that does.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Characters that reorder or hide text: bidi controls and invisible formatting. The joiners
 # some scripts need inside names (ZWNJ, ZWJ) are allowed.
 ALLOWED_FORMAT = frozenset({"\u200c", "\u200d"})
@@ -54,3 +55,12 @@ def greeting(name: str | None) -> str:
     if name and problem(name) is None:
         return f"Hello {name},"
     return "Hello,"
+
+
+def first_name(name: str | None) -> str | None:
+    """How a signer who asked to be shown appears to other readers: the first word of their
+    name, and only if the name passes the same check (so the page never shows a message)."""
+    if not name or problem(name) is not None:
+        return None
+    first = name.split()[0].strip(",.;")
+    return first[:30] if any(ch.isalpha() for ch in first) else None

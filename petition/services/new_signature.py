@@ -49,6 +49,7 @@ SIGNATURE_COLUMNS = (
     "consent_updates",
     "consent_wording_id",
     "consented_at",
+    "show_publicly",
     "source",
     "referrer_host",
     "utm_source",

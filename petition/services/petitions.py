@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from petition.extensions import cache, db
 from petition.models import Campaign, Petition, PetitionNews, PetitionState, utcnow
-from petition.services import audit, mailings
+from petition.services import audit, images, mailings
 from petition.services.audit import Actor
 from petition.services.campaigns import HOME_KEY, forget_petitions
 from petition.services.errors import InvalidInput, NotFound
+
+MAX_THRESHOLDS = 8
+# "10,000: We hand it in at Downing Street" (a dash or colon after the number).
+THRESHOLD_LINE = re.compile(r"^\s*([\d][\d,. \u00a0]*)\s*[:\-\u2013\u2014]\s*(\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,40 @@ class PetitionDraft:
     background: str
     goal: int
     closes_at: datetime | None
+    addressee: str = ""
+    starter: str = ""
+    thresholds: list[dict[str, Any]] = field(default_factory=list)
+    show_recent_signers: bool = False
+
+
+def thresholds_from_text(text: str) -> list[dict[str, Any]]:
+    """What happens at which count, from staff's lines ("10,000: We hand it in at Downing
+    Street"), in ascending order; raises InvalidInput naming the line that is not one."""
+    found: dict[int, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = THRESHOLD_LINE.match(line)
+        digits = re.sub(r"\D", "", match.group(1)) if match else ""
+        if not match or not digits or not 0 < int(digits) <= 100_000_000:
+            raise InvalidInput(
+                {
+                    "thresholds": f"Line {number} should be a number, a colon and what happens, "
+                    "like “10,000: We hand it in at Downing Street”"
+                }
+            )
+        words = match.group(2).strip()
+        if len(words) > 200:
+            raise InvalidInput({"thresholds": f"Line {number} is longer than 200 characters"})
+        found[int(digits)] = words
+    if len(found) > MAX_THRESHOLDS:
+        raise InvalidInput({"thresholds": f"Give at most {MAX_THRESHOLDS} thresholds"})
+    return [{"count": count, "text": found[count]} for count in sorted(found)]
+
+
+def thresholds_text(thresholds: list[dict[str, Any]]) -> str:
+    """The lines staff edit, from the stored thresholds."""
+    return "\n".join(f"{t['count']:,}: {t['text']}" for t in thresholds)
 
 
 def get(slug: str) -> Petition:
@@ -51,9 +91,55 @@ def update(slug: str, draft: PetitionDraft, actor: Actor) -> Petition:
     petition = get(slug)
     if draft.slug != slug:
         raise InvalidInput({"slug": "A petition's address cannot change once it exists"})
-    fields = ("title", "ask", "background", "goal", "closes_at")
+    fields = (
+        "title",
+        "ask",
+        "background",
+        "goal",
+        "closes_at",
+        "addressee",
+        "starter",
+        "thresholds",
+        "show_recent_signers",
+    )
     changed = audit.set_fields(petition, {f: getattr(draft, f) for f in fields})
     audit.record(actor, "petition_updated", slug, {"changed": changed})
+    db.session.commit()
+    _forget(slug)
+    return petition
+
+
+def set_picture(slug: str, upload: bytes | None, alt: str, actor: Actor) -> Petition:
+    """Give the petition a hero picture (a new upload, or new words for the one it has).
+    The words are required: they are what a reader who cannot see the picture gets."""
+    petition = get(slug)
+    alt = " ".join(alt.split())
+    errors = {}
+    if not alt:
+        errors["alt"] = "Describe the picture for readers who cannot see it"
+    elif len(alt) > 300:
+        errors["alt"] = "Keep the description to 300 characters or fewer"
+    if upload is None and petition.image_id is None:
+        errors[images.FIELD] = "Choose a picture to upload"
+    if errors:
+        raise InvalidInput(errors)
+    image_id = petition.image_id
+    if upload is not None:
+        image = images.store_upload(upload, actor.label)
+        db.session.flush()
+        image_id = image.id
+    changed = audit.set_fields(petition, {"image_id": image_id, "image_alt": alt})
+    audit.record(actor, "petition_picture_set", slug, {"changed": changed})
+    db.session.commit()
+    _forget(slug)
+    return petition
+
+
+def remove_picture(slug: str, actor: Actor) -> Petition:
+    """Take the picture off the petition page (the stored file stays for the audit trail)."""
+    petition = get(slug)
+    changed = audit.set_fields(petition, {"image_id": None, "image_alt": ""})
+    audit.record(actor, "petition_picture_removed", slug, {"changed": changed})
     db.session.commit()
     _forget(slug)
     return petition

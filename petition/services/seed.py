@@ -50,6 +50,12 @@ PETITION = {
         "petition to the government."
     ),
     "goal": 10_000,
+    "addressee": "The UK government",
+    "starter": "The Refugees Welcome campaign team",
+    "thresholds": [
+        {"count": 10_000, "text": "We hand the petition to the Home Office and ask for a reply"},
+        {"count": 100_000, "text": "We ask MPs to debate it in Parliament"},
+    ],
 }
 
 

@@ -56,11 +56,17 @@ class Details:
     country: str
     postcode: str | None
     consent_updates: bool
+    # Whether their first name and country may appear among the petition's recent signers.
+    show_publicly: bool = False
 
     @classmethod
     def of(cls, signature: Signature) -> Details:
         return cls(
-            signature.name or "", signature.country, signature.postcode, signature.consent_updates
+            signature.name or "",
+            signature.country,
+            signature.postcode,
+            signature.consent_updates,
+            signature.show_publicly,
         )
 
 
@@ -73,10 +79,13 @@ class SignatureEntry:
     postcode: str | None
     country: str
     consent_updates: bool
+    show_publicly: bool = False
 
     @property
     def details(self) -> Details:
-        return Details(self.name, self.country, self.postcode, self.consent_updates)
+        return Details(
+            self.name, self.country, self.postcode, self.consent_updates, self.show_publicly
+        )
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,7 @@ def sign_petition(
         consent_updates=entry.consent_updates,
         consent_wording_id=wording_id,
         consented_at=now if entry.consent_updates else None,
+        show_publicly=entry.show_publicly,
         source=attribution.source,
         referrer_host=attribution.referrer_host,
         utm_source=attribution.utm_source,
@@ -471,6 +481,7 @@ def _confirm(signature: Signature, details: Details) -> bool:
         consent_updates=details.consent_updates,
         consent_wording_id=wording_id or signature.consent_wording_id,
         consented_at=now if details.consent_updates else None,
+        show_publicly=details.show_publicly,
     )
     if moved and details.consent_updates and signature.email_hash:
         consent.give(signature.email_hash, signature.id, wording_id)
