@@ -340,6 +340,9 @@ class PgBouncer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+BROTLI_MODULE = "/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so"
+
+
 class Nginx:
     """Debian's nginx with the shipped config (deploy/nginx/petition.conf) in front of a server
     of ours: the upstream and the listen address are the only things changed."""
@@ -356,10 +359,20 @@ class Nginx:
         site = site.replace("server web:8000;", f"server {upstream};")
         site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
         (self.folder / "petition.conf").write_text(site)
+        # Brotli as deployed where the module is installed (deploy/nginx/brotli.conf).
+        self.brotli = Path(BROTLI_MODULE).exists()
+        if self.brotli:
+            brotli = (ROOT / "deploy" / "nginx" / "brotli.conf").read_text()
+            (self.folder / "petition-brotli.conf").write_text(brotli)
         temp = self.folder / "temp"
         temp.mkdir()
+        # Run as root, nginx's workers are `nobody`: they must reach the folder and write the
+        # request bodies they buffer (a picture upload) into `temp`.
+        self.folder.chmod(0o755)
+        temp.chmod(0o777)
         (self.folder / "nginx.conf").write_text(
-            f"pid {self.folder}/nginx.pid;\n"
+            (f"load_module {BROTLI_MODULE};\n" if self.brotli else "")
+            + f"pid {self.folder}/nginx.pid;\n"
             f"error_log {self.folder}/error.log warn;\n"
             "worker_processes 1;\n"
             "events { worker_connections 2048; }\n"

@@ -23,6 +23,7 @@ from tests.conftest import TEST_DATABASE_URL
 from tests.factories import SLUG, form_token, links_in, send_all_mail, sign, signer
 from tests.parts import postgres_database, require_part, start_mailbox
 from tests.processes import (
+    BROTLI_MODULE,
     ROOT,
     WORKER,
     Gunicorn,
@@ -427,12 +428,53 @@ def test_nginx_sends_text_compressed_and_pictures_as_they_are(database):
         with urllib.request.urlopen(nginx.url + assets[0], timeout=10) as response:
             assert "max-age=31536000" in response.headers["Cache-Control"]
         request = urllib.request.Request(
-            f"{nginx.url}/static/share-card.png", headers={"Accept-Encoding": "gzip"}
+            f"{nginx.url}/static/share-card.png", headers={"Accept-Encoding": "gzip, br"}
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.headers.get("Content-Encoding") is None
+        # Brotli too, for browsers that take it (deploy/nginx/brotli.conf).
+        if not nginx.brotli:
+            require_part("nginx's brotli module", BROTLI_MODULE, "apt-get install it")
+        for path in [f"/petitions/{SLUG}", *assets]:
+            request = urllib.request.Request(
+                nginx.url + path, headers={"Accept-Encoding": "gzip, deflate, br"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.headers["Content-Encoding"] == "br", path
+                assert "Accept-Encoding" in response.headers["Vary"], path
+                assert len(response.read()) < sizes[path][0], path  # smaller than gzip
     page_gz, page_plain = sizes[f"/petitions/{SLUG}"]
     assert page_gz < page_plain / 3, sizes
+
+
+@pytest.mark.postgres
+def test_nginx_lets_pictures_through_to_the_upload_only(database):
+    env = production_env(database, WEB_CONCURRENCY="1", GUNICORN_THREADS="2")
+    prepare_database(env)
+    body = b"x" * (5 * 1024 * 1024)
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object) -> None:
+            return None  # report the redirect itself
+
+    opener = urllib.request.build_opener(Stay)
+
+    def post(path: str) -> int:
+        request = urllib.request.Request(
+            nginx.url + path, data=body, headers={"Content-Type": "multipart/form-data; b=x"}
+        )
+        try:
+            with opener.open(request, timeout=20) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with Gunicorn("app:app", env) as server, Nginx(server.url.removeprefix("http://")) as nginx:
+        # Anywhere else, nginx refuses a body this size before the app sees it.
+        assert post(f"/admin/petitions/{SLUG}") == 413
+        assert post(f"/petitions/{SLUG}/sign") == 413
+        # The picture upload reaches the app (which asks a stranger to sign in first).
+        assert post(f"/admin/petitions/{SLUG}/picture") in (302, 303)
 
 
 def slow_header_attack(address: str, base: str, clients: int = 200) -> list[float]:

@@ -105,6 +105,7 @@ def _describe(s: Signature) -> dict[str, Any]:
         "asked_for_updates_when_signing": s.consent_updates,
         "consent_wording": s.consent_wording.text if s.consent_wording else None,
         "consented_at": iso(s.consented_at),
+        "shown_as_recent_signer": s.show_publicly,
         "source": s.source,
         "referrer_host": s.referrer_host,
         "utm_source": s.utm_source,
@@ -188,6 +189,7 @@ def anonymise(ids: list[int]) -> None:
             utm_source=None,
             utm_medium=None,
             utm_campaign=None,
+            show_publicly=False,
             erased_at=now,
             updated_at=now,
         )
