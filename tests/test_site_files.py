@@ -77,3 +77,23 @@ def test_error_pages_and_titles_speak_in_our_own_voice(client):
     assert "<title>Refugees Welcome</title>" in home  # not "Refugees Welcome – Refugees Welcome"
     petition = client.get("/petitions/help-ukraine-refugees").get_data(as_text=True)
     assert "– Refugees Welcome</title>" in petition
+
+
+def test_pages_announce_their_stylesheet_in_the_headers(client):
+    import re
+
+    from tests.factories import SLUG
+
+    for path, sheet in [
+        (f"/petitions/{SLUG}", "site.css"),
+        ("/", "site.css"),
+        (f"/embed/petitions/{SLUG}", "widget.css"),
+    ]:
+        response = client.get(path)
+        href = re.search(
+            rf'<link rel="stylesheet" href="([^"]*{sheet}[^"]*)"', response.get_data(as_text=True)
+        ).group(1)
+        assert response.headers["Link"] == f"<{href}>; rel=preload; as=style", path
+    # Not on what is not a page.
+    assert "Link" not in client.get(f"/api/v1/petitions/{SLUG}").headers
+    assert "Link" not in client.get("/embed.js").headers
