@@ -7,7 +7,8 @@ per table in the session. It is the hottest write there is.
 
 An address that has already signed takes the same statement: the signature's insert does
 nothing on the conflict, and a request to tell its owner is queued instead (the worker works out
-what to say). Both answers cost one round trip, so timing tells nobody who has signed.
+what to say), with the journal's note of one more turned away. Both answers cost one round trip
+and write to the same tables, so timing tells nobody who has signed.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ SIGNATURE_COLUMNS = (
 )
 TOKEN_COLUMNS = ("purpose", "token_hash", "created_at", "expires_at")
 JOURNAL_COLUMNS = ("petition_id", "country", "state", "delta", "new_signature", "created_at")
+EVENT_COLUMNS = (*JOURNAL_COLUMNS, "receipt_hash")
 
 
 def _bound(table: Table, prefix: str, columns: tuple[str, ...]) -> list[Any]:
@@ -103,15 +105,24 @@ def _all_at_once() -> Any:
         )
         .cte("new_email")
     )
+    signed_before = ~exists(select(new.c.id))
     notice = (
         insert(OUTBOX)
         .from_select(
             list(OUTBOX_COLUMNS),
-            select(*_bound(OUTBOX, "n_", OUTBOX_COLUMNS)).where(~exists(select(new.c.id))),
+            select(*_bound(OUTBOX, "n_", OUTBOX_COLUMNS)).where(signed_before),
         )
         .cte("notice")
     )
-    return select(new.c.id).add_cte(tokens, journal, email, notice)
+    duplicate = (
+        insert(JOURNAL)
+        .from_select(
+            list(EVENT_COLUMNS),
+            select(*_bound(JOURNAL, "d_", EVENT_COLUMNS)).where(signed_before),
+        )
+        .cte("duplicate")
+    )
+    return select(new.c.id).add_cte(tokens, journal, email, notice, duplicate)
 
 
 def insert_new_signature(
@@ -120,14 +131,16 @@ def insert_new_signature(
     journal: dict[str, Any],
     email: dict[str, Any],
     notice: dict[str, Any],
+    duplicate: dict[str, Any],
 ) -> int | None:
     """Insert and commit a signature with its tokens, journal entry and email; return its id.
 
-    When the person has already signed, only `notice` (the request to tell them) is written,
-    and None is returned.
+    When the person has already signed, only `notice` (the request to tell them) and
+    `duplicate` (the journal's event: one more turned away) are written, and None is returned.
     """
     if db.engine.dialect.name == "postgresql" and len(tokens) == 2 and not _session_busy():
-        return _in_one_statement(_driver_values(signature, tokens, journal, email, notice))
+        values = _driver_values(signature, tokens, journal, email, notice, duplicate)
+        return _in_one_statement(values)
     connection = db.session.connection()
     try:
         signature_id = connection.execute(
@@ -141,6 +154,7 @@ def insert_new_signature(
     except IntegrityError:
         db.session.rollback()
         db.session.connection().execute(insert(OUTBOX), notice)
+        db.session.connection().execute(insert(JOURNAL), duplicate)
         signature_id = None
     mark_queued()
     db.session.commit()
@@ -166,6 +180,7 @@ def _driver_values(
     journal: dict[str, Any],
     email: dict[str, Any],
     notice: dict[str, Any],
+    duplicate: dict[str, Any],
 ) -> list[Any]:
     """The statement's parameters, in order, as the driver takes them."""
     if len(signature) != len(SIGNATURE_COLUMNS):  # a column added here but not there
@@ -176,6 +191,7 @@ def _driver_values(
     named.update({f"j_{k}": journal[k] for k in JOURNAL_COLUMNS})
     named.update({f"o_{k}": email[k] for k in OUTBOX_COLUMNS})
     named.update({f"n_{k}": notice[k] for k in OUTBOX_COLUMNS})
+    named.update({f"d_{k}": duplicate[k] for k in EVENT_COLUMNS})
     named["o_context"] = Json(named["o_context"])
     named["n_context"] = Json(named["n_context"])
     values = [named[name] for name in _statement()[1]]
@@ -201,7 +217,7 @@ def _in_one_statement(values: list[Any]) -> int | None:
             prepare = current_app.config["DB_PREPARE"]
             # A raw cursor: the text already has PostgreSQL's placeholders, so the driver
             # skips splitting 2 KB of SQL on every signature (it caches no statement with
-            # more than 50 parameters, and this one has 51).
+            # more than 50 parameters, and this one has more).
             cursor = psycopg.RawCursor(driver)
             row = cursor.execute(sql, values, prepare=prepare).fetchone()
         finally:

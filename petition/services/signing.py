@@ -163,11 +163,14 @@ def sign_petition(
         f"You have already signed: {petition['title']}",
         request={"petition_id": petition["id"], "hashes": hashes, "details": asdict(entry.details)},
     )
+    # Turned away, whatever the worker then tells them: counted by the same statement.
+    duplicate = counting.event_row(petition["id"], counting.DUPLICATE)
     signed = Signed(partly_hidden(entry.email), hashes[0], now)
     if replaces is not None:
         _replace(petition["id"], replaces)
     if len(hashes) > 1 and _signed_under_an_older_key(petition["id"], hashes[1:]):
         queue_email(ALREADY_SIGNED, entry.email, notice["subject"], **notice["context"])
+        counting.record_events([duplicate])
         db.session.commit()
         return signed
     recipient = Recipient(
@@ -185,7 +188,7 @@ def sign_petition(
     [journal] = counting.journal_rows(
         petition["id"], entry.country, None, SignatureState.PENDING, made=True
     )
-    signature_id = insert_new_signature(signature, tokens, journal, email, notice)
+    signature_id = insert_new_signature(signature, tokens, journal, email, notice, duplicate)
     metrics.SIGNATURES.labels("new" if signature_id else "again").inc()
     return signed
 
@@ -295,8 +298,6 @@ def _tell_existing_signer(row: Any) -> Outgoing | Drop:
     if signature is None:
         db.session.rollback()
         return Drop("nothing to tell about this signature")
-    # Turned away, whatever is told: counted once, as this row is answered once.
-    counting.record_events([counting.event_row(signature.petition_id, counting.DUPLICATE)])
     if signature.state == SignatureState.INVALIDATED or signature.erased_at is not None:
         db.session.commit()
         return Drop("nothing to tell about this signature")
