@@ -155,3 +155,30 @@ def test_fundraiser_clicks_count_once_a_minute_per_reader_and_never_for_bots(mak
         assert click("198.51.100.3", bot) == 302
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OutboundClick)) == 2
+
+
+def test_a_repeat_answer_waits_as_long_as_a_new_signature_takes(app, client, monkeypatch):
+    """Timing tells nobody who has signed: turning a repeat away is cheaper for the database,
+    so its answer waits out the difference from the typical new signature. (The benchmark
+    `python -m bench timing` measures the result; this checks the mechanism, not a clock.)"""
+    from petition.services import new_signature
+
+    waits: list[float] = []
+    monkeypatch.setattr(new_signature, "NEW_SIGNATURE_TIME", new_signature.TypicalTime())
+    monkeypatch.setattr(new_signature.time, "sleep", waits.append)
+    typical = new_signature.NEW_SIGNATURE_TIME
+
+    assert sign(client, email="first@example.org").status_code == 303
+    assert typical.seconds is not None and typical.seconds > 0
+    assert waits == []  # a new signature never waits
+    typical.seconds = 0.5  # as if new signatures were slow lately
+    assert sign(client, email="first@example.org").status_code == 303
+    assert len(waits) == 1 and waits[0] == new_signature.TypicalTime.MAX_WAIT  # capped
+    monkeypatch.setattr(new_signature.TypicalTime, "MAX_WAIT", 1.0)
+    typical.seconds = 0.3  # the repeat waits out what its own statement did not take
+    assert sign(client, email="first@example.org").status_code == 303
+    assert len(waits) == 2 and 0 < waits[1] < 0.3
+    # The average follows new signatures, not repeats.
+    before = typical.seconds
+    assert sign(client, email="second@example.org").status_code == 303
+    assert typical.seconds != before and len(waits) == 2
