@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_errors_and_security(app)
     register_templates(app)
+    register_i18n(app)
     register_cli(app)
     register_worker(app)
     register_metrics(app)
@@ -111,6 +112,14 @@ def register_templates(app: Flask) -> None:
     from petition.templating import init_templating
 
     init_templating(app)
+
+
+def register_i18n(app: Flask) -> None:
+    """Languages: gettext catalogues, and the language prefix in the address (inside the
+    micro-cache, so each language's page is cached under its own address)."""
+    from petition.i18n import init_i18n
+
+    init_i18n(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -9,6 +9,8 @@ from functools import cache
 from typing import Any
 
 import pycountry
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from wtforms import BooleanField, EmailField, Form, HiddenField, StringField
@@ -63,7 +65,7 @@ class PublicForm(Form):
 
     def error_messages(self) -> dict[str, str]:
         """The first message per field, in form order, for error summaries and JSON."""
-        return {name: errors[0] for name, errors in self.errors.items() if errors}
+        return {name: str(errors[0]) for name, errors in self.errors.items() if errors}
 
 
 # The signer's fields, made once in reading order: the sign and confirm forms share them (and
@@ -71,16 +73,16 @@ class PublicForm(Form):
 NAME = StringField(
     "Full name",
     validators=[
-        InputRequired(message="Enter your full name"),
-        Length(max=100, message="Your name must be 100 characters or fewer"),
+        InputRequired(message=_l("Enter your full name")),
+        Length(max=100, message=_l("Your name must be 100 characters or fewer")),
     ],
     filters=[_strip],
 )
 EMAIL = EmailField(
     "Email address",
     validators=[
-        InputRequired(message="Enter your email address"),
-        Length(max=254, message="Your email address must be 254 characters or fewer"),
+        InputRequired(message=_l("Enter your email address")),
+        Length(max=254, message=_l("Your email address must be 254 characters or fewer")),
     ],
     filters=[_strip],
 )
@@ -88,7 +90,7 @@ EMAIL = EmailField(
 COUNTRY = StringField("Country", default="GB", filters=[_strip])
 POSTCODE = StringField(
     "Postcode",
-    validators=[Length(max=16, message="Your postcode must be 16 characters or fewer")],
+    validators=[Length(max=16, message=_l("Your postcode must be 16 characters or fewer"))],
     filters=[_strip],
 )
 CONSENT = BooleanField()
@@ -111,19 +113,19 @@ class SignerRules:
 
     def validate_country(self, field: StringField) -> None:
         if field.data not in country_codes():
-            raise ValidationError("Choose the country where you live from the list")
+            raise ValidationError(_("Choose the country where you live from the list"))
 
     def validate_postcode(self, field: StringField) -> None:
         value = " ".join((field.data or "").upper().split())
         if self.country.data == "GB":
             if not value:
-                raise ValidationError("Enter your postcode (we only check you live in the UK)")
+                raise ValidationError(_("Enter your postcode (we only check you live in the UK)"))
             if not UK_POSTCODE.match(value):
-                raise ValidationError("Enter a real UK postcode, like SW1A 1AA")
+                raise ValidationError(_("Enter a real UK postcode, like SW1A 1AA"))
             value = value.replace(" ", "")
             value = f"{value[:-3]} {value[-3:]}"
         elif value and not re.fullmatch(r"[A-Z0-9][A-Z0-9 -]*", value):
-            raise ValidationError("Your postcode can only contain letters, numbers and spaces")
+            raise ValidationError(_("Your postcode can only contain letters, numbers and spaces"))
         field.data = value or None
 
     def details(self) -> Details:
@@ -157,7 +159,7 @@ class SignatureForm(SignerRules, PublicForm):
             field.data = parse_email(field.data or "").address
         except ValueError:
             raise ValidationError(
-                "Enter an email address in the correct format, like name@example.com"
+                _("Enter an email address in the correct format, like name@example.com")
             ) from None
         suggestion = suggested_address(field.data)
         if suggestion is None or self.email_choice.data == "typed":
@@ -166,7 +168,7 @@ class SignatureForm(SignerRules, PublicForm):
             field.data = parse_email(suggestion).address
             return
         self.email_suggestion = suggestion
-        raise ValidationError(f"Did you mean {suggestion}?")
+        raise ValidationError(_("Did you mean %(address)s?", address=suggestion))
 
     def is_bot(self) -> bool:
         return bool(self.website.data)
@@ -211,7 +213,7 @@ class PrivacyRequestForm(PublicForm):
             field.data = parse_email(field.data or "").address
         except ValueError:
             raise ValidationError(
-                "Enter an email address in the correct format, like name@example.com"
+                _("Enter an email address in the correct format, like name@example.com")
             ) from None
 
 

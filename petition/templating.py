@@ -8,14 +8,18 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, current_app, url_for
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from flask import Flask, current_app
+from flask_babel import gettext, ngettext
 
+from petition import i18n
 from petition.forms import country_choices
 from petition.models import display_goal
 from petition.security import form_tokens
 from petition.services import articles, donations, fundraiser, names, stripe_gateway
 from petition.sharing import share_links, tagged
-from petition.urls import external_url
+from petition.urls import external_url, site_path
 
 
 def pounds_exact(minor: int | None) -> str:
@@ -32,7 +36,10 @@ def long_date(value: str | date | None) -> str:
     if not value:
         return ""
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day.day} {day:%B %Y}"
+    language = i18n.current()
+    if language.code == i18n.DEFAULT:
+        return f"{day.day} {day:%B %Y}"
+    return format_date(day, "d MMMM y", locale=language.og_locale)
 
 
 def last_day(closes_at: str) -> str:
@@ -47,7 +54,11 @@ def paragraphs(text: str) -> list[str]:
 
 
 def thousands(value: int | None) -> str:
-    return f"{value or 0:,}"
+    """12345 → "12,345" in English, "12 345" in Ukrainian (Babel's CLDR data)."""
+    language = i18n.current()
+    if language.code == i18n.DEFAULT:
+        return f"{value or 0:,}"
+    return format_decimal(value or 0, locale=language.og_locale)
 
 
 def pounds(minor: int | None) -> str:
@@ -64,7 +75,8 @@ def _asset_version(path: str) -> str:
 def asset_url(filename: str) -> str:
     """A static file's address with a content hash, so it can be cached for a year."""
     version = _asset_version(str(Path(current_app.static_folder or "") / filename))
-    return url_for("static", filename=filename, v=version)
+    # One address in every language, so switching languages fetches nothing again.
+    return site_path("static", filename=filename, v=version)
 
 
 @cache
@@ -76,6 +88,25 @@ def country_name(code: str) -> str:
     return _country_names().get(code, code)
 
 
+def count_words() -> dict[str, str]:
+    """What site.js needs to say a count in the page's language: the word for each plural
+    category (by a number that falls in it) and the sentences it fills in."""
+    samples = {"one": 1, "few": 2, "many": 5, "other": 5}
+    words = {category: ngettext("signature", "signatures", n) for category, n in samples.items()}
+    words.update(
+        awaiting=gettext("%(num)s awaiting confirmation", num="{n}"),
+        under=gettext("Under 1%"),
+        bar=gettext(
+            "%(done)s of the way to the goal of %(goal)s signatures; "
+            "%(pending)s more awaiting confirmation",
+            done="{done}",
+            goal="{goal}",
+            pending="{pending}",
+        ),
+    )
+    return words
+
+
 def percent(count: int, goal: int) -> str:
     """How far along the goal is, as a reader would say it.
 
@@ -85,7 +116,7 @@ def percent(count: int, goal: int) -> str:
     if count <= 0 or goal <= 0:
         return "0%"
     if count * 100 < goal:
-        return "Under 1%"
+        return gettext("Under 1%")
     return f"{min(100, count * 100 // goal)}%"
 
 
@@ -115,7 +146,9 @@ def init_templating(app: Flask) -> None:
         country_name=country_name,
         display_goal=display_goal,
         external_url=external_url,
+        site_path=site_path,
         percent=percent,
+        count_words=count_words,
         share_links=share_links,
         tagged=tagged,
     )

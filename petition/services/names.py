@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import gettext as _
+
 MAX_WORDS = 10
 # A cell starting with one of these can run as a formula in a spreadsheet (OWASP CSV injection):
 # no name may start with one, and exports defuse any other field that does.
@@ -31,17 +33,17 @@ DOMAIN = re.compile(
 def problem(name: str) -> str | None:
     """What is wrong with a name, as a message for the signer; None when it is fine."""
     if name.startswith(FORMULA_STARTS):
-        return "Your name cannot start with =, +, - or @"
+        return _("Your name cannot start with =, +, - or @")
     for ch in name:
         category = unicodedata.category(ch)
         if category in ("Cc", "Cs") or (category == "Cf" and ch not in ALLOWED_FORMAT):
-            return "Your name can only contain letters, spaces and punctuation"
+            return _("Your name can only contain letters, spaces and punctuation")
     if not any(ch.isalpha() for ch in name):
-        return "Enter your full name, using letters"
+        return _("Enter your full name, using letters")
     if "@" in name or LINK.search(name) or _looks_like_a_domain(name):
-        return "Enter just your name: no email or web addresses"
+        return _("Enter just your name: no email or web addresses")
     if len(name.split()) > MAX_WORDS:
-        return f"Enter just your name, in {MAX_WORDS} words or fewer"
+        return _("Enter just your name, in %(num)s words or fewer", num=MAX_WORDS)
     return None
 
 

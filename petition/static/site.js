@@ -41,24 +41,33 @@
   });
 
   // Keep counts live while the page is open; the count's region announces changes politely.
-  var format = new Intl.NumberFormat("en-GB");
+  // In the page's language: its numbers, and the words the server put on the tally
+  // (data-words: petition/templating.py's count_words).
+  var lang = document.documentElement.lang || "en-GB";
+  var format = new Intl.NumberFormat(lang), plural = new Intl.PluralRules(lang);
+  var english = { one: "signature", other: "signatures", awaiting: "{n} awaiting confirmation", under: "Under 1%",
+    bar: "{done} of the way to the goal of {goal} signatures; {pending} more awaiting confirmation" };
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
   // As petition/templating.py's percent(): rounded down, "Under 1%" once anyone has signed.
-  function percent(count, goal) {
+  function percent(count, goal, words) {
     if (count <= 0 || goal <= 0) return "0%";
-    if (count * 100 < goal) return "Under 1%";
+    if (count * 100 < goal) return words.under;
     return Math.min(100, Math.floor(count * 100 / goal)) + "%";
   }
   // As templates/_macros/tally.html: the count, then those awaiting confirmation, to the goal.
-  function moveBar(bar, count, pending, goal) {
+  function moveBar(bar, count, pending, goal, words) {
     var done = Math.min(count, goal), waiting = Math.min(pending, goal - done);
     var width = function (n) { return Math.max(1000 * n / goal, n > 0 ? 15 : 0).toFixed(1); };
     bar.querySelector("[data-bar-done]").setAttribute("width", width(done));
     bar.querySelector("[data-bar-pending]").setAttribute("x", width(done));
     bar.querySelector("[data-bar-pending]").setAttribute("width", width(waiting));
-    bar.setAttribute("aria-label", percent(count, goal) + " of the way to the goal of " + format.format(goal) + " signatures; " + format.format(pending) + " more awaiting confirmation");
+    bar.setAttribute("aria-label", fill(words.bar, { done: percent(count, goal, words), goal: format.format(goal), pending: format.format(pending) }));
   }
   document.querySelectorAll("[data-live-count]").forEach(function (tally) {
     var url = tally.dataset.liveCount;
+    var words = tally.dataset.words ? JSON.parse(tally.dataset.words) : english;
     function refresh() {
       if (document.hidden) return;
       fetch(url, { credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
@@ -67,13 +76,13 @@
         var pending = data.awaiting_confirmation || 0;
         var number = tally.querySelector("[data-count]");
         var waiting = tally.querySelector("[data-pending]");
-        var awaiting = format.format(pending) + " awaiting confirmation";
+        var awaiting = fill(words.awaiting, { n: format.format(pending) });
         if (number.textContent === format.format(count) && waiting.textContent === awaiting) return;
         number.textContent = format.format(count);
         waiting.textContent = awaiting;
-        tally.querySelector("[data-count-label]").textContent = count === 1 ? "signature" : "signatures";
-        moveBar(tally.querySelector("[data-count-bar]"), count, pending, goal);
-        tally.querySelector("[data-count-percent]").textContent = percent(count, goal);
+        tally.querySelector("[data-count-label]").textContent = words[plural.select(count)] || words.other;
+        moveBar(tally.querySelector("[data-count-bar]"), count, pending, goal, words);
+        tally.querySelector("[data-count-percent]").textContent = percent(count, goal, words);
         tally.querySelector("[data-goal]").textContent = format.format(goal);
       }).catch(function () {});
     }

@@ -1,0 +1,102 @@
+"""The languages the campaign speaks, and how a request says which one it wants.
+
+The language is in the address, never in a cookie: `/uk/petitions/…` is the Ukrainian page,
+`/petitions/…` the English one. A small WSGI middleware takes the prefix off the path and puts
+it in SCRIPT_NAME, so every link the page builds (url_for) stays in the reader's language, and
+caches (the micro-cache, browsers, CDNs) keep each language's page under its own address. The
+JSON API takes `?lang=` or Accept-Language instead, and says which language it answered in.
+
+Adding a language: add it to LANGUAGES, `pybabel init -i petition/translations/messages.pot
+-d petition/translations -l xx`, translate the new .po and compile it (README: Languages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import Babel, get_locale
+
+ENVIRON_KEY = "petition.language"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # the address prefix and gettext catalogue: "uk"
+    tag: str  # <html lang>, hreflang: "en-GB"
+    name: str  # in its own words, for the language switch
+    og_locale: str  # Open Graph's form: "en_GB"
+
+
+LANGUAGES = {
+    "en": Language("en", "en-GB", "English", "en_GB"),
+    "uk": Language("uk", "uk", "Українська", "uk_UA"),
+}
+DEFAULT = "en"
+# Paths that are never in another language: the staff side, files, machine-readable answers.
+NOT_TRANSLATED = ("/admin", "/static/", "/api/", "/metrics", "/healthz", "/readyz", "/media/")
+
+
+class LanguagePrefix:
+    """WSGI middleware: `/uk/…` → the app sees `…`, with `/uk` as its script root."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.prefixes = {f"/{code}": code for code in LANGUAGES if code != DEFAULT}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        head, _, rest = path[1:].partition("/")
+        code = self.prefixes.get(f"/{head}")
+        if code is not None:
+            rest = f"/{rest}"
+            environ["PATH_INFO"] = rest
+            # Files, the API and the staff side have one address whatever the language:
+            # under a prefix they answer as without it.
+            if not rest.startswith(NOT_TRANSLATED):
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + f"/{head}"
+                environ[ENVIRON_KEY] = code
+        return self.app(environ, start_response)
+
+
+def language_code() -> str:
+    """The language of this request: its address's prefix; for the API, `?lang=` or the
+    browser's Accept-Language; English otherwise (and outside requests)."""
+    if not has_request_context():
+        return DEFAULT
+    code = request.environ.get(ENVIRON_KEY)
+    if code:
+        return code
+    if request.blueprint == "api" or request.path == "/oembed":
+        asked = request.args.get("lang", "")
+        if asked in LANGUAGES:
+            return asked
+        return request.accept_languages.best_match(list(LANGUAGES), DEFAULT) or DEFAULT
+    return DEFAULT
+
+
+def current() -> Language:
+    return LANGUAGES[str(get_locale() or DEFAULT)] if has_request_context() else LANGUAGES[DEFAULT]
+
+
+def address_in(code: str) -> str:
+    """This page's address in another language (the switch and hreflang links)."""
+    full = request.full_path if request.query_string else request.path
+    prefix = "" if code == DEFAULT else f"/{code}"
+    return current_app.config["PUBLIC_URL"] + prefix + full
+
+
+def init_i18n(app: Flask) -> None:
+    Babel(
+        app,
+        locale_selector=language_code,
+        default_translation_directories="translations",
+        default_domain="messages",
+    )
+    app.wsgi_app = LanguagePrefix(app.wsgi_app)  # type: ignore[method-assign]
+
+    @app.context_processor
+    def languages() -> dict[str, Any]:
+        return {"languages": LANGUAGES, "language": current(), "address_in": address_in}

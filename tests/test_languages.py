@@ -1,0 +1,180 @@
+"""The campaign in Ukrainian as well as English: the language in the address (never a cookie),
+gettext catalogues that are complete, and plural forms and numbers as Ukrainian writes them.
+
+So far the petition page, its sign form and the site's frame are translated; the rest of the
+site follows (issue 22)."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+
+from petition import i18n
+from tests.factories import ORIGIN, SLUG, forget_cached, form_token, signer
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "petition" / "translations"
+PAGE = f"/petitions/{SLUG}"
+
+
+def test_the_ukrainian_petition_page_is_in_ukrainian_with_a_way_back(client):
+    response = client.get(f"/uk{PAGE}")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    html = response.get_data(as_text=True)
+    assert '<html lang="uk">' in html
+    for words in ("Підпишіть цю петицію", "Ім'я та прізвище", "Підписати петицію", "Кампанія"):
+        assert words in html, words
+    for english in ("Sign this petition", "Full name", "Skip to main content"):
+        assert english not in html, english
+    # The switch goes to the same page in English; hreflang both ways; Open Graph knows.
+    assert re.search(
+        rf'<a href="http://petition.test{PAGE}" hreflang="en-GB" lang="en-GB"[^>]*>English</a>',
+        html,
+    )
+    assert f'hreflang="en-GB" href="http://petition.test{PAGE}"' in html
+    assert f'hreflang="uk" href="http://petition.test/uk{PAGE}"' in html
+    assert f'<link rel="canonical" href="http://petition.test/uk{PAGE}">' in html
+    assert '<meta property="og:locale" content="uk_UA">' in html
+    assert '<meta property="og:locale:alternate" content="en_GB">' in html
+    # Links stay in Ukrainian; files keep one address whatever the language.
+    assert f'action="/uk{PAGE}/sign"' in html
+    assert re.search(r'<link rel="stylesheet" href="/static/site\.css\?v=', html)
+    # What staff wrote is still English, and marked so.
+    assert '<h1 lang="en-GB">' in html
+
+
+def test_the_english_page_offers_ukrainian(client):
+    html = client.get(PAGE).get_data(as_text=True)
+    assert '<html lang="en-GB">' in html and "Sign this petition" in html
+    assert re.search(
+        rf'<a href="http://petition.test/uk{PAGE}" hreflang="uk" lang="uk"[^>]*>Українська</a>',
+        html,
+    )
+    assert f'hreflang="uk" href="http://petition.test/uk{PAGE}"' in html
+    assert "<h1>" in html  # English content needs no marking on the English page
+
+
+def test_each_language_is_cached_under_its_own_address(client):
+    forget_cached()
+    english = client.get(PAGE)
+    ukrainian = client.get(f"/uk{PAGE}")
+    again = client.get(PAGE)  # from the micro-cache now
+    assert "Sign this petition" in again.get_data(as_text=True)
+    assert "Підпишіть цю петицію" in ukrainian.get_data(as_text=True)
+    assert english.headers["ETag"] != ukrainian.headers["ETag"]
+
+
+def test_mistakes_are_explained_in_the_readers_language(client):
+    def send(prefix: str) -> str:
+        fields = {**signer(name="", email="not-an-address"), "form_token": form_token(client)}
+        response = client.post(f"{prefix}{PAGE}/sign", data=fields, headers={"Origin": ORIGIN})
+        assert response.status_code == 422
+        return response.get_data(as_text=True)
+
+    ukrainian = html.unescape(send("/uk"))
+    assert "Щось не так" in ukrainian
+    assert "Введіть ім'я та прізвище" in ukrainian
+    assert "Введіть адресу електронної пошти в правильному форматі" in ukrainian
+    english = send("")  # the control: the same mistakes, in English
+    assert "Enter your full name" in english and "Введіть" not in english
+    # A correct form from the Ukrainian page signs, and the reader stays in Ukrainian.
+    fields = {**signer(email="olena@example.org"), "form_token": form_token(client)}
+    done = client.post(f"/uk{PAGE}/sign", data=fields, headers={"Origin": ORIGIN})
+    assert done.status_code == 303
+    assert done.headers["Location"].startswith(f"/uk{PAGE}/thanks")
+
+
+@pytest.mark.parametrize(
+    ("count", "words"),
+    [
+        (1, "1 підпис"),
+        (2, "2 підписи"),
+        (5, "5 підписів"),
+        (11, "11 підписів"),
+        (21, "21 підпис"),
+        (22, "22 підписи"),
+        (25, "25 підписів"),
+        (12345, "12\u00a0345 підписів"),
+    ],
+)
+def test_counts_take_ukrainian_plural_forms_and_number_grouping(app, count, words):
+    from flask import render_template_string
+
+    template = '{{ count | thousands }} {{ ngettext("signature", "signatures", count) }}'
+    with app.test_request_context(f"/uk{PAGE}", environ_base={i18n.ENVIRON_KEY: "uk"}):
+        assert render_template_string(template, count=count) == words
+    with app.test_request_context(PAGE):
+        english = render_template_string(template, count=count)
+    assert english == f"{count:,} {'signature' if count == 1 else 'signatures'}"
+
+
+def test_the_live_count_script_gets_the_words_for_each_plural_category(client):
+    page = client.get(f"/uk{PAGE}").get_data(as_text=True)
+    words = json.loads(html.unescape(re.search(r"data-words='([^']+)'", page).group(1)))
+    assert (words["one"], words["few"], words["many"]) == ("підпис", "підписи", "підписів")
+    assert words["awaiting"] == "{n} чекають на підтвердження"
+
+
+# The catalogues
+
+
+def source_messages() -> set[str]:
+    """Every message the templates and Python code ask to translate, as pybabel extracts."""
+    with open(ROOT / "babel.cfg") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    found = set()
+    for _, _, message, _, _ in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=keywords, directory_filter=_walk
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def _walk(path: str) -> bool:
+    name = Path(path).name
+    return not name.startswith(".") and name not in ("node_modules", "test-artifacts")
+
+
+@pytest.mark.parametrize("code", [c for c in i18n.LANGUAGES if c != i18n.DEFAULT])
+def test_every_message_is_translated_and_compiled(code):
+    po_path = TRANSLATIONS / code / "LC_MESSAGES" / "messages.po"
+    with po_path.open("rb") as po:
+        catalogue = read_po(po)
+    translated = {}
+    for message in catalogue:
+        if not message.id:
+            continue
+        key = message.id[0] if isinstance(message.id, tuple) else message.id
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert "fuzzy" not in message.flags, f"fuzzy in {code}: {key}"
+        assert all(strings), f"untranslated in {code}: {key}"
+        for string in strings:
+            wanted = set(re.findall(r"%\((\w+)\)s", key))
+            assert set(re.findall(r"%\((\w+)\)s", string)) == wanted, f"placeholders: {key}"
+        translated[key] = strings
+    missing = source_messages() - set(translated)
+    assert not missing, f"not in the {code} catalogue (run pybabel update): {sorted(missing)}"
+    # The compiled catalogue the app reads says what the .po says (pybabel compile was run).
+    with po_path.with_suffix(".mo").open("rb") as mo:
+        compiled = read_mo(mo)
+    expected = io.BytesIO()
+    write_mo(expected, catalogue)
+    expected.seek(0)
+
+    def pairs(catalogue: object) -> set[tuple[str, str]]:
+        return {(repr(m.id), repr(m.string)) for m in catalogue if m.id}  # type: ignore[attr-defined]
+
+    assert pairs(compiled) == pairs(read_mo(expected)), (
+        "messages.mo is out of date: run pybabel compile -d petition/translations"
+    )
