@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest
 from wtforms import BooleanField, EmailField, Form, HiddenField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from petition import i18n
 from petition.services import names
 from petition.services.addresses import parse_email, suggested_address
 from petition.services.donations import parse_amount
@@ -181,6 +182,7 @@ class SignatureForm(SignerRules, PublicForm):
             country=self.country.data,
             consent_updates=bool(self.consent_updates.data),
             show_publicly=bool(self.show_publicly.data),
+            language=i18n.language_code(),
         )
 
 

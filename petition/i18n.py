@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from flask_babel import Babel, get_locale
 
 ENVIRON_KEY = "petition.language"
@@ -78,7 +78,11 @@ def language_code() -> str:
 
 
 def current() -> Language:
-    return LANGUAGES[str(get_locale() or DEFAULT)] if has_request_context() else LANGUAGES[DEFAULT]
+    """The language being spoken now: the request's, or the one an email is rendered in."""
+    if not has_app_context():
+        return LANGUAGES[DEFAULT]
+    locale = get_locale()
+    return LANGUAGES.get(locale.language if locale else DEFAULT, LANGUAGES[DEFAULT])
 
 
 def address_in(code: str) -> str:

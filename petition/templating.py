@@ -149,6 +149,7 @@ def init_templating(app: Flask) -> None:
         site_path=site_path,
         percent=percent,
         count_words=count_words,
+        language_tag=lambda: i18n.current().tag,
         share_links=share_links,
         tagged=tagged,
     )

@@ -178,3 +178,61 @@ def test_every_message_is_translated_and_compiled(code):
     assert pairs(compiled) == pairs(read_mo(expected)), (
         "messages.mo is out of date: run pybabel compile -d petition/translations"
     )
+
+
+def test_signing_in_ukrainian_gets_a_ukrainian_email_and_confirms_in_ukrainian(
+    app, client, mailbox
+):
+    from petition.extensions import db
+    from tests.factories import send_all_mail, signature_for
+
+    fields = {
+        **signer(email="olena@example.org", name="Олена Коваль"),
+        "consent_updates": "y",
+        "form_token": form_token(client),
+    }
+    done = client.post(f"/uk{PAGE}/sign", data=fields, headers={"Origin": ORIGIN})
+    assert done.status_code == 303
+    thanks = html.unescape(client.get(done.headers["Location"]).get_data(as_text=True))
+    assert "Тепер перевірте пошту" in thanks and '<html lang="uk">' in thanks
+    send_all_mail(app)
+    [message] = mailbox.to("olena@example.org")
+    # As the mail server received it: the subject (RFC 2047-decoded) and both parts.
+    assert message["Subject"].startswith("Підтвердьте, будь ласка, свій підпис: ")
+    text = message.get_body(("plain",)).get_content()
+    assert text.startswith("Вітаємо, Олена Коваль!")
+    assert "Підпис зараховується лише після підтвердження" in text
+    page = message.get_body(("html",)).get_content()
+    assert '<html lang="uk">' in page and "Підтвердити підпис" in page
+    links = re.findall(r"http://petition\.test(/uk/signatures/(?:confirm|withdraw)/\S+)", text)
+    assert len(links) == 2, text  # the pages the email links to speak Ukrainian too
+    confirm_link = links[0]
+    with app.app_context():
+        signature = signature_for("olena@example.org")
+        assert signature.language == "uk"
+        # The consent recorded is the Ukrainian wording the signer read.
+        assert signature.consent_wording.text.startswith("Надсилайте мені")
+        assert signature.consent_wording.version.endswith("/uk")
+        db.session.rollback()
+
+    confirm_page = html.unescape(client.get(confirm_link).get_data(as_text=True))
+    assert "Підтвердьте свій підпис" in confirm_page and "Надсилайте мені" in confirm_page
+    confirmed = client.post(
+        confirm_link, headers={"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}
+    )
+    assert confirmed.status_code == 200
+    page = html.unescape(confirmed.get_data(as_text=True))
+    assert "Дякуємо: ваш підпис зараховано" in page and "Ваша квитанція" in page
+    # The English thank-you page, cached a moment ago for the same count, is not served here.
+    assert "Thank you: your signature is counted" not in page
+
+
+def test_an_english_signer_still_gets_english_mail(app, client, mailbox):
+    from tests.factories import send_all_mail, sign
+
+    assert sign(client, email="ada@example.org").status_code == 303
+    send_all_mail(app)
+    [message] = mailbox.to("ada@example.org")
+    assert message["Subject"].startswith("Please confirm your signature: ")
+    text = message.get_body(("plain",)).get_content()
+    assert text.startswith("Hello Ada Lovelace,") and "/uk/" not in text

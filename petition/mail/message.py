@@ -22,6 +22,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from petition.models import utcnow
 
@@ -62,8 +63,10 @@ def build_email(
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         ).encode("ascii")
     subject = " ".join(subject.split())  # one line, whatever it was given
-    text = render_template(f"emails/{kind}.txt", **context)
-    html = render_template(f"emails/{kind}.html", subject=subject, **context)
+    # In the language the reader signed in (the subject was written in it when queued).
+    with force_locale(context.get("language") or "en"):
+        text = render_template(f"emails/{kind}.txt", **context)
+        html = render_template(f"emails/{kind}.html", subject=subject, **context)
     # A boundary of our own: the parts are base64, which can never contain it.
     boundary = f"=_{secrets.token_hex(16)}"
     head = "".join(

@@ -143,6 +143,8 @@ class Signature(Base):
     # Whether the signer asked for their first name and country to be shown among the recent
     # signers on the petition page (as chosen on the form, and confirmed by the owner).
     show_publicly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The language the signer signed in (petition/i18n.py): every later email speaks it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     source: Mapped[str] = mapped_column(String(120), default="petition")
     referrer_host: Mapped[str | None] = mapped_column(String(255))
     utm_source: Mapped[str | None] = mapped_column(String(100))

@@ -56,6 +56,6 @@ def render_article(story: dict[str, Any], preview: bool = False) -> str:
         campaign=campaign_overview(),
         form=form,
         hidden=hidden,
-        consent=consent.CONSENT_TEXT,
+        consent=consent.consent_text(),
         preview=preview,
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
+from petition import i18n
 from petition.extensions import cache
 from petition.forms import ConfirmForm, SignatureForm, attribution
 from petition.microcache import public_cache
@@ -67,8 +68,8 @@ def _render_petition(
         hidden=_hidden_fields(source),
         # A correction whose form came back with a mistake goes on correcting.
         replaces=replaces if thanks_links.signed_in(replaces) else None,
-        consent=consent.CONSENT_TEXT,
-        show_publicly=snapshot["show_recent_signers"] and consent.SHOW_PUBLICLY_TEXT,
+        consent=consent.consent_text(),
+        show_publicly=snapshot["show_recent_signers"] and consent.show_publicly_text(),
         notice=notice,
         you_signed=you_signed,
     )
@@ -131,7 +132,7 @@ def thanks(slug: str) -> Any:
         shown_address=signed.shown_address,
         replaces=token,
         form=form,
-        consent=consent.CONSENT_TEXT,
+        consent=consent.consent_text(),
         hidden={},
     )
     return page, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -171,7 +172,9 @@ def _receipt_block(code: str | None) -> str:
     if not code:
         return ""
     block = cache.get(
-        "receipt-block:v1", 3600, lambda: render_template("public/_receipt.html", code=CODE_SLOT)
+        f"receipt-block:v2:{i18n.current().code}",
+        3600,
+        lambda: render_template("public/_receipt.html", code=CODE_SLOT),
     )
     return block.replace(CODE_SLOT, code)
 
@@ -185,7 +188,7 @@ def _confirmed_page(petition: dict[str, Any], changed: bool) -> str:
     count = petition["signature_count"] + (1 if changed else 0)
     pending = max(petition["pending_count"] - (1 if changed else 0), 0)
     return cache.get(
-        f"confirmed-page:v2:{petition['slug']}:{count}:{pending}",
+        f"confirmed-page:v3:{i18n.current().code}:{petition['slug']}:{count}:{pending}",
         current_app.config["COUNT_CACHE_SECONDS"],
         lambda: render_template(
             "public/confirmed.html",
@@ -217,9 +220,9 @@ def _confirm_page(
         link=link,
         token=token,
         form=form,
-        consent=consent.CONSENT_TEXT,
+        consent=consent.consent_text(),
         show_publicly=_snapshot_or_404(link.petition_slug)["show_recent_signers"]
-        and consent.SHOW_PUBLICLY_TEXT,
+        and consent.show_publicly_text(),
     )
     return page, status
 

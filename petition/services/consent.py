@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, exists, select
 
+from petition import i18n
 from petition.database import dialect_insert
 from petition.extensions import db
 from petition.models import (
@@ -37,6 +38,18 @@ CONSENT_TEXT = (
 # petitions that show them); the page shows their first name and country, nothing else.
 SHOW_PUBLICLY_TEXT = "Show my first name and country on this page as a recent signer."
 
+# The same words in each language the campaign speaks. Each language's words are recorded as a
+# wording of their own ("2026-11/uk"), so a signature keeps exactly what its signer read.
+CONSENT_TEXTS = {
+    "en": CONSENT_TEXT,
+    "uk": "Надсилайте мені час від часу новини кампанії Refugees Welcome. "
+    "Я можу відписатися будь-коли.",
+}
+SHOW_PUBLICLY_TEXTS = {
+    "en": SHOW_PUBLICLY_TEXT,
+    "uk": "Показувати на цій сторінці моє ім'я та країну серед тих, хто нещодавно підписав.",
+}
+
 # How a person gave or took back their consent (kept with every answer).
 CONFIRMED_SIGNATURE = "signature confirmed"
 STOP_LINK = "stop link"
@@ -45,22 +58,34 @@ WITHDRAWAL = "withdrawal"
 PRIVACY_PAGE = "privacy page"
 
 
-def current_wording() -> int:
-    """The id of the consent wording shown now, recorded the first time it is used."""
-    cached = current_app.extensions.get("petition_consent_id")
-    if cached is not None:
-        return cached
-    find = select(ConsentWording.id).where(ConsentWording.version == CONSENT_VERSION)
+def consent_text(language: str | None = None) -> str:
+    """The words beside the updates box, in the reader's language."""
+    return CONSENT_TEXTS.get(language or i18n.language_code(), CONSENT_TEXT)
+
+
+def show_publicly_text(language: str | None = None) -> str:
+    return SHOW_PUBLICLY_TEXTS.get(language or i18n.language_code(), SHOW_PUBLICLY_TEXT)
+
+
+def current_wording(language: str | None = None) -> int:
+    """The id of the consent wording shown now in the reader's language (each language's
+    words are a wording of their own), recorded the first time it is used."""
+    language = language if language in CONSENT_TEXTS else i18n.language_code()
+    version = CONSENT_VERSION if language == i18n.DEFAULT else f"{CONSENT_VERSION}/{language}"
+    known = current_app.extensions.setdefault("petition_consent_ids", {})
+    if version in known:
+        return known[version]
+    find = select(ConsentWording.id).where(ConsentWording.version == version)
     wording_id = db.session.scalar(find)
     if wording_id is None:
         db.session.execute(
             dialect_insert(ConsentWording)
-            .values(version=CONSENT_VERSION, text=CONSENT_TEXT, created_at=utcnow())
+            .values(version=version, text=CONSENT_TEXTS[language], created_at=utcnow())
             .on_conflict_do_nothing()
         )
         db.session.commit()
         wording_id = db.session.scalar(find)
-    current_app.extensions["petition_consent_id"] = wording_id
+    known[version] = wording_id
     return wording_id
 
 

@@ -55,8 +55,8 @@ def _looks_like_a_domain(name: str) -> bool:
 def greeting(name: str | None) -> str:
     """How an email greets someone: by name only if it is plainly a name."""
     if name and problem(name) is None:
-        return f"Hello {name},"
-    return "Hello,"
+        return _("Hello %(name)s,", name=name)
+    return _("Hello,")
 
 
 def first_name(name: str | None) -> str | None:

@@ -52,6 +52,7 @@ SIGNATURE_COLUMNS = (
     "consent_wording_id",
     "consented_at",
     "show_publicly",
+    "language",
     "source",
     "referrer_host",
     "utm_source",

@@ -8,6 +8,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from petition.extensions import db
@@ -71,12 +73,12 @@ def _send_batch(now: datetime, signed_before: datetime) -> int:
             title,
             slug,
             False,
+            signature.language,
         )
+        with force_locale(signature.language):
+            subject = _("Reminder: please confirm your signature: %(title)s", title=title)
         tokens, email = confirmation_email(
-            recipient,
-            REMINDER,
-            f"Reminder: please confirm your signature: {title}",
-            signed_on=f"{signature.created_at:%-d %B %Y}",
+            recipient, REMINDER, subject, signed_on=signature.created_at.date().isoformat()
         )
         db.session.execute(INSERT_TOKEN, [{**t, "signature_id": signature.id} for t in tokens])
         queue_email(

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.orm import contains_eager
 
@@ -80,6 +81,8 @@ class SignatureEntry:
     country: str
     consent_updates: bool
     show_publicly: bool = False
+    # The language they signed in: the page's, or what an API client asked for.
+    language: str = "en"
 
     @property
     def details(self) -> Details:
@@ -111,6 +114,7 @@ class Recipient:
     petition_title: str
     petition_slug: str
     receives_updates: bool
+    language: str = "en"  # what the email speaks, and the language of the pages it links to
 
 
 def sign_petition(
@@ -126,7 +130,7 @@ def sign_petition(
     what an earlier signing returned: the signature it made goes (if it is still waiting, and
     was made by that very signing), for a reader correcting their address.
     """
-    wording_id = consent.current_wording()
+    wording_id = consent.current_wording(entry.language)
     petition = _petition_taking_signatures(slug)
     canonical = canonical_email(entry.email)
     hashes = email_hashes(canonical)
@@ -146,6 +150,7 @@ def sign_petition(
         consent_wording_id=wording_id,
         consented_at=now if entry.consent_updates else None,
         show_publicly=entry.show_publicly,
+        language=entry.language,
         source=attribution.source,
         referrer_host=attribution.referrer_host,
         utm_source=attribution.utm_source,
@@ -160,8 +165,13 @@ def sign_petition(
     notice = compose_email(
         ALREADY_SIGNED,
         entry.email,
-        f"You have already signed: {petition['title']}",
-        request={"petition_id": petition["id"], "hashes": hashes, "details": asdict(entry.details)},
+        _("You have already signed: %(title)s", title=petition["title"]),
+        request={
+            "petition_id": petition["id"],
+            "hashes": hashes,
+            "details": asdict(entry.details),
+            "language": entry.language,
+        },
     )
     # Turned away, whatever the worker then tells them: counted by the same statement.
     duplicate = counting.event_row(petition["id"], counting.DUPLICATE)
@@ -181,9 +191,10 @@ def sign_petition(
         petition["title"],
         slug,
         entry.consent_updates,
+        entry.language,
     )
     tokens, email = confirmation_email(
-        recipient, "confirm", f"Please confirm your signature: {petition['title']}"
+        recipient, "confirm", _("Please confirm your signature: %(title)s", title=petition["title"])
     )
     [journal] = counting.journal_rows(
         petition["id"], entry.country, None, SignatureState.PENDING, made=True
@@ -324,6 +335,7 @@ def _tell_existing_signer(row: Any) -> Outgoing | Drop:
         petition.title,
         petition.slug,
         consent.wants_updates([signature.email_hash or ""]),
+        request.get("language", "en"),
     )
     subject = row.subject or ""
     tokens, email = confirmation_email(recipient, ALREADY_SIGNED, subject, details=details)
@@ -365,6 +377,7 @@ def confirmation_email(
         for row in rows:
             row["details"] = asdict(details) if row["purpose"] == TokenPurpose.CONFIRM else None
     confirm = issued.get(TokenPurpose.CONFIRM)
+    lang = recipient.language
     email = compose_email(
         template,
         recipient.address,
@@ -372,11 +385,16 @@ def confirmation_email(
         name=recipient.name,
         state=recipient.state.value,
         petition_title=recipient.petition_title,
-        petition_url=external_url("public.petition", slug=recipient.petition_slug),
-        confirm_url=external_url("public.confirm", token=confirm) if confirm else None,
+        petition_url=external_url("public.petition", slug=recipient.petition_slug, _language=lang),
+        confirm_url=external_url("public.confirm", token=confirm, _language=lang)
+        if confirm
+        else None,
         confirm_days=config["CONFIRM_TOKEN_DAYS"],
-        withdraw_url=external_url("public.withdraw", token=issued[TokenPurpose.WITHDRAW]),
+        withdraw_url=external_url(
+            "public.withdraw", token=issued[TokenPurpose.WITHDRAW], _language=lang
+        ),
         receives_updates=recipient.receives_updates,
+        language=lang,
         **extra,
     )
     return rows, email

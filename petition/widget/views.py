@@ -58,7 +58,7 @@ def render_widget(
         petition=petition,
         form=form,
         host=host_page(),
-        consent=consent.CONSENT_TEXT,
+        consent=consent.consent_text(),
         state=state,
     )
     return html, status

@@ -1,0 +1,27 @@
+"""Each signature keeps the language its signer signed in, so every later email speaks it.
+
+Revision ID: 3c5e8a1b7d20
+Revises: 6a1f0c2d9e47
+Create Date: 2026-11-30 06:30:00.000000
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '3c5e8a1b7d20'
+down_revision = '6a1f0c2d9e47'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # A constant default: instant on PostgreSQL 11+ whatever the number of signatures, and
+    # every signature so far was made in English.
+    op.add_column('signatures', sa.Column('language', sa.String(length=8), nullable=False, server_default='en'))
+
+
+def downgrade():
+    with op.batch_alter_table('signatures', schema=None) as batch_op:
+        batch_op.drop_column('language')
