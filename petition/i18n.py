@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_app_context, has_request_context, request
 from flask_babel import Babel, get_locale
@@ -75,6 +76,14 @@ def language_code() -> str:
             return asked
         return request.accept_languages.best_match(list(LANGUAGES), DEFAULT) or DEFAULT
     return DEFAULT
+
+
+def language_in(url: str) -> str:
+    """The language of one of our addresses, by its prefix (`…/uk/petitions/…` → "uk")."""
+    path = urlsplit(url.strip()[:2000]).path
+    root = urlsplit(current_app.config["PUBLIC_URL"]).path.rstrip("/")
+    head = path[len(root) :].lstrip("/").partition("/")[0] if path.startswith(root) else ""
+    return head if head in LANGUAGES and head != DEFAULT else DEFAULT
 
 
 def current() -> Language:

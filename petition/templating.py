@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import Flask, current_app
 from flask_babel import gettext, ngettext
+from markupsafe import Markup
 
 from petition import i18n
 from petition.forms import country_choices
@@ -107,6 +110,36 @@ def count_words() -> dict[str, str]:
     return words
 
 
+def widget_words() -> dict[str, str]:
+    """What widget.js says, in the widget page's language (the words for a count too)."""
+    return {
+        **{key: value for key, value in count_words().items() if key not in ("bar", "under")},
+        "copyIntro": gettext("If these links do not open here, copy an address:"),
+        "copyLabel": gettext("address to copy"),
+        "counted": gettext("Thank you: your signature is counted"),
+        "useSuggested": gettext("Yes, use %(address)s", address="{address}"),
+        "keepTyped": gettext("No, %(address)s is right", address="{address}"),
+        "sending": gettext("Sending…"),
+        "sentTo": gettext(" to %(address)s", address="{address}"),
+        "tooMany": gettext(
+            "That has been sent many times in a short while. Please wait a minute and try again."
+        ),
+        "expired": gettext("This form has expired. Please reload the page and try again."),
+        "failed": gettext("Something went wrong. Please try again in a moment."),
+        "offline": gettext("We could not reach the petition. Check your connection and try again."),
+        "sign": gettext("Sign the petition"),
+    }
+
+
+def json_attribute(value: Any) -> Markup:
+    """JSON for a single-quoted HTML attribute, as compact as it can be: text as it is (not
+    backslash-u escapes), with only the characters HTML cares about escaped (as Flask's tojson)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return Markup(text)
+
+
 def percent(count: int, goal: int) -> str:
     """How far along the goal is, as a reader would say it.
 
@@ -131,6 +164,7 @@ def init_templating(app: Flask) -> None:
         long_date=long_date,
         last_day=last_day,
         paragraphs=paragraphs,
+        json_attribute=json_attribute,
         greeting=names.greeting,
     )
     env.globals.update(
@@ -149,6 +183,7 @@ def init_templating(app: Flask) -> None:
         site_path=site_path,
         percent=percent,
         count_words=count_words,
+        widget_words=widget_words,
         language_tag=lambda: i18n.current().tag,
         share_links=share_links,
         tagged=tagged,

@@ -246,3 +246,42 @@ def test_a_mistyped_address_is_caught_and_a_wrong_one_can_be_replaced(
 
         assert signature_for("typo@gmail.com") is None
         assert signature_for("right@example.org").source == "widget:localhost"
+
+
+@pytest.mark.parametrize("how", ["data-lang", "host page"])
+def test_a_ukrainian_widget_speaks_ukrainian_and_signs(live, browser, mailbox, artifacts, how):
+    """data-lang="uk" on the snippet, or a host page whose <html lang> is Ukrainian."""
+    app, server = live
+    if how == "data-lang":
+        snippet = SNIPPET.replace("data-petition", 'data-lang="uk" data-petition')
+        host = HOST_PAGE
+    else:
+        snippet, host = SNIPPET, HOST_PAGE.replace('<html lang="en">', '<html lang="uk-UA">')
+    snippet = snippet.format(slug=SLUG, base=server.url)
+    snippet += f'<script src="{server.url}/embed.js" async></script>'
+    email = f"widget-uk-{how.replace(' ', '-')}@example.org"
+    with StaticSite("localhost") as site:
+        site.pages["/story"] = host.format(embed=snippet)
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto(f"{site.url}/story")
+        page.locator("iframe").wait_for()
+        assert page.locator("iframe").get_attribute("title") == "Підписати петицію"
+        frame = page.frame_locator("#first iframe")
+        frame.get_by_label("Ім'я та прізвище").fill("Олена Коваль")
+        frame.get_by_label("Електронна пошта").fill(email)
+        frame.get_by_label("Країна").select_option("GB")
+        frame.get_by_label("Поштовий індекс").fill("SW1A 1AA")
+        page.wait_for_function("document.querySelector('#first iframe').style.height !== '520px'")
+        page.screenshot(path=str(artifacts / "widget-uk.png"), full_page=True)
+        frame.get_by_role("button", name="Підписати петицію").click()
+        expect_text(frame, "Тепер перевірте пошту")
+        expect_text(frame, "на w")  # "… посилання на wi…@example.org": where it went
+        page.close()
+    [message] = mailbox.wait_for(1, timeout=10)
+    assert message["Subject"].startswith("Підтвердьте, будь ласка, свій підпис")
+    assert "/uk/signatures/confirm/" in text_of(message)
+    with app.app_context():
+        from tests.factories import signature_for
+
+        signature = signature_for(email)
+        assert signature.language == "uk" and signature.source == "widget:localhost"

@@ -5,6 +5,22 @@
   var root = document.querySelector("[data-widget]");
   if (!root) return;
   var parentOrigin = root.getAttribute("data-parent-origin") || "*";
+  // What the widget says: English, or the page's language (petition/templating.py's
+  // widget_words, in data-words).
+  var t = root.hasAttribute("data-words") ? JSON.parse(root.getAttribute("data-words")) : {
+    one: "signature", other: "signatures", awaiting: "{n} awaiting confirmation",
+    copyIntro: "If these links do not open here, copy an address:", copyLabel: "address to copy",
+    counted: "Thank you: your signature is counted", useSuggested: "Yes, use {address}",
+    keepTyped: "No, {address} is right", sending: "Sending…", sentTo: " to {address}",
+    tooMany: "That has been sent many times in a short while. Please wait a minute and try again.",
+    expired: "This form has expired. Please reload the page and try again.",
+    failed: "Something went wrong. Please try again in a moment.",
+    offline: "We could not reach the petition. Check your connection and try again.",
+    sign: "Sign the petition"
+  };
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
   var form = root.querySelector("[data-form]");
   var thanks = root.querySelector("[data-thanks]");
 
@@ -30,7 +46,7 @@
     var copy = document.createElement("div");
     copy.className = "w-copy";
     var intro = document.createElement("p");
-    intro.textContent = "If these links do not open here, copy an address:";
+    intro.textContent = t.copyIntro;
     copy.appendChild(intro);
     thanks.querySelectorAll("a[target=_blank]").forEach(function (link) {
       var line = document.createElement("p");
@@ -40,7 +56,7 @@
       address.type = "text";
       address.readOnly = true;
       address.value = link.href;
-      address.setAttribute("aria-label", label.textContent + "address to copy");
+      address.setAttribute("aria-label", label.textContent + t.copyLabel);
       address.addEventListener("focus", function () { address.select(); });
       line.appendChild(label);
       line.appendChild(address);
@@ -60,7 +76,7 @@
       if (!(event.data && event.data.type === "confirmed" && event.data.slug === root.getAttribute("data-slug"))) return;
       var title = thanks && thanks.querySelector("h2");
       if (title && !thanks.hidden) {
-        title.textContent = "Thank you: your signature is counted";
+        title.textContent = t.counted;
         thanks.querySelectorAll("[data-correct], [data-check-email]").forEach(function (el) { el.hidden = true; });
       }
       // The stored count catches up within a second or two.
@@ -72,19 +88,21 @@
   // Keep the count live while the story is open; the count API is cached, so asking is cheap.
   var every = Number(root.getAttribute("data-live-every")) * 1000;
   var number = root.querySelector("[data-count]");
-  var format = window.Intl ? new Intl.NumberFormat("en-GB").format : String;
+  var lang = document.documentElement.lang;
+  var format = window.Intl ? new Intl.NumberFormat(lang).format : String;
+  var plural = window.Intl ? new Intl.PluralRules(lang) : { select: function (n) { return n === 1 ? "one" : "other"; } };
   refreshCount = function () {
     fetch(root.getAttribute("data-count-url"), { credentials: "omit", cache: "no-cache" }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (data) {
       if (!data) return;
       var count = data.signature_count, pending = data.awaiting_confirmation || 0;
-      var waiting = root.querySelector("[data-pending]"), awaiting = format(pending) + " awaiting confirmation";
+      var waiting = root.querySelector("[data-pending]"), awaiting = fill(t.awaiting, { n: format(pending) });
       if (number.textContent === format(count) && waiting.textContent === awaiting) return;
       var goal = data.display_goal || data.goal, bar = root.querySelector("[data-count-bar]");
       number.textContent = format(count);
       waiting.textContent = awaiting;
-      root.querySelector("[data-count-label]").textContent = count === 1 ? "signature" : "signatures";
+      root.querySelector("[data-count-label]").textContent = t[plural.select(count)] || t.other;
       root.querySelector("[data-goal]").textContent = format(goal);
       // As templates/_macros/tally.html: the count, then those awaiting confirmation.
       var done = Math.min(count, goal), rest = Math.min(pending, goal - done);
@@ -133,7 +151,7 @@
     var typed = document.getElementById("w-email").value;
     var box = document.createElement("span");
     box.className = "w-suggest";
-    [["suggested", "Yes, use " + suggested], ["typed", "No, " + typed + " is right"]].forEach(function (choice) {
+    [["suggested", fill(t.useSuggested, { address: suggested })], ["typed", fill(t.keepTyped, { address: typed })]].forEach(function (choice) {
       var press = document.createElement("button");
       press.type = "button";
       press.className = "w-link";
@@ -179,7 +197,7 @@
     if (sending) return;
     sending = true;
     button.setAttribute("aria-disabled", "true");
-    button.textContent = "Sending…";
+    button.textContent = t.sending;
     clearErrors();
     var data = {};
     new FormData(form).forEach(function (value, key) { data[key] = value; });
@@ -198,7 +216,7 @@
     }).then(function (result) {
       if (result.status === 202) {
         var sentTo = thanks.querySelector("[data-sent-to]");
-        if (sentTo && result.body.sent_to) sentTo.textContent = " to " + result.body.sent_to;
+        if (sentTo && result.body.sent_to) sentTo.textContent = fill(t.sentTo, { address: result.body.sent_to });
         replaces = result.body.replaces || "";
         if (correct) correct.hidden = !replaces;
         form.hidden = true;
@@ -209,18 +227,18 @@
         showErrors(result.body.errors);
         if (result.body.suggestions && result.body.suggestions.email) offer(result.body.suggestions.email);
       } else if (result.status === 429) {
-        status.textContent = "That has been sent many times in a short while. Please wait a minute and try again.";
+        status.textContent = t.tooMany;
       } else if (result.status === 403) {
-        status.textContent = "This form has expired. Please reload the page and try again.";
+        status.textContent = t.expired;
       } else {
-        status.textContent = "Something went wrong. Please try again in a moment.";
+        status.textContent = t.failed;
       }
     }).catch(function () {
-      status.textContent = "We could not reach the petition. Check your connection and try again.";
+      status.textContent = t.offline;
     }).then(function () {
       sending = false;
       button.removeAttribute("aria-disabled");
-      button.textContent = "Sign the petition";
+      button.textContent = t.sign;
       resize();
     });
   }

@@ -5,8 +5,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import abort, current_app, render_template, request
+from flask_babel import force_locale, gettext
 from werkzeug.wrappers import Response
 
+from petition import i18n
 from petition.api.views import public_json
 from petition.forms import HOST, SignatureForm, attribution
 from petition.microcache import public_cache
@@ -95,7 +97,13 @@ def sign(slug: str) -> Any:
 @bp.get("/embed.js")
 def loader() -> Response:
     """The loader news pages include: tiny, dependency-free and cacheable."""
-    body = render_template("widget/embed.js", origin=current_app.config["PUBLIC_URL"])
+    titles = {}
+    for code in i18n.LANGUAGES:
+        with force_locale(code):
+            titles[code] = gettext("Sign the petition")
+    body = render_template(
+        "widget/embed.js", origin=current_app.config["PUBLIC_URL"], titles=titles
+    )
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=300, stale-while-revalidate=3600"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -128,10 +136,15 @@ def oembed() -> Any:
     width, height = max(200, min(max_width, OEMBED_WIDTH)), max(250, min(max_height, OEMBED_HEIGHT))
     # The host page's attribution, from the address the editor pasted (the frame itself, in a
     # sandbox, cannot tell where it is).
-    src = external_url("widget.petition", slug=slug, **_attribution_in(pasted))
-    html = render_template(
-        "widget/oembed.html", src=src, width=width, height=height, title=petition["title"]
-    )
+    # The widget's language: `lang=`, or the pasted page's own (/uk/petitions/…), or English.
+    lang = request.args.get("lang", "")
+    if lang not in i18n.LANGUAGES:
+        lang = i18n.language_in(pasted)
+    src = external_url("widget.petition", slug=slug, _language=lang, **_attribution_in(pasted))
+    with force_locale(lang):
+        html = render_template(
+            "widget/oembed.html", src=src, width=width, height=height, title=petition["title"]
+        )
     payload = {
         "version": "1.0",
         "type": "rich",
@@ -166,5 +179,8 @@ def _petition_slug(url: str) -> str | None:
     path = parts.path
     if ours.path and path.startswith(ours.path):
         path = path[len(ours.path) :]
+    lang = i18n.language_in(url)
+    if lang != i18n.DEFAULT:
+        path = path[len(lang) + 1 :]
     match = PETITION_PATH.match(path)
     return match.group(1) if match else None

@@ -1,10 +1,12 @@
 /* Refugees Welcome petition widget. Put <div data-petition="SLUG"></div> where it should appear
-   and <script src="{{ origin }}/embed.js" async></script> once on the page. */
+   and <script src="{{ origin }}/embed.js" async></script> once on the page. The widget speaks
+   the element's data-lang, else the page's own <html lang>, when it is one we have. */
 (function (w, d) {
   "use strict";
   var script = d.currentScript;
   var origin = script && script.src ? new URL(script.src, d.baseURI).origin : "{{ origin }}";
   var known = { "petition:signed": 1, "petition:confirmed": 1, "petition:donate": 1 };
+  var titles = {{ titles | tojson }};
   var state = w.__refugeesWelcomeWidget = w.__refugeesWelcomeWidget || { frames: [] };
 
   function mount(el) {
@@ -12,8 +14,11 @@
     if (el.getAttribute("data-petition-mounted") || !/^[a-z0-9-]{1,80}$/.test(slug)) return;
     el.setAttribute("data-petition-mounted", "1");
     var frame = d.createElement("iframe");
-    frame.src = origin + "/embed/petitions/" + slug + "?ref=" + encodeURIComponent(w.location.href.split("#")[0]);
-    frame.title = el.getAttribute("data-title") || "Sign the petition";
+    var lang = (el.getAttribute("data-lang") || d.documentElement.lang || "").toLowerCase().split("-")[0];
+    if (!titles[lang]) lang = "en";
+    frame.src = origin + (lang === "en" ? "" : "/" + lang) + "/embed/petitions/" + slug +
+      "?ref=" + encodeURIComponent(w.location.href.split("#")[0]);
+    frame.title = el.getAttribute("data-title") || titles[lang];
     frame.style.cssText = "display:block;width:100%;min-height:250px;height:520px;border:0;overflow:hidden";
     el.textContent = "";
     el.appendChild(frame);
