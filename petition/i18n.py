@@ -4,7 +4,7 @@ The language is in the address, never in a cookie: `/uk/petitions/…` is the Uk
 `/petitions/…` the English one. A small WSGI middleware takes the prefix off the path and puts
 it in SCRIPT_NAME, so every link the page builds (url_for) stays in the reader's language, and
 caches (the micro-cache, browsers, CDNs) keep each language's page under its own address. The
-JSON API takes `?lang=` or Accept-Language instead, and says which language it answered in.
+JSON API takes `?lang=` instead, and says which language it answered in.
 
 Adding a language: add it to LANGUAGES, `pybabel init -i petition/translations/messages.pot
 -d petition/translations -l xx`, translate the new .po and compile it (README: Languages).
@@ -71,10 +71,10 @@ def language_code() -> str:
     if code:
         return code
     if request.blueprint == "api" or request.path == "/oembed":
+        # `?lang=` only: an answer that varied by Accept-Language under one address could be
+        # served from a cache to someone who asked for another language.
         asked = request.args.get("lang", "")
-        if asked in LANGUAGES:
-            return asked
-        return request.accept_languages.best_match(list(LANGUAGES), DEFAULT) or DEFAULT
+        return asked if asked in LANGUAGES else DEFAULT
     return DEFAULT
 
 

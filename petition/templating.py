@@ -110,6 +110,15 @@ def count_words() -> dict[str, str]:
     return words
 
 
+def text_lang(snapshot: dict[str, Any], field: str) -> Markup:
+    """` lang="en-GB"` where what staff wrote is shown in another language than the page's
+    (no translation yet), so screen readers pronounce it rightly; nothing otherwise."""
+    written = snapshot.get("text_language", {}).get(field, i18n.DEFAULT)
+    if written == i18n.current().code:
+        return Markup("")
+    return Markup(' lang="%s"') % i18n.LANGUAGES[written].tag
+
+
 def widget_words() -> dict[str, str]:
     """What widget.js says, in the widget page's language (the words for a count too)."""
     return {
@@ -183,6 +192,7 @@ def init_templating(app: Flask) -> None:
         site_path=site_path,
         percent=percent,
         count_words=count_words,
+        text_lang=text_lang,
         widget_words=widget_words,
         language_tag=lambda: i18n.current().tag,
         share_links=share_links,

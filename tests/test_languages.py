@@ -49,8 +49,9 @@ def test_the_ukrainian_petition_page_is_in_ukrainian_with_a_way_back(client):
     # Links stay in Ukrainian; files keep one address whatever the language.
     assert f'action="/uk{PAGE}/sign"' in html
     assert re.search(r'<link rel="stylesheet" href="/static/site\.css\?v=', html)
-    # What staff wrote is still English, and marked so.
-    assert '<h1 lang="en-GB">' in html
+    # What staff wrote in Ukrainian (the seed's), with no "English" marking.
+    assert "<h1>Більше й швидше допомагати людям" in html
+    assert "not been translated" not in html
 
 
 def test_the_english_page_offers_ukrainian(client):
@@ -236,3 +237,46 @@ def test_an_english_signer_still_gets_english_mail(app, client, mailbox):
     assert message["Subject"].startswith("Please confirm your signature: ")
     text = message.get_body(("plain",)).get_content()
     assert text.startswith("Hello Ada Lovelace,") and "/uk/" not in text
+
+
+def test_what_staff_have_not_translated_shows_in_english_and_says_so(app, client):
+    from tests.factories import make_petition
+
+    with app.app_context():
+        make_petition("english-only", title="Only in English", ask="An ask in English.")
+    html = html_of(client.get("/uk/petitions/english-only"))
+    assert '<h1 lang="en-GB">Only in English</h1>' in html
+    assert '<p lang="en-GB">An ask in English.</p>' in html
+    assert "Цю петицію ще не перекладено" in html
+    # The API says which language it gave.
+    data = client.get("/api/v1/petitions/english-only?lang=uk").get_json()
+    assert data["title"] == "Only in English" and data["language"] == "en"
+    seeded = client.get(f"/api/v1/petitions/{SLUG}?lang=uk").get_json()
+    assert seeded["language"] == "uk" and seeded["title"].startswith("Більше й швидше")
+    assert client.get(f"/api/v1/petitions/{SLUG}").get_json()["language"] == "en"
+
+
+def test_staff_write_the_ukrainian_beside_the_english(app, admin, client):
+    from tests.test_petition_page import EDIT, edit_fields
+
+    form = html_of(admin.get(EDIT))
+    assert "In Українська" in form and "complete" in form
+    saved = admin.post(
+        EDIT,
+        data=edit_fields(
+            admin, uk_title="Нова назва", uk_addressee="Уряд", uk_starter="Команда", uk_ask=""
+        ),
+    )
+    assert saved.status_code == 303
+    form = html_of(admin.get(EDIT))
+    assert "2 of 5 missing" in form
+    forget_cached()
+    page = html_of(client.get(f"/uk{PAGE}"))
+    assert "<h1>Нова назва</h1>" in page
+    assert '<p lang="en-GB">Move faster.</p>' in page  # the ask, not translated now
+    assert "<h1>Go further" in html_of(client.get(PAGE))  # English readers unaffected
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return html.unescape(response.get_data(as_text=True))

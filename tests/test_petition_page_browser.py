@@ -124,16 +124,21 @@ def test_on_a_desktop_the_sign_panel_stays_in_view(browser, full_page, artifacts
 
 
 @pytest.mark.parametrize("width", [320, 1280])
-def test_the_full_layout_has_no_wcag_violations(browser, full_page, artifacts, width):
+@pytest.mark.parametrize(
+    ("prefix", "signers"), [("", "Recent signers"), ("/uk", "Нещодавно підписали")]
+)
+def test_the_full_layout_has_no_wcag_violations(
+    browser, full_page, artifacts, width, prefix, signers
+):
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
+    name = f"petition{prefix.replace('/', '-')}-{width}"
     try:
-        page.goto(full_page)
-        page.wait_for_selector("text=Recent signers")
+        page.goto(full_page.replace("/petitions/", f"{prefix}/petitions/"))
+        page.wait_for_selector(f"text={signers}")
         violations = audit(page, axe_source())
         broken = page_rules(page, "petition")
-        if violations or broken:
-            page.screenshot(path=str(artifacts / f"a11y-petition-{width}.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"{name}-axe.png"), full_page=True)
         assert violations == [] and broken == {}
     finally:
         context.close()

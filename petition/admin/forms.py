@@ -30,8 +30,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from petition import i18n
 from petition.models import INVALIDATION_CATEGORIES, SignatureState
 from petition.services.articles import ArticleDraft
+from petition.services.campaigns import TRANSLATED_FIELDS
 from petition.services.errors import InvalidInput
 from petition.services.exports import ExportFilter
 from petition.services.moderation import SignatureFilter
@@ -203,11 +205,35 @@ class PetitionForm(FlaskForm):
     show_recent_signers = BooleanField("Show recent signers on the petition page")
 
     def show(self, petition: Any) -> None:
-        """Fill the form from a petition (the thresholds as the lines staff edit)."""
+        """Fill the form from a petition (the thresholds as the lines staff edit, and what
+        was written in each other language)."""
         self.process(obj=petition)
         self.thresholds.data = thresholds_text(petition.thresholds or [])
         if petition.closes_at:
             self.closes_on.data = petition.closes_at.date()
+        for code, written in (petition.translations or {}).items():
+            for name in TRANSLATED_FIELDS:
+                field = getattr(self, f"{code}_{name}", None)
+                if field is not None:
+                    field.data = written.get(name, "")
+
+    def translation_fields(self, code: str) -> list[tuple[Any, Any]]:
+        """(English field, the same in `code`) pairs, for the side-by-side editor."""
+        return [
+            (getattr(self, name), getattr(self, f"{code}_{name}")) for name in TRANSLATED_FIELDS
+        ]
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        found = {}
+        for code in i18n.LANGUAGES:
+            written = {
+                name: getattr(self, f"{code}_{name}").data
+                for name in TRANSLATED_FIELDS
+                if code != i18n.DEFAULT and getattr(self, f"{code}_{name}").data
+            }
+            if written:
+                found[code] = written
+        return found
 
     def draft(self) -> PetitionDraft:
         return PetitionDraft(
@@ -221,6 +247,26 @@ class PetitionForm(FlaskForm):
             starter=self.starter.data or "",
             thresholds=thresholds_from_text(self.thresholds.data or ""),
             show_recent_signers=bool(self.show_recent_signers.data),
+            translations=self.translations(),
+        )
+
+
+# What staff write in each other language, beside the English (each language's field is named
+# "<code>_<field>", e.g. uk_title), with the English field's limit.
+for _code, _language in i18n.LANGUAGES.items():
+    if _code == i18n.DEFAULT:
+        continue
+    for _name, _kind, _limit in (
+        ("title", StringField, 200),
+        ("ask", TextAreaField, 2000),
+        ("background", TextAreaField, 5000),
+        ("addressee", StringField, 200),
+        ("starter", StringField, 200),
+    ):
+        setattr(
+            PetitionForm,
+            f"{_code}_{_name}",
+            _kind(_language.name, validators=[Length(max=_limit)], filters=[_strip], default=""),
         )
 
 

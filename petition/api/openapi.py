@@ -22,6 +22,15 @@ SLUG = {
     "example": "help-ukraine-refugees",
 }
 
+LANG = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["en", "uk"], "default": "en"},
+    "description": "The language of what staff wrote (title, ask). The answer's `language` "
+    "says which it gave: English where there is no translation yet.",
+}
+
 CACHE_HEADERS = {
     "ETag": {
         "schema": {"type": "string"},
@@ -84,6 +93,11 @@ SCHEMAS: dict[str, Any] = {
                 "minimum": 0,
                 "description": "Signatures whose signer has not yet confirmed by email: shown "
                 "beside the count, never added to it.",
+            },
+            "language": {
+                "type": "string",
+                "description": "The language of the title (and ask): the one asked for with "
+                "`lang`, or `en` where it has not been translated.",
             },
             "opens_at": {"type": ["string", "null"], "format": "date-time"},
             "closes_at": {"type": ["string", "null"], "format": "date-time"},
@@ -380,6 +394,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/petitions": {
                 "get": {
                     "summary": "Public petitions with their confirmed counts",
+                    "parameters": [LANG],
                     "responses": {
                         "200": {
                             "description": "The petitions",
@@ -405,7 +420,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/petitions/{slug}": {
                 "get": {
                     "summary": "One petition: counts, goal, state and counts by country",
-                    "parameters": [SLUG],
+                    "parameters": [SLUG, LANG],
                     "responses": {
                         "200": {
                             "description": "The petition",

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, request, stream_with_context
 from werkzeug.datastructures import MultiDict
 
+from petition import i18n
 from petition.api import bp
 from petition.api.openapi import openapi_document
 from petition.extensions import cache
@@ -18,7 +19,7 @@ from petition.security.form_tokens import TokenCheck
 from petition.security.origin import embed_origins
 from petition.security.thanks_links import Signed
 from petition.services import digests, donations, integrity, signing
-from petition.services.campaigns import campaign_overview, petition_snapshot
+from petition.services.campaigns import campaign_overview, json_cache_key, petition_snapshot
 from petition.services.errors import NotFound, PetitionNotOpen
 
 PUBLIC_FIELDS = (
@@ -65,6 +66,9 @@ def petition_json(snapshot: dict[str, Any], detail: bool = False) -> dict[str, A
     data = {field: snapshot[field] for field in PUBLIC_FIELDS}
     # Beside the count, never in it: signatures whose signer has yet to press the link.
     data["awaiting_confirmation"] = snapshot["pending_count"]
+    # Which language the title (and ask) came in: the one asked for (?lang=), or English
+    # where staff have not translated it.
+    data["language"] = snapshot["text_language"]["title"]
     if detail:
         data["ask"] = snapshot["ask"]
         data["signatures_by_country"] = snapshot["countries"]
@@ -86,7 +90,7 @@ def petition(slug: str) -> Response:
     ttl = current_app.config["COUNT_CACHE_SECONDS"]
     try:
         encoded = cache.get(
-            f"petition-json:v2:{slug}",
+            json_cache_key(slug, i18n.current().code),
             ttl,
             lambda: encode(petition_json(petition_snapshot(slug), True)),
         )

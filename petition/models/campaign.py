@@ -108,6 +108,11 @@ class Petition(Base):
     # The hero picture (stored and served by us) and the words that describe it.
     image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
     image_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # What staff wrote, in other languages: {"uk": {"title": …, "ask": …}}; a field with no
+    # translation is shown in English, marked as English (services/campaigns.localized).
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     # Whether the page lists the latest signers who asked to be shown (first name, country).
     show_recent_signers: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()

@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from petition import i18n
 from petition.extensions import cache, db
 from petition.models import (
     Campaign,
@@ -56,22 +57,48 @@ def _load_overview() -> dict[str, Any] | None:
     }
 
 
+# What staff write per language on a petition.
+TRANSLATED_FIELDS = ("title", "ask", "background", "addressee", "starter")
+
+
 def _cache_key(slug: str) -> str:
-    return f"petition:v4:{slug}"  # v4: addressee, starter, thresholds, picture, recent signers
+    return f"petition:v5:{slug}"  # v5: with what staff wrote in other languages
+
+
+def json_cache_key(slug: str, language: str) -> str:
+    """The API's encoded petition, kept per language like the pages."""
+    return f"petition-json:v3:{language}:{slug}"
 
 
 def forget_petitions(*slugs: str) -> None:
     """Drop cached snapshots (and their encoded JSON) after a change readers should see soon."""
-    cache.delete(*(_cache_key(s) for s in slugs), *(f"petition-json:v2:{s}" for s in slugs))
+    cache.delete(
+        *(_cache_key(s) for s in slugs),
+        *(json_cache_key(s, code) for s in slugs for code in i18n.LANGUAGES),
+    )
 
 
 def petition_snapshot(slug: str) -> dict[str, Any]:
-    """What the public sees of a petition, cached briefly; raises NotFound for drafts."""
+    """What the public sees of a petition in the reader's language, cached briefly; raises
+    NotFound for drafts."""
     ttl = current_app.config["COUNT_CACHE_SECONDS"]
     snapshot = cache.get(_cache_key(slug), ttl, lambda: _load_snapshot(slug))
     if snapshot is None:
         raise NotFound(f"no petition {slug!r}")
-    return snapshot
+    return localized(snapshot, i18n.current().code)
+
+
+def localized(snapshot: dict[str, Any], language: str) -> dict[str, Any]:
+    """The snapshot with what staff wrote in `language` where they wrote it; `text_language`
+    says which language each translatable field is in (English where there is no translation)."""
+    if language == i18n.DEFAULT:
+        return snapshot
+    written = snapshot["translations"].get(language, {})
+    fields = {field: written[field] for field in TRANSLATED_FIELDS if written.get(field)}
+    if not fields:
+        return snapshot
+    languages = {**snapshot["text_language"], **dict.fromkeys(fields, language)}
+    return {**snapshot, **fields, "text_language": languages}
 
 
 def _load_snapshot(slug: str) -> dict[str, Any] | None:
@@ -90,6 +117,8 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
         "background": petition.background,
         "addressee": petition.addressee,
         "starter": petition.starter,
+        "translations": petition.translations or {},
+        "text_language": dict.fromkeys(TRANSLATED_FIELDS, i18n.DEFAULT),
         "thresholds": petition.thresholds or [],
         "image": {
             "alt": petition.image_alt,

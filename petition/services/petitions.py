@@ -33,6 +33,7 @@ class PetitionDraft:
     starter: str = ""
     thresholds: list[dict[str, Any]] = field(default_factory=list)
     show_recent_signers: bool = False
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def thresholds_from_text(text: str) -> list[dict[str, Any]]:
@@ -101,6 +102,7 @@ def update(slug: str, draft: PetitionDraft, actor: Actor) -> Petition:
         "starter",
         "thresholds",
         "show_recent_signers",
+        "translations",
     )
     changed = audit.set_fields(petition, {f: getattr(draft, f) for f in fields})
     audit.record(actor, "petition_updated", slug, {"changed": changed})
