@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -29,17 +30,29 @@ HOST = re.compile(r"^[a-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 UTM = re.compile(r"^[\w .:/-]{1,100}$")
 
 
-@cache
 def country_choices() -> tuple[tuple[str, str], ...]:
-    """ISO 3166 countries by name, the United Kingdom first (most signers live there)."""
+    """ISO 3166 countries by name in the reader's language, the United Kingdom first (most
+    signers live there)."""
+    return _countries_in(i18n.current().code)
+
+
+@cache
+def _countries_in(language: str) -> tuple[tuple[str, str], ...]:
+    # pycountry carries the ISO names' translations (Debian's iso-codes) as gettext catalogues.
     names = {c.alpha_2: getattr(c, "common_name", c.name) for c in pycountry.countries}
-    rest = sorted((code for code in names if code != "GB"), key=lambda code: names[code])
+    if language != i18n.DEFAULT:
+        words = gettext.translation(
+            "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+        )
+        names = {code: words.gettext(name) for code, name in names.items()}
+    order = i18n.LANGUAGES[language].sort_key
+    rest = sorted((code for code in names if code != "GB"), key=lambda code: order(names[code]))
     return (("GB", names["GB"]), *((code, names[code]) for code in rest))
 
 
 @cache
 def country_codes() -> frozenset[str]:
-    return frozenset(code for code, _ in country_choices())
+    return frozenset(code for code, _ in _countries_in(i18n.DEFAULT))
 
 
 def _has_surrogate(value: str) -> bool:

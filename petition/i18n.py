@@ -29,11 +29,22 @@ class Language:
     tag: str  # <html lang>, hreflang: "en-GB"
     name: str  # in its own words, for the language switch
     og_locale: str  # Open Graph's form: "en_GB"
+    # Letters in dictionary order, where code-point order is not it (Ukrainian's є, і, ї, ґ).
+    alphabet: str = ""
+
+    def sort_key(self, text: str) -> tuple[int, ...]:
+        """A key that sorts names as this language's dictionaries do."""
+        folded = text.casefold()
+        if not self.alphabet:
+            return tuple(map(ord, folded))
+        return tuple(
+            self.alphabet.index(ch) if ch in self.alphabet else 100 + ord(ch) for ch in folded
+        )
 
 
 LANGUAGES = {
     "en": Language("en", "en-GB", "English", "en_GB"),
-    "uk": Language("uk", "uk", "Українська", "uk_UA"),
+    "uk": Language("uk", "uk", "Українська", "uk_UA", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"),
 }
 DEFAULT = "en"
 # Paths that are never in another language: the staff side, files, machine-readable answers.

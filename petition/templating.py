@@ -83,12 +83,13 @@ def asset_url(filename: str) -> str:
 
 
 @cache
-def _country_names() -> dict[str, str]:
+def _country_names(language: str) -> dict[str, str]:
     return dict(country_choices())
 
 
 def country_name(code: str) -> str:
-    return _country_names().get(code, code)
+    """A country's name in the language being spoken."""
+    return _country_names(i18n.current().code).get(code, code)
 
 
 def count_words() -> dict[str, str]:

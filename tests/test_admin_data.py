@@ -211,7 +211,7 @@ def test_export_has_every_confirmed_signer_intact_and_is_audited(app, admin):
     body = raw.decode("utf-8-sig")
     columns = (
         "name email postcode country state consent_to_updates consent_version "
-        "signed_at confirmed_at source"
+        "signed_at confirmed_at source language"
     )
     assert body.splitlines()[0] == ",".join(f'"{c}"' for c in columns.split())
     rows = list(csv.DictReader(io.StringIO(body)))

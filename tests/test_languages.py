@@ -280,3 +280,46 @@ def test_staff_write_the_ukrainian_beside_the_english(app, admin, client):
 def html_of(response) -> str:
     assert response.status_code == 200, response.status_code
     return html.unescape(response.get_data(as_text=True))
+
+
+def test_the_export_and_the_dashboard_know_each_signers_language(app, admin, client):
+    import csv
+
+    from petition.services import figures
+
+    for prefix, email in (("/uk", "olena@example.org"), ("", "ada@example.org")):
+        fields = {**signer(email=email), "form_token": form_token(client)}
+        assert (
+            client.post(f"{prefix}{PAGE}/sign", data=fields, headers={"Origin": ORIGIN}).status_code
+            == 303
+        )
+    with app.app_context():
+        from petition.extensions import db
+        from petition.services.signing import Details, _confirm
+        from tests.factories import signature_for
+
+        for email in ("olena@example.org", "ada@example.org"):
+            signature = signature_for(email)
+            _confirm(signature, Details.of(signature))
+        db.session.commit()
+        figures.refresh_due()
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                admin.get(f"/admin/petitions/{SLUG}/signatures.csv").get_data().decode("utf-8-sig")
+            )
+        )
+    )
+    assert {r["email"]: r["language"] for r in rows} == {
+        "olena@example.org": "uk",
+        "ada@example.org": "en",
+    }
+    dashboard = html_of(admin.get("/admin/"))
+    assert "Signed in (language)" in dashboard
+    counts = re.findall(
+        r'ranking__label">([^<]+)</span>.*?ranking__value">(\d+) '
+        r'<span class="muted">\((\d+) confirmed',
+        dashboard.split("Signed in (language)")[1].split("</figure>")[0],
+        re.S,
+    )
+    assert sorted(counts) == [("English", "1", "1"), ("Українська", "1", "1")]

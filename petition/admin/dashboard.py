@@ -18,6 +18,7 @@ def dashboard_view() -> str:
             "days": dashboard.activity(p.id, "day"),
             "countries": dashboard.top_countries(p.id),
             "sources": dashboard.top_sources(p.id),
+            "languages": dashboard.languages(p.id),
             "wanting_updates": dashboard.wanting_updates(p.id),
         }
         for p in petitions

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import case, func, literal, select
 
+from petition import i18n
 from petition.extensions import db
 from petition.models import (
     Petition,
@@ -66,7 +67,7 @@ def activity(petition_id: int, unit: str, now: datetime | None = None) -> list[B
 def _panel_figures() -> list[tuple[str, tuple[int, ...]]]:
     """The figures each petition's dashboard panel shows."""
     ids = db.session.scalars(select(Petition.id).where(Petition.state != PetitionState.DRAFT)).all()
-    return [(name, (i,)) for i in ids for name in ("wanting_updates", "sources")]
+    return [(name, (i,)) for i in ids for name in ("wanting_updates", "sources", "languages")]
 
 
 def wanting_updates(petition_id: int) -> figures.Stored:
@@ -90,6 +91,25 @@ def top_countries(petition_id: int, limit: int = 10) -> list[tuple[str, int]]:
             )
             .order_by(PetitionCountryCount.confirmed_count.desc())
             .limit(limit)
+        )
+    ]
+
+
+def languages(petition_id: int) -> figures.Stored:
+    """Signatures by the language their signers signed in: made, and confirmed."""
+    return figures.get("languages", petition_id)
+
+
+@figures.figure("languages")
+def _languages(petition_id: int) -> list[list[Any]]:
+    confirmed = func.sum(case((Signature.state == SignatureState.CONFIRMED, 1), else_=0))
+    return [
+        [i18n.LANGUAGES[code].name if code in i18n.LANGUAGES else code, total, int(ok or 0)]
+        for code, total, ok in db.session.execute(
+            select(Signature.language, func.count(), confirmed)
+            .where(Signature.petition_id == petition_id)
+            .group_by(Signature.language)
+            .order_by(func.count().desc())
         )
     ]
 

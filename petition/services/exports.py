@@ -31,6 +31,7 @@ HEADER = (
     "signed_at",
     "confirmed_at",
     "source",
+    "language",
 )
 CHUNK_BYTES = 64 * 1024
 
@@ -183,6 +184,7 @@ def _rows() -> Any:
             func.coalesce(iso_utc(Signature.created_at), ""),
             func.coalesce(iso_utc(Signature.confirmed_at), ""),
             neutralised(Signature.source),
+            Signature.language,
         )
         .outerjoin(ConsentWording, ConsentWording.id == Signature.consent_wording_id)
         .order_by(Signature.id)
