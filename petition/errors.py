@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app, jsonify, redirect, render_template, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -16,16 +17,18 @@ from petition.ops import metrics
 log = logging.getLogger("petition")
 
 RETRY_AFTER_SECONDS = 5
-TOO_MANY = "That has been sent many times in a short while. Please wait a minute and try again."
+TOO_MANY = _l("That has been sent many times in a short while. Please wait a minute and try again.")
 # What readers are told when nothing more particular was said.
 OUR_WORDS = {
-    400: "We could not make sense of that request. Please go back and try again.",
-    403: "That is not something this page can do.",
-    404: "We could not find that page. It may have moved, or the address may be mistyped.",
-    405: "That is not something this page can do.",
-    413: "That was more than we can take in one go.",
-    500: "Something went wrong on our side, and we have been told. Please try again in a few "
-    "minutes.",
+    400: _l("We could not make sense of that request. Please go back and try again."),
+    403: _l("That is not something this page can do."),
+    404: _l("We could not find that page. It may have moved, or the address may be mistyped."),
+    405: _l("That is not something this page can do."),
+    413: _l("That was more than we can take in one go."),
+    500: _l(
+        "Something went wrong on our side, and we have been told. Please try again in a few "
+        "minutes."
+    ),
 }
 
 
@@ -33,7 +36,8 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/oembed"
 
 
-def error_response(status: int, code: str, message: str) -> Any:
+def error_response(status: int, code: str, message: Any) -> Any:
+    message = str(message)  # our words are translated when the answer is made
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message}})
     else:
@@ -78,7 +82,9 @@ def register_error_handlers(app: Flask) -> None:
         response, status, headers = error_response(
             503,
             "unavailable",
-            "We are very busy and could not handle that just now. Please try again shortly.",
+            str(
+                _l("We are very busy and could not handle that just now. Please try again shortly.")
+            ),
         )
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response, status, headers

@@ -106,10 +106,10 @@ def current() -> Language:
 
 
 def address_in(code: str) -> str:
-    """This page's address in another language (the switch and hreflang links)."""
-    full = request.full_path if request.query_string else request.path
+    """This page's address in another language (the switch and hreflang links): its path
+    only, since a query may carry something personal (a signer's own thanks link)."""
     prefix = "" if code == DEFAULT else f"/{code}"
-    return current_app.config["PUBLIC_URL"] + prefix + full
+    return current_app.config["PUBLIC_URL"] + prefix + request.path
 
 
 def init_i18n(app: Flask) -> None:
