@@ -323,3 +323,48 @@ def test_the_export_and_the_dashboard_know_each_signers_language(app, admin, cli
         re.S,
     )
     assert sorted(counts) == [("English", "1", "1"), ("Українська", "1", "1")]
+
+
+def test_later_emails_speak_the_signers_language(app, admin, client, mailbox):
+    """The receipt and the campaign's news go to each signer in the language they signed in."""
+    from tests.factories import send_all_mail
+    from tests.test_mailings import email_the_news, news_received, post_news
+
+    for prefix, email in (("/uk", "olena@example.org"), ("", "ada@example.org")):
+        fields = {**signer(email=email), "consent_updates": "y", "form_token": form_token(client)}
+        done = client.post(f"{prefix}{PAGE}/sign", data=fields, headers={"Origin": ORIGIN})
+        assert done.status_code == 303
+    send_all_mail(app)
+    for email in ("olena@example.org", "ada@example.org"):
+        link = re.search(
+            r"http://petition\.test(\S*/signatures/confirm/\S+)", _text(mailbox, email)
+        )
+        assert client.post(link.group(1), headers={"Origin": ORIGIN}).status_code == 200
+    mailbox.clear()
+    send_all_mail(app)  # the receipts
+    [receipt] = mailbox.to("olena@example.org")
+    assert receipt["Subject"].startswith("Ваша квитанція: ")
+    assert "Код вашої квитанції:" in receipt.get_body(("plain",)).get_content()
+    assert "http://petition.test/uk/verify" in receipt.get_body(("plain",)).get_content()
+    [english_receipt] = mailbox.to("ada@example.org")
+    assert english_receipt["Subject"].startswith("Your receipt: ")
+
+    mailbox.clear()
+    email_the_news(admin, post_news(admin))
+    send_all_mail(app)
+    news = {str(m["To"]): m for m in news_received(mailbox)}
+    ukrainian = news["olena@example.org"]
+    text = ukrainian.get_body(("plain",)).get_content()
+    assert text.startswith("Вітаємо!") and "Новини про петицію" in text
+    assert "http://petition.test/uk/petitions/" in text
+    page = ukrainian.get_body(("html",)).get_content()
+    # The news itself is as staff wrote it, in English, and marked so.
+    assert '<h1 style="margin:0 0 16px;font-size:22px;line-height:1.3;" lang="en-GB">' in page
+    assert "/uk/signatures/stop-updates/" in ukrainian["List-Unsubscribe"]
+    english = news["ada@example.org"].get_body(("plain",)).get_content()
+    assert english.startswith("Hello,") and "/uk/" not in english
+
+
+def _text(mailbox, address: str) -> str:
+    [message] = mailbox.to(address)
+    return message.get_body(("plain",)).get_content()

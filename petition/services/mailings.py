@@ -246,21 +246,22 @@ def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
     mailing_ids = {r.mailing_id for r in campaign if r.mailing_id is not None}
     contents = _mailing_contents(mailing_ids) if mailing_ids else {}
     signature_ids = {r.signature_id for r in campaign if r.signature_id is not None}
-    wanting: dict[int, str] = {}
+    wanting: dict[int, tuple[str, str]] = {}
     if signature_ids:
-        still = select(Signature.id, Signature.email).where(
+        still = select(Signature.id, Signature.email, Signature.language).where(
             Signature.id.in_(signature_ids), *consent.wanting_updates()
         )
-        wanting = {signature_id: email for signature_id, email in db.session.execute(still)}
+        wanting = {id_: (email, language) for id_, email, language in db.session.execute(still)}
     prepared: dict[int, Outgoing | Drop] = {}
     for row in campaign:
         if row.signature_id is None:  # a test send to staff: as queued, with no stop link
             prepared[row.id] = Outgoing(row.to_address or "", row.subject or "", row.context or {})
             continue
-        address = wanting.get(row.signature_id)
-        if address is None:
+        found = wanting.get(row.signature_id)
+        if found is None:
             prepared[row.id] = Drop("the signer no longer wants updates")
             continue
+        address, language = found
         if row.mailing_id is None:  # queued before mailings were stored by reference
             subject, context = row.subject or "", dict(row.context or {})
         elif row.mailing_id in contents:
@@ -268,12 +269,22 @@ def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
         else:
             prepared[row.id] = Drop("the mailing was stopped")
             continue
-        prepared[row.id] = Outgoing(address, subject, context, unsubscribe_url(row.signature_id))
+        # In the language they signed in: the email's own words and the pages it links to (the
+        # news itself is as staff wrote it).
+        context = {**context, "language": language}
+        if language != "en" and context.get("petition_slug"):
+            context["petition_url"] = external_url(
+                "public.petition", slug=context["petition_slug"], _language=language
+            )
+        prepared[row.id] = Outgoing(
+            address, subject, context, unsubscribe_url(row.signature_id, language)
+        )
     return prepared
 
 
-def unsubscribe_url(signature_id: int) -> str:
-    return external_url("public.stop_updates_link", token=stop_token(signature_id))
+def unsubscribe_url(signature_id: int, language: str = "en") -> str:
+    token = stop_token(signature_id)
+    return external_url("public.stop_updates_link", token=token, _language=language)
 
 
 def _mailing_contents(ids: set[int]) -> dict[int, tuple[str, dict[str, Any]]]:
@@ -293,6 +304,7 @@ def _mailing_contents(ids: set[int]) -> dict[int, tuple[str, dict[str, Any]]]:
 def _content(news: PetitionNews, petition: Petition) -> dict[str, Any]:
     return {
         "petition_title": petition.title,
+        "petition_slug": petition.slug,
         "petition_url": external_url("public.petition", slug=petition.slug),
         "title": news.title,
         "body": news.body,

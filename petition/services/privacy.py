@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select, update
 
+from petition import i18n
 from petition.extensions import db
 from petition.mail import queue_email
 from petition.mail.delivery import Drop, Outgoing
@@ -218,7 +220,9 @@ def request_link(address: str) -> None:
     The same thing happens whatever the answer, so the response tells nobody whether an
     address has signed: the worker decides, as it sends, whether there is anything to send.
     """
-    queue_email(PRIVACY_LINK, address, "Your data and the Refugees Welcome petition")
+    language = i18n.current().code  # the page's: the email and the page it links to speak it
+    subject = gettext("Your data and the Refugees Welcome petition")
+    queue_email(PRIVACY_LINK, address, subject, language=language)
     db.session.commit()
 
 
@@ -238,10 +242,10 @@ def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
             prepared[row.id] = Drop("nothing is held about this address")
             continue
         minutes = current_app.config["PRIVACY_LINK_MINUTES"]
-        link = external_url("public.privacy_me_page", token=link_token(person))
-        prepared[row.id] = Outgoing(
-            row.to_address, row.subject or "", {"link": link, "minutes": minutes}
-        )
+        language = (row.context or {}).get("language", "en")
+        link = external_url("public.privacy_me_page", token=link_token(person), _language=language)
+        context = {"link": link, "minutes": minutes, "language": language}
+        prepared[row.id] = Outgoing(row.to_address, row.subject or "", context)
     return prepared
 
 

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.orm import contains_eager
@@ -262,9 +263,15 @@ def _receipts(rows: list[Any]) -> dict[int, Outgoing | Drop]:
     if not rows:
         return {}
     found = {
-        signature_id: (receipt_hash, title, slug)
-        for signature_id, receipt_hash, title, slug in db.session.execute(
-            select(Signature.id, Signature.receipt_hash, Petition.title, Petition.slug)
+        signature_id: (receipt_hash, title, slug, language)
+        for signature_id, receipt_hash, title, slug, language in db.session.execute(
+            select(
+                Signature.id,
+                Signature.receipt_hash,
+                Petition.title,
+                Petition.slug,
+                Signature.language,
+            )
             .join(Petition, Petition.id == Signature.petition_id)
             .where(
                 Signature.id.in_({row.signature_id for row in rows}),
@@ -275,7 +282,7 @@ def _receipts(rows: list[Any]) -> dict[int, Outgoing | Drop]:
     db.session.rollback()
     prepared: dict[int, Outgoing | Drop] = {}
     for row in rows:
-        receipt_hash, title, slug = found.get(row.signature_id, (None, "", ""))
+        receipt_hash, title, slug, lang = found.get(row.signature_id, (None, "", "", "en"))
         code = receipts.code_for(row.signature_id, receipt_hash)
         if code is None or not row.to_address:
             prepared[row.id] = Drop("the signature is no longer counted")
@@ -283,9 +290,10 @@ def _receipts(rows: list[Any]) -> dict[int, Outgoing | Drop]:
         context = {
             "receipt": code,
             "petition_title": title,
-            "petition_url": external_url("public.petition", slug=slug),
-            "verify_url": external_url("public.verify"),
-            "integrity_url": external_url("public.integrity", slug=slug),
+            "petition_url": external_url("public.petition", slug=slug, _language=lang),
+            "verify_url": external_url("public.verify", _language=lang),
+            "integrity_url": external_url("public.integrity", slug=slug, _language=lang),
+            "language": lang,
         }
         prepared[row.id] = Outgoing(row.to_address, row.subject or "", context)
     return prepared
@@ -512,7 +520,8 @@ def _confirm(signature: Signature, details: Details) -> bool:
 def _receipt_email(signature: Signature) -> dict[str, Any]:
     """A short email with the receipt code, queued with the confirmation itself and written
     when it is sent (the code is never stored)."""
-    subject = f"Your receipt: {signature.petition.title}"
+    with force_locale(signature.language):
+        subject = _("Your receipt: %(title)s", title=signature.petition.title)
     return {**compose_email(RECEIPT, signature.email or "", subject), "signature_id": signature.id}
 
 
