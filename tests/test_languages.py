@@ -368,3 +368,20 @@ def test_later_emails_speak_the_signers_language(app, admin, client, mailbox):
 def _text(mailbox, address: str) -> str:
     [message] = mailbox.to(address)
     return message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/", ("Наша кампанія", "Підписати петицію")),
+        ("/no-such-page", ("Сторінку не знайдено", "Ми не знайшли цієї сторінки")),
+        ("/signatures/withdraw/not-a-real-token", ("Термін дії посилання минув",)),
+    ],
+)
+def test_more_pages_in_ukrainian(client, path, words):
+    response = client.get(f"/uk{path}")
+    page = html.unescape(response.get_data(as_text=True))
+    assert '<html lang="uk">' in page and "Set-Cookie" not in response.headers
+    for expected in words:
+        assert expected in page, expected
+    assert f'hreflang="en-GB" href="http://petition.test{path}"' in page
