@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from petition.forms import PrivacyRequestForm
 from petition.microcache import public_cache
@@ -111,7 +112,7 @@ def privacy_me_stop_updates(token: str) -> Any:
     _acting()
     person = _person(token)
     privacy.stop_updates(person)
-    return _own_page(token, privacy.page(person), "We will send you no more campaign updates.")
+    return _own_page(token, privacy.page(person), _("We will send you no more campaign updates."))
 
 
 @bp.post("/privacy/me/<token>/withdraw/<int:signature_id>")
@@ -122,7 +123,10 @@ def privacy_me_withdraw(token: str, signature_id: int) -> Any:
         link = signing.withdraw_own(list(person.hashes), signature_id)
     except LinkInvalid:
         abort(404)
-    done = f"Your signature on “{link.petition_title}” is withdrawn and no longer counted."
+    done = _(
+        "Your signature on “%(title)s” is withdrawn and no longer counted.",
+        title=link.petition_title,
+    )
     return _own_page(token, privacy.page(person), done)
 
 
@@ -132,6 +136,6 @@ def privacy_me_erase(token: str) -> Any:
     person = _person(token)
     if request.form.get("confirm") != "yes":
         page = privacy.page(person)
-        return _own_page(token, page, "Tick the box to confirm, then press Erase."), 422
+        return _own_page(token, page, _("Tick the box to confirm, then press Erase.")), 422
     erased = privacy.erase(person, privacy.READER)
     return render_template("public/privacy_erased.html", erased=erased)
