@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from petition.donations import bp
@@ -15,7 +17,7 @@ from petition.services import donations, fundraiser, stripe_gateway
 
 DONATE = "donate"
 WEBHOOK_MAX_BYTES = 1024 * 1024
-CARDS_DOWN = (
+CARDS_DOWN = _l(
     "Card payments are not working right now. "
     "Please try again in a few minutes, or give through GoFundMe."
 )
@@ -60,7 +62,7 @@ def donate_post() -> Any:
     form = DonationForm(request.form)
     if token_state is TokenCheck.EXPIRED:
         return render_donate(
-            form, 400, "This page was open for a long time. Please choose your amount again."
+            form, 400, _("This page was open for a long time. Please choose your amount again.")
         )
     if not stripe_gateway.card_payments_enabled():
         return render_donate(form, 409)

@@ -11,6 +11,7 @@ from typing import Any
 
 import stripe
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -48,17 +49,17 @@ def parse_amount(raw: str | None) -> int:
     """Pounds as typed ("10", "12.50", "£1,000") to pence, within the limits we accept."""
     text = (raw or "").strip().replace("£", "").replace(",", "").strip()
     if not text:
-        raise InvalidInput({"amount": "Choose or enter an amount to give"})
+        raise InvalidInput({"amount": _("Choose or enter an amount to give")})
     if not AMOUNT.match(text):
-        raise InvalidInput({"amount": "Enter an amount in pounds, like 10 or 12.50"})
+        raise InvalidInput({"amount": _("Enter an amount in pounds, like 10 or 12.50")})
     try:
         minor = int(Decimal(text) * 100)
     except InvalidOperation:
-        raise InvalidInput({"amount": "Enter an amount in pounds, like 10 or 12.50"}) from None
+        raise InvalidInput({"amount": _("Enter an amount in pounds, like 10 or 12.50")}) from None
     if minor < MIN_MINOR:
-        raise InvalidInput({"amount": "The smallest donation we can take is £1"})
+        raise InvalidInput({"amount": _("The smallest donation we can take is £1")})
     if minor > MAX_MINOR:
-        raise InvalidInput({"amount": "The largest donation we can take online is £10,000"})
+        raise InvalidInput({"amount": _("The largest donation we can take online is £10,000")})
     return minor
 
 
