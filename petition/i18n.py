@@ -89,6 +89,12 @@ def language_code() -> str:
     return DEFAULT
 
 
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for it)
+    """Mark a message for translation where it is defined (a constant); it is translated
+    where it is shown, `{{ _(message) }}`. pybabel extracts it (`-k N_`)."""
+    return message
+
+
 def language_in(url: str) -> str:
     """The language of one of our addresses, by its prefix (`…/uk/petitions/…` → "uk")."""
     path = urlsplit(url.strip()[:2000]).path

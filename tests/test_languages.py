@@ -133,7 +133,14 @@ def source_messages() -> set[str]:
     """Every message the templates and Python code ask to translate, as pybabel extracts."""
     with open(ROOT / "babel.cfg") as config:
         method_map, options_map = parse_mapping_cfg(config)
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "N_": None,
+    }
     found = set()
     for _, _, message, _, _ in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords, directory_filter=_walk

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from petition.i18n import N_
 from petition.models.base import Base, BigId, UTCDateTime, partial_index, utcnow
 from petition.models.campaign import Petition, enum_column
 
@@ -38,10 +39,10 @@ class SignatureState(enum.StrEnum):
 
 # What a moderator may say about an invalidation in public: the integrity report's categories.
 INVALIDATION_CATEGORIES = {
-    "duplicate": "Duplicate pattern",
-    "disposable": "Disposable email domain",
-    "rate": "Rate abuse",
-    "other": "Other",
+    "duplicate": N_("Duplicate pattern"),
+    "disposable": N_("Disposable email domain"),
+    "rate": N_("Rate abuse"),
+    "other": N_("Other"),
 }
 
 

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from petition.extensions import cache, db
+from petition.i18n import N_
 from petition.models import (
     INVALIDATION_CATEGORIES,
     CountDigest,
@@ -33,28 +34,45 @@ DIGESTS_SHOWN = 24
 
 # What each figure means, shown beside it on the page and given with it by the API.
 DEFINITIONS = {
-    "received": "Every signature made on this petition: each person once, however often they "
-    "try (unconfirmed signatures deleted since included).",
-    "confirmed": "Signatures whose signer pressed the link we emailed them: the count. Nothing "
-    "else is ever added to it.",
-    "awaiting_confirmation": "Signatures whose signer has not yet pressed the link we emailed. "
-    "They are not in the count, and are deleted if never confirmed.",
-    "withdrawn": "Signatures their signers took back. They left the count.",
-    "invalidated": "Signatures our moderators took out of the count, by the kind of problem "
-    "they found (a wave of look-alike signatures, throwaway email domains, one source signing "
-    "too fast, other). The moderator's reason is kept in our audit log.",
-    "expired": "Signatures never confirmed, deleted after 30 days.",
-    "replaced": "Signatures never confirmed, replaced by their signer with one at a corrected "
-    "email address (a typo spotted on the thanks page).",
-    "duplicates_turned_away": "Attempts to sign again with an address that has already "
-    "signed. None of them was counted a second time.",
-    "reminders_sent": "Signers who had not confirmed a day after signing and were sent one "
-    "reminder.",
-    "confirmed_after_reminder": "Of those, how many confirmed after the reminder.",
-    "reconciled": "When the stored figures were last checked against the signatures "
-    "themselves, one by one, and whether they already matched.",
-    "digests": "Once an hour, a SHA-256 fingerprint of every receipt that entered or left the "
-    "count, chained to the one before. Anyone with a receipt can check theirs is in it.",
+    "received": N_(
+        "Every signature made on this petition: each person once, however often they "
+        "try (unconfirmed signatures deleted since included)."
+    ),
+    "confirmed": N_(
+        "Signatures whose signer pressed the link we emailed them: the count. Nothing "
+        "else is ever added to it."
+    ),
+    "awaiting_confirmation": N_(
+        "Signatures whose signer has not yet pressed the link we emailed. "
+        "They are not in the count, and are deleted if never confirmed."
+    ),
+    "withdrawn": N_("Signatures their signers took back. They left the count."),
+    "invalidated": N_(
+        "Signatures our moderators took out of the count, by the kind of problem "
+        "they found (a wave of look-alike signatures, throwaway email domains, one source signing "
+        "too fast, other). The moderator's reason is kept in our audit log."
+    ),
+    "expired": N_("Signatures never confirmed, deleted after 30 days."),
+    "replaced": N_(
+        "Signatures never confirmed, replaced by their signer with one at a corrected "
+        "email address (a typo spotted on the thanks page)."
+    ),
+    "duplicates_turned_away": N_(
+        "Attempts to sign again with an address that has already "
+        "signed. None of them was counted a second time."
+    ),
+    "reminders_sent": N_(
+        "Signers who had not confirmed a day after signing and were sent one reminder."
+    ),
+    "confirmed_after_reminder": N_("Of those, how many confirmed after the reminder."),
+    "reconciled": N_(
+        "When the stored figures were last checked against the signatures "
+        "themselves, one by one, and whether they already matched."
+    ),
+    "digests": N_(
+        "Once an hour, a SHA-256 fingerprint of every receipt that entered or left the "
+        "count, chained to the one before. Anyone with a receipt can check theirs is in it."
+    ),
 }
 
 
