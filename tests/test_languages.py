@@ -392,3 +392,10 @@ def test_more_pages_in_ukrainian(client, path, words):
     for expected in words:
         assert expected in page, expected
     assert f'hreflang="en-GB" href="http://petition.test{path}"' in page
+
+
+def test_the_accessibility_statement_in_both_languages(client):
+    english = html.unescape(client.get("/accessibility").get_data(as_text=True))
+    assert "zoom to 400% or use a screen" in english
+    ukrainian = html.unescape(client.get("/uk/accessibility").get_data(as_text=True))
+    assert "збільшувати масштаб до 400% або" in ukrainian and '<html lang="uk">' in ukrainian
