@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from contextlib import suppress
+from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from typing import Any
@@ -127,25 +128,26 @@ def _all_at_once() -> Any:
     return select(new.c.id).add_cte(tokens, journal, email, notice, duplicate)
 
 
-def insert_new_signature(
-    signature: dict[str, Any],
-    tokens: list[dict[str, Any]],
-    journal: dict[str, Any],
-    email: dict[str, Any],
-    notice: dict[str, Any],
-    duplicate: dict[str, Any],
-) -> int | None:
-    """Insert and commit a signature with its tokens, journal entry and email; return its id.
+@dataclass(frozen=True)
+class NewSignature:
+    """The rows of a new signature: written together, or (the address has signed) only
+    `notice` (the request to tell its owner) and `duplicate` (the journal's "turned away")."""
 
-    When the person has already signed, only `notice` (the request to tell them) and
-    `duplicate` (the journal's event: one more turned away) are written, and None is returned.
-    """
+    signature: dict[str, Any]
+    tokens: list[dict[str, Any]]
+    journal: dict[str, Any]
+    email: dict[str, Any]
+    notice: dict[str, Any]
+    duplicate: dict[str, Any]
+
+
+def insert_new_signature(new: NewSignature) -> int | None:
+    """Insert and commit a new signature's rows; its id, or None when the address had signed."""
     started = time.perf_counter()
-    if db.engine.dialect.name == "postgresql" and len(tokens) == 2 and not _session_busy():
-        values = _driver_values(signature, tokens, journal, email, notice, duplicate)
-        signature_id = _in_one_statement(values)
+    if db.engine.dialect.name == "postgresql" and len(new.tokens) == 2 and not _session_busy():
+        signature_id = _in_one_statement(_driver_values(new))
     else:
-        signature_id = _in_steps(signature, tokens, journal, email, notice, duplicate)
+        signature_id = _in_steps(new)
     NEW_SIGNATURE_TIME.even_out(time.perf_counter() - started, new=signature_id is not None)
     return signature_id
 
@@ -176,29 +178,22 @@ class TypicalTime:
 NEW_SIGNATURE_TIME = TypicalTime()
 
 
-def _in_steps(
-    signature: dict[str, Any],
-    tokens: list[dict[str, Any]],
-    journal: dict[str, Any],
-    email: dict[str, Any],
-    notice: dict[str, Any],
-    duplicate: dict[str, Any],
-) -> int | None:
+def _in_steps(new: NewSignature) -> int | None:
     """The same writes, one statement per table, in the session's transaction."""
     connection = db.session.connection()
     try:
         signature_id = connection.execute(
-            insert(SIGNATURES).returning(SIGNATURES.c.id), signature
+            insert(SIGNATURES).returning(SIGNATURES.c.id), new.signature
         ).scalar_one()
         connection.execute(
-            insert(TOKENS), [{**token, "signature_id": signature_id} for token in tokens]
+            insert(TOKENS), [{**token, "signature_id": signature_id} for token in new.tokens]
         )
-        connection.execute(insert(JOURNAL), journal)
-        connection.execute(insert(OUTBOX), {**email, "signature_id": signature_id})
+        connection.execute(insert(JOURNAL), new.journal)
+        connection.execute(insert(OUTBOX), {**new.email, "signature_id": signature_id})
     except IntegrityError:
         db.session.rollback()
-        db.session.connection().execute(insert(OUTBOX), notice)
-        db.session.connection().execute(insert(JOURNAL), duplicate)
+        db.session.connection().execute(insert(OUTBOX), new.notice)
+        db.session.connection().execute(insert(JOURNAL), new.duplicate)
         signature_id = None
     mark_queued()
     db.session.commit()
@@ -218,24 +213,17 @@ def _statement() -> tuple[bytes, tuple[str, ...]]:
     return compiled.string.encode(), tuple(compiled.positiontup or ())
 
 
-def _driver_values(
-    signature: dict[str, Any],
-    tokens: list[dict[str, Any]],
-    journal: dict[str, Any],
-    email: dict[str, Any],
-    notice: dict[str, Any],
-    duplicate: dict[str, Any],
-) -> list[Any]:
+def _driver_values(new: NewSignature) -> list[Any]:
     """The statement's parameters, in order, as the driver takes them."""
-    if len(signature) != len(SIGNATURE_COLUMNS):  # a column added here but not there
-        raise ValueError(f"signature columns differ: {sorted(signature)}")
-    named = {f"s_{k}": signature[k] for k in SIGNATURE_COLUMNS}
-    for i, token in enumerate(tokens, start=1):
+    if len(new.signature) != len(SIGNATURE_COLUMNS):  # a column added here but not there
+        raise ValueError(f"signature columns differ: {sorted(new.signature)}")
+    named = {f"s_{k}": new.signature[k] for k in SIGNATURE_COLUMNS}
+    for i, token in enumerate(new.tokens, start=1):
         named.update({f"t{i}_{k}": token[k] for k in TOKEN_COLUMNS})
-    named.update({f"j_{k}": journal[k] for k in JOURNAL_COLUMNS})
-    named.update({f"o_{k}": email[k] for k in OUTBOX_COLUMNS})
-    named.update({f"n_{k}": notice[k] for k in OUTBOX_COLUMNS})
-    named.update({f"d_{k}": duplicate[k] for k in EVENT_COLUMNS})
+    named.update({f"j_{k}": new.journal[k] for k in JOURNAL_COLUMNS})
+    named.update({f"o_{k}": new.email[k] for k in OUTBOX_COLUMNS})
+    named.update({f"n_{k}": new.notice[k] for k in OUTBOX_COLUMNS})
+    named.update({f"d_{k}": new.duplicate[k] for k in EVENT_COLUMNS})
     named["o_context"] = Json(named["o_context"])
     named["n_context"] = Json(named["n_context"])
     values = [named[name] for name in _statement()[1]]

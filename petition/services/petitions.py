@@ -130,20 +130,21 @@ def set_picture(slug: str, upload: bytes | None, alt: str, actor: Actor) -> Peti
         image = images.store_upload(upload, actor.label)
         db.session.flush()
         image_id = image.id
-    changed = audit.set_fields(petition, {"image_id": image_id, "image_alt": alt})
-    audit.record(actor, "petition_picture_set", slug, {"changed": changed})
-    db.session.commit()
-    _forget(slug)
-    return petition
+    return _show_picture(petition, image_id, alt, "petition_picture_set", actor)
 
 
 def remove_picture(slug: str, actor: Actor) -> Petition:
     """Take the picture off the petition page (the stored file stays for the audit trail)."""
-    petition = get(slug)
-    changed = audit.set_fields(petition, {"image_id": None, "image_alt": ""})
-    audit.record(actor, "petition_picture_removed", slug, {"changed": changed})
+    return _show_picture(get(slug), None, "", "petition_picture_removed", actor)
+
+
+def _show_picture(
+    petition: Petition, image_id: int | None, alt: str, action: str, actor: Actor
+) -> Petition:
+    changed = audit.set_fields(petition, {"image_id": image_id, "image_alt": alt})
+    audit.record(actor, action, petition.slug, {"changed": changed})
     db.session.commit()
-    _forget(slug)
+    _forget(petition.slug)
     return petition
 
 

@@ -40,7 +40,7 @@ from petition.security.thanks_links import Signed
 from petition.services import campaigns, consent, counting, retention
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
-from petition.services.new_signature import SIGNATURES, insert_new_signature
+from petition.services.new_signature import SIGNATURES, NewSignature, insert_new_signature
 from petition.urls import external_url
 
 WITHDRAW_LINK_DAYS = 3 * 365
@@ -200,7 +200,9 @@ def sign_petition(
     [journal] = counting.journal_rows(
         petition["id"], entry.country, None, SignatureState.PENDING, made=True
     )
-    signature_id = insert_new_signature(signature, tokens, journal, email, notice, duplicate)
+    signature_id = insert_new_signature(
+        NewSignature(signature, tokens, journal, email, notice, duplicate)
+    )
     metrics.SIGNATURES.labels("new" if signature_id else "again").inc()
     return signed
 
