@@ -120,6 +120,11 @@ def text_lang(snapshot: dict[str, Any], field: str) -> Markup:
     return Markup(' lang="%s"') % i18n.LANGUAGES[written].tag
 
 
+def strong(text: str) -> Markup:
+    """Words in bold inside a translated sentence (the sentence keeps its own word order)."""
+    return Markup("<strong>%s</strong>") % text
+
+
 def widget_words() -> dict[str, str]:
     """What widget.js says, in the widget page's language (the words for a count too)."""
     return {
@@ -193,6 +198,7 @@ def init_templating(app: Flask) -> None:
         site_path=site_path,
         percent=percent,
         count_words=count_words,
+        strong=strong,
         text_lang=text_lang,
         widget_words=widget_words,
         language_tag=lambda: i18n.current().tag,

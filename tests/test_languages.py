@@ -399,3 +399,18 @@ def test_the_accessibility_statement_in_both_languages(client):
     assert "zoom to 400% or use a screen" in english
     ukrainian = html.unescape(client.get("/uk/accessibility").get_data(as_text=True))
     assert "збільшувати масштаб до 400% або" in ukrainian and '<html lang="uk">' in ukrainian
+
+
+def test_the_privacy_notice_in_both_languages(client):
+    english = html.unescape(client.get("/privacy").get_data(as_text=True))
+    assert (
+        "<strong>Your name, email address, country and postcode</strong>, when you sign" in english
+    )
+    assert "Signatures that are never confirmed: deleted after" in english
+    ukrainian = html.unescape(client.get("/uk/privacy").get_data(as_text=True))
+    assert (
+        "<strong>Ваше ім'я, адресу пошти, країну й поштовий індекс</strong> — коли ви" in ukrainian
+    )
+    assert (
+        "Непідтверджені підписи: видаляємо через" in ukrainian and '<html lang="uk">' in ukrainian
+    )
