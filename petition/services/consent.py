@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from petition import i18n
 from petition.database import dialect_insert
 from petition.extensions import db
+from petition.i18n import N_
 from petition.models import (
     ConsentEvent,
     ConsentWording,
@@ -51,11 +52,11 @@ SHOW_PUBLICLY_TEXTS = {
 }
 
 # How a person gave or took back their consent (kept with every answer).
-CONFIRMED_SIGNATURE = "signature confirmed"
-STOP_LINK = "stop link"
-ONE_CLICK = "one-click unsubscribe"
-WITHDRAWAL = "withdrawal"
-PRIVACY_PAGE = "privacy page"
+CONFIRMED_SIGNATURE = N_("signature confirmed")
+STOP_LINK = N_("stop link")
+ONE_CLICK = N_("one-click unsubscribe")
+WITHDRAWAL = N_("withdrawal")
+PRIVACY_PAGE = N_("privacy page")
 
 
 def consent_text(language: str | None = None) -> str:
