@@ -414,3 +414,77 @@ def test_the_privacy_notice_in_both_languages(client):
     assert (
         "Непідтверджені підписи: видаляємо через" in ukrainian and '<html lang="uk">' in ukrainian
     )
+
+
+def test_the_campaign_copy_and_news_in_ukrainian_where_staff_wrote_it(app, admin, client, mailbox):
+    from tests.factories import send_all_mail
+    from tests.test_mailings import email_the_news, news_received
+
+    token = admin_csrf_of(admin, "/admin/campaign")
+    form = html_of(admin.get("/admin/campaign"))
+    assert "In Українська" in form and "3 of 3 missing" in form
+    saved = admin.post(
+        "/admin/campaign",
+        data={
+            "csrf_token": token,
+            "name": "Refugees Welcome",
+            "tagline": "Help people fleeing the war.",
+            "intro": "Intro in English.",
+            "history": "History in English.",
+            "uk_tagline": "Допоможіть людям, які рятуються від війни.",
+        },
+    )
+    assert saved.status_code == 303
+    forget_cached()
+    home = html_of(client.get("/uk/"))
+    assert '<p class="lede">Допоможіть людям, які рятуються від війни.</p>' in home
+    assert '<p lang="en-GB">Intro in English.</p>' in home  # not translated: marked English
+
+    # News posted with its Ukrainian version; a Ukrainian signer gets it in Ukrainian.
+    fields = {
+        **signer(email="olena@example.org"),
+        "consent_updates": "y",
+        "form_token": form_token(client),
+    }
+    assert (
+        client.post(f"/uk{PAGE}/sign", data=fields, headers={"Origin": ORIGIN}).status_code == 303
+    )
+    send_all_mail(app)
+    link = re.search(
+        r"http://petition\.test(\S*/signatures/confirm/\S+)", _text(mailbox, "olena@example.org")
+    )
+    client.post(link.group(1), headers={"Origin": ORIGIN})
+    token = admin_csrf_of(admin, f"/admin/petitions/{SLUG}")
+    posted = admin.post(
+        f"/admin/petitions/{SLUG}/news",
+        data={
+            "news-csrf_token": token,
+            "news-title": "We handed it in",
+            "news-body": "At Downing Street.",
+            "news-uk_title": "Ми передали петицію",
+            "news-uk_body": "На Даунінг-стріт.",
+        },
+    )
+    assert posted.status_code == 303
+    forget_cached()
+    assert "<h3>Ми передали петицію</h3>" in html_of(client.get(f"/uk{PAGE}"))
+    assert "<h3>We handed it in</h3>" in html_of(client.get(PAGE))
+    from petition.extensions import db
+    from petition.models import PetitionNews
+
+    with app.app_context():
+        news_id = db.session.query(PetitionNews.id).order_by(PetitionNews.id.desc()).first()[0]
+    mailbox.clear()
+    email_the_news(admin, news_id)
+    send_all_mail(app)
+    [message] = [m for m in mailbox.to("olena@example.org") if "Ми передали" in m["Subject"]]
+    assert message["Subject"].startswith("Ми передали петицію – Більше й швидше")
+    page = message.get_body(("html",)).get_content()
+    assert ">Ми передали петицію</h1>" in page and 'lang="en-GB"' not in page
+    assert news_received(mailbox, "Ми передали") == [message]
+
+
+def admin_csrf_of(admin, path: str) -> str:
+    from tests.factories import csrf_from
+
+    return csrf_from(admin.get(path).get_data(as_text=True))

@@ -1,5 +1,5 @@
 """Languages: each signature keeps the language its signer signed in, so every later email
-speaks it; petitions keep what staff wrote in other languages.
+speaks it; petitions, the campaign's copy and news keep what staff wrote in other languages.
 
 Revision ID: 3c5e8a1b7d20
 Revises: 6a1f0c2d9e47
@@ -21,11 +21,13 @@ def upgrade():
     # A constant default: instant on PostgreSQL 11+ whatever the number of signatures, and
     # every signature so far was made in English.
     op.add_column('signatures', sa.Column('language', sa.String(length=8), nullable=False, server_default='en'))
-    op.add_column('petitions', sa.Column('translations', sa.JSON(), nullable=False, server_default='{}'))
+    for table in ('petitions', 'campaigns', 'petition_news'):
+        op.add_column(table, sa.Column('translations', sa.JSON(), nullable=False, server_default='{}'))
 
 
 def downgrade():
-    with op.batch_alter_table('petitions', schema=None) as batch_op:
-        batch_op.drop_column('translations')
+    for table in ('petitions', 'campaigns', 'petition_news'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('translations')
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.drop_column('language')

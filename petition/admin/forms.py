@@ -33,7 +33,6 @@ from wtforms.validators import (
 from petition import i18n
 from petition.models import INVALIDATION_CATEGORIES, SignatureState
 from petition.services.articles import ArticleDraft
-from petition.services.campaigns import TRANSLATED_FIELDS
 from petition.services.errors import InvalidInput
 from petition.services.exports import ExportFilter
 from petition.services.moderation import SignatureFilter
@@ -153,7 +152,54 @@ class PasswordCheckForm(FlaskForm):
     )
 
 
-class NewsForm(FlaskForm):
+class Translatable:
+    """A form whose English text fields have a version in each other language, edited side by
+    side: "<code>_<field>" (uk_title), added by `with_translations`."""
+
+    TRANSLATED: tuple[tuple[str, type, int], ...] = ()
+
+    def show_translations(self, translations: dict[str, dict[str, str]] | None) -> None:
+        for code, written in (translations or {}).items():
+            for name, _, _ in self.TRANSLATED:
+                field = getattr(self, f"{code}_{name}", None)
+                if field is not None:
+                    field.data = written.get(name, "")
+
+    def translation_fields(self, code: str) -> list[tuple[Any, Any]]:
+        """(English field, the same in `code`) pairs, for the side-by-side editor."""
+        return [(getattr(self, n), getattr(self, f"{code}_{n}")) for n, _, _ in self.TRANSLATED]
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        found = {}
+        for code in i18n.LANGUAGES:
+            if code == i18n.DEFAULT:
+                continue
+            fields = [
+                (name, getattr(self, f"{code}_{name}").data) for name, _, _ in self.TRANSLATED
+            ]
+            if written := {name: text for name, text in fields if text}:
+                found[code] = written
+        return found
+
+
+def with_translations(form: type) -> type:
+    """Add each other language's version of the form's TRANSLATED fields (the English
+    field's limit, no requirement: a missing one shows the English, marked so)."""
+    for code, language in i18n.LANGUAGES.items():
+        if code == i18n.DEFAULT:
+            continue
+        for name, kind, limit in form.TRANSLATED:
+            field = kind(
+                language.name, validators=[Length(max=limit)], filters=[_strip], default=""
+            )
+            setattr(form, f"{code}_{name}", field)
+    return form
+
+
+@with_translations
+class NewsForm(Translatable, FlaskForm):
+    TRANSLATED = (("title", StringField, 120), ("body", TextAreaField, 5000))
+
     title = StringField(
         "Headline",
         validators=[DataRequired("Enter a headline"), Length(max=120)],
@@ -170,14 +216,25 @@ class NewsForm(FlaskForm):
         super().__init__(*args, prefix="news", **kwargs)
 
     def draft(self) -> NewsDraft:
-        return NewsDraft(title=self.title.data, body=self.body.data)
+        return NewsDraft(
+            title=self.title.data, body=self.body.data, translations=self.translations()
+        )
 
 
 class ActionForm(FlaskForm):
     """A button that changes something: carries nothing but its CSRF token."""
 
 
-class PetitionForm(FlaskForm):
+@with_translations
+class PetitionForm(Translatable, FlaskForm):
+    TRANSLATED = (
+        ("title", StringField, 200),
+        ("ask", TextAreaField, 2000),
+        ("background", TextAreaField, 5000),
+        ("addressee", StringField, 200),
+        ("starter", StringField, 200),
+    )
+
     slug = SlugField("/petitions/help-ukraine-refugees", 80)
     title = StringField(
         "Title", validators=[DataRequired("Enter a title"), Length(max=200)], filters=[_strip]
@@ -211,29 +268,7 @@ class PetitionForm(FlaskForm):
         self.thresholds.data = thresholds_text(petition.thresholds or [])
         if petition.closes_at:
             self.closes_on.data = petition.closes_at.date()
-        for code, written in (petition.translations or {}).items():
-            for name in TRANSLATED_FIELDS:
-                field = getattr(self, f"{code}_{name}", None)
-                if field is not None:
-                    field.data = written.get(name, "")
-
-    def translation_fields(self, code: str) -> list[tuple[Any, Any]]:
-        """(English field, the same in `code`) pairs, for the side-by-side editor."""
-        return [
-            (getattr(self, name), getattr(self, f"{code}_{name}")) for name in TRANSLATED_FIELDS
-        ]
-
-    def translations(self) -> dict[str, dict[str, str]]:
-        found = {}
-        for code in i18n.LANGUAGES:
-            written = {
-                name: getattr(self, f"{code}_{name}").data
-                for name in TRANSLATED_FIELDS
-                if code != i18n.DEFAULT and getattr(self, f"{code}_{name}").data
-            }
-            if written:
-                found[code] = written
-        return found
+        self.show_translations(petition.translations)
 
     def draft(self) -> PetitionDraft:
         return PetitionDraft(
@@ -248,25 +283,6 @@ class PetitionForm(FlaskForm):
             thresholds=thresholds_from_text(self.thresholds.data or ""),
             show_recent_signers=bool(self.show_recent_signers.data),
             translations=self.translations(),
-        )
-
-
-# What staff write in each other language, beside the English (each language's field is named
-# "<code>_<field>", e.g. uk_title), with the English field's limit.
-for _code, _language in i18n.LANGUAGES.items():
-    if _code == i18n.DEFAULT:
-        continue
-    for _name, _kind, _limit in (
-        ("title", StringField, 200),
-        ("ask", TextAreaField, 2000),
-        ("background", TextAreaField, 5000),
-        ("addressee", StringField, 200),
-        ("starter", StringField, 200),
-    ):
-        setattr(
-            PetitionForm,
-            f"{_code}_{_name}",
-            _kind(_language.name, validators=[Length(max=_limit)], filters=[_strip], default=""),
         )
 
 
@@ -357,7 +373,14 @@ class ArticleForm(FlaskForm):
         )
 
 
-class CampaignForm(FlaskForm):
+@with_translations
+class CampaignForm(Translatable, FlaskForm):
+    TRANSLATED = (
+        ("tagline", StringField, 200),
+        ("intro", TextAreaField, 5000),
+        ("history", TextAreaField, 5000),
+    )
+
     name = StringField(
         "Campaign name", validators=[DataRequired(), Length(max=120)], filters=[_strip]
     )
@@ -371,6 +394,7 @@ class CampaignForm(FlaskForm):
             tagline=self.tagline.data or "",
             intro=self.intro.data or "",
             history=self.history.data or "",
+            translations=self.translations(),
         )
 
 

@@ -182,6 +182,8 @@ def petition_export(slug: str) -> Response:
 def campaign_edit() -> Any:
     campaign = petitions.current_campaign()
     form = CampaignForm(obj=campaign)
+    if request.method == "GET":
+        form.show_translations(campaign.translations)
     if form.validate_on_submit():
         petitions.update_campaign(form.copy(), actor())
         flash("Campaign copy saved.")

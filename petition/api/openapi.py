@@ -258,6 +258,11 @@ SCHEMAS: dict[str, Any] = {
                                 "title": {"type": "string"},
                                 "body": {"type": "string", "description": "Plain text"},
                                 "published_at": {"type": "string", "format": "date-time"},
+                                "language": {
+                                    "type": "string",
+                                    "description": "The language of this item's text: the "
+                                    "one asked for, or `en` where it has no translation.",
+                                },
                             },
                         },
                     },

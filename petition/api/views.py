@@ -73,7 +73,15 @@ def petition_json(snapshot: dict[str, Any], detail: bool = False) -> dict[str, A
         data["ask"] = snapshot["ask"]
         data["signatures_by_country"] = snapshot["countries"]
         data["milestones"] = snapshot["milestones"]
-        data["news"] = snapshot["news"]
+        data["news"] = [
+            {
+                "title": item["title"],
+                "body": item["body"],
+                "published_at": item["published_at"],
+                "language": item["text_language"]["title"],
+            }
+            for item in snapshot["news"]
+        ]
     return data
 
 

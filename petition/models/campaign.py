@@ -74,6 +74,10 @@ class Campaign(Base):
     intro: Mapped[str] = mapped_column(Text, default="")
     history: Mapped[str] = mapped_column(Text, default="")
     gofundme_url: Mapped[str | None] = mapped_column(String(500))
+    # The campaign's copy in other languages: {"uk": {"tagline": …, "intro": …, "history": …}}.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -215,6 +219,10 @@ class PetitionNews(Base):
     petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
+    # The news in other languages: {"uk": {"title": …, "body": …}}.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Kept as text, as in the audit log, so the byline survives the account.
     author: Mapped[str] = mapped_column(String(254))

@@ -22,7 +22,7 @@ from petition.services import images, names
 from petition.services.errors import NotFound
 from petition.urls import external_url
 
-HOME_KEY = "campaign:v1:home"
+HOME_KEY = "campaign:v2:home"  # v2: with the copy in other languages
 NEWS_SHOWN = 10  # the latest news items on a petition page
 RECENT_SIGNERS_SHOWN = 6
 
@@ -34,6 +34,7 @@ def campaign_overview() -> dict[str, Any]:
     if overview is None:
         raise NotFound("no campaign yet: run `flask --app app seed`")
     petitions = [petition_snapshot(slug) for slug in overview["petition_slugs"]]
+    overview = localized(overview, i18n.current().code, CAMPAIGN_FIELDS)
     return {**overview, "petitions": petitions}
 
 
@@ -52,17 +53,21 @@ def _load_overview() -> dict[str, Any] | None:
         "tagline": campaign.tagline,
         "intro": campaign.intro,
         "history": campaign.history,
+        "translations": campaign.translations or {},
+        "text_language": dict.fromkeys(CAMPAIGN_FIELDS, i18n.DEFAULT),
         "gofundme_url": campaign.gofundme_url,
         "petition_slugs": list(slugs),
     }
 
 
-# What staff write per language on a petition.
+# What staff write per language: on a petition, the campaign, a news item.
 TRANSLATED_FIELDS = ("title", "ask", "background", "addressee", "starter")
+CAMPAIGN_FIELDS = ("tagline", "intro", "history")
+NEWS_FIELDS = ("title", "body")
 
 
 def _cache_key(slug: str) -> str:
-    return f"petition:v5:{slug}"  # v5: with what staff wrote in other languages
+    return f"petition:v6:{slug}"  # v6: with what staff wrote in other languages, news too
 
 
 def json_cache_key(slug: str, language: str) -> str:
@@ -85,20 +90,27 @@ def petition_snapshot(slug: str) -> dict[str, Any]:
     snapshot = cache.get(_cache_key(slug), ttl, lambda: _load_snapshot(slug))
     if snapshot is None:
         raise NotFound(f"no petition {slug!r}")
-    return localized(snapshot, i18n.current().code)
-
-
-def localized(snapshot: dict[str, Any], language: str) -> dict[str, Any]:
-    """The snapshot with what staff wrote in `language` where they wrote it; `text_language`
-    says which language each translatable field is in (English where there is no translation)."""
+    language = i18n.current().code
     if language == i18n.DEFAULT:
         return snapshot
-    written = snapshot["translations"].get(language, {})
-    fields = {field: written[field] for field in TRANSLATED_FIELDS if written.get(field)}
-    if not fields:
-        return snapshot
-    languages = {**snapshot["text_language"], **dict.fromkeys(fields, language)}
-    return {**snapshot, **fields, "text_language": languages}
+    news = [localized(item, language, NEWS_FIELDS) for item in snapshot["news"]]
+    return {**localized(snapshot, language, TRANSLATED_FIELDS), "news": news}
+
+
+def localized(
+    written: dict[str, Any], language: str, fields: tuple[str, ...] = TRANSLATED_FIELDS
+) -> dict[str, Any]:
+    """What staff wrote (a petition, the campaign, a news item) in `language` where they
+    wrote it; `text_language` says which language each field is in (English where there is
+    no translation yet)."""
+    if language == i18n.DEFAULT:
+        return written
+    versions = written["translations"].get(language, {})
+    found = {field: versions[field] for field in fields if versions.get(field)}
+    if not found:
+        return written
+    languages = {**written["text_language"], **dict.fromkeys(found, language)}
+    return {**written, **found, "text_language": languages}
 
 
 def _load_snapshot(slug: str) -> dict[str, Any] | None:
@@ -156,7 +168,13 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
             )
         ],
         "news": [
-            {"title": n.title, "body": n.body, "published_at": _iso(n.published_at)}
+            {
+                "title": n.title,
+                "body": n.body,
+                "published_at": _iso(n.published_at),
+                "translations": n.translations or {},
+                "text_language": dict.fromkeys(NEWS_FIELDS, i18n.DEFAULT),
+            }
             for n in petition.news[:NEWS_SHOWN]
         ],
         "campaign": {

@@ -269,13 +269,11 @@ def outgoing(rows: list[Any]) -> dict[int, Outgoing | Drop]:
         else:
             prepared[row.id] = Drop("the mailing was stopped")
             continue
-        # In the language they signed in: the email's own words and the pages it links to (the
-        # news itself is as staff wrote it).
+        # In the language they signed in: the email's own words, the pages it links to, and
+        # the news itself where staff translated it (else as written, marked English).
         context = {**context, "language": language}
         if language != "en" and context.get("petition_slug"):
-            context["petition_url"] = external_url(
-                "public.petition", slug=context["petition_slug"], _language=language
-            )
+            subject, context = _in_language(subject, context, language)
         prepared[row.id] = Outgoing(
             address, subject, context, unsubscribe_url(row.signature_id, language)
         )
@@ -301,8 +299,30 @@ def _mailing_contents(ids: set[int]) -> dict[int, tuple[str, dict[str, Any]]]:
     }
 
 
+def _in_language(
+    subject: str, context: dict[str, Any], language: str
+) -> tuple[str, dict[str, Any]]:
+    """A news email's subject and words for a signer who signed in `language`."""
+    context = {
+        **context,
+        "petition_url": external_url(
+            "public.petition", slug=context["petition_slug"], _language=language
+        ),
+    }
+    news = context.get("translations", {}).get(language, {})
+    title = context.get("petition_translations", {}).get(language, {}).get("title")
+    if title:
+        context["petition_title"] = title
+    if news.get("title") and news.get("body"):
+        context.update(title=news["title"], body=news["body"], news_language=language)
+        subject = f"{news['title']} – {context['petition_title']}"[:200]
+    return subject, context
+
+
 def _content(news: PetitionNews, petition: Petition) -> dict[str, Any]:
     return {
+        "translations": news.translations or {},
+        "petition_translations": petition.translations or {},
         "petition_title": petition.title,
         "petition_slug": petition.slug,
         "petition_url": external_url("public.petition", slug=petition.slug),

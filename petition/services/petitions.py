@@ -175,6 +175,7 @@ def close_petition(slug: str, actor: Actor) -> Petition:
 class NewsDraft:
     title: str
     body: str
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def post_news(slug: str, draft: NewsDraft, actor: Actor) -> PetitionNews:
@@ -184,6 +185,7 @@ def post_news(slug: str, draft: NewsDraft, actor: Actor) -> PetitionNews:
         petition=petition,
         title=draft.title,
         body=draft.body,
+        translations=draft.translations,
         published_at=utcnow(),
         author=actor.label,
     )
@@ -210,6 +212,7 @@ class CampaignCopy:
     tagline: str
     intro: str
     history: str
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def current_campaign() -> Campaign:
