@@ -29,6 +29,7 @@ class Language:
     tag: str  # <html lang>, hreflang: "en-GB"
     name: str  # in its own words, for the language switch
     og_locale: str  # Open Graph's form: "en_GB"
+    english: str  # its name in English, for staff: "Ukrainian"
     # Letters in dictionary order, where code-point order is not it (Ukrainian's є, і, ї, ґ).
     alphabet: str = ""
 
@@ -43,8 +44,10 @@ class Language:
 
 
 LANGUAGES = {
-    "en": Language("en", "en-GB", "English", "en_GB"),
-    "uk": Language("uk", "uk", "Українська", "uk_UA", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"),
+    "en": Language("en", "en-GB", "English", "en_GB", "English"),
+    "uk": Language(
+        "uk", "uk", "Українська", "uk_UA", "Ukrainian", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
+    ),
 }
 DEFAULT = "en"
 # Paths that are never in another language: the staff side, files, machine-readable answers.

@@ -267,7 +267,7 @@ def test_staff_write_the_ukrainian_beside_the_english(app, admin, client):
     from tests.test_petition_page import EDIT, edit_fields
 
     form = html_of(admin.get(EDIT))
-    assert "In Українська" in form and "complete" in form
+    assert "In Ukrainian" in form and "complete" in form
     saved = admin.post(
         EDIT,
         data=edit_fields(
@@ -329,7 +329,7 @@ def test_the_export_and_the_dashboard_know_each_signers_language(app, admin, cli
         dashboard.split("Signed in (language)")[1].split("</figure>")[0],
         re.S,
     )
-    assert sorted(counts) == [("English", "1", "1"), ("Українська", "1", "1")]
+    assert sorted(counts) == [("English", "1", "1"), ("Ukrainian", "1", "1")]
 
 
 def test_later_emails_speak_the_signers_language(app, admin, client, mailbox):
@@ -422,7 +422,7 @@ def test_the_campaign_copy_and_news_in_ukrainian_where_staff_wrote_it(app, admin
 
     token = admin_csrf_of(admin, "/admin/campaign")
     form = html_of(admin.get("/admin/campaign"))
-    assert "In Українська" in form and "complete" in form  # the seed has the Ukrainian
+    assert "In Ukrainian" in form and "complete" in form  # the seed has the Ukrainian
     saved = admin.post(
         "/admin/campaign",
         data={

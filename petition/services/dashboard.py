@@ -104,7 +104,7 @@ def languages(petition_id: int) -> figures.Stored:
 def _languages(petition_id: int) -> list[list[Any]]:
     confirmed = func.sum(case((Signature.state == SignatureState.CONFIRMED, 1), else_=0))
     return [
-        [i18n.LANGUAGES[code].name if code in i18n.LANGUAGES else code, total, int(ok or 0)]
+        [i18n.LANGUAGES[code].english if code in i18n.LANGUAGES else code, total, int(ok or 0)]
         for code, total, ok in db.session.execute(
             select(Signature.language, func.count(), confirmed)
             .where(Signature.petition_id == petition_id)
