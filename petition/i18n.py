@@ -106,6 +106,20 @@ def language_in(url: str) -> str:
     return head if head in LANGUAGES and head != DEFAULT else DEFAULT
 
 
+def localized(written: dict[str, Any], language: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    """What staff wrote (a petition, the campaign, a news item) in `language` where they
+    wrote it; `text_language` says which language each field is in (English where there is
+    no translation yet)."""
+    if language == DEFAULT:
+        return written
+    versions = written["translations"].get(language, {})
+    found = {field: versions[field] for field in fields if versions.get(field)}
+    if not found:
+        return written
+    languages = {**written["text_language"], **dict.fromkeys(found, language)}
+    return {**written, **found, "text_language": languages}
+
+
 def current() -> Language:
     """The language being spoken now: the request's, or the one an email is rendered in."""
     if not has_app_context():

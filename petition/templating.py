@@ -14,6 +14,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import Flask, current_app
 from flask_babel import gettext, ngettext
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from petition import i18n
@@ -148,11 +149,9 @@ def widget_words() -> dict[str, str]:
 
 def json_attribute(value: Any) -> Markup:
     """JSON for a single-quoted HTML attribute, as compact as it can be: text as it is (not
-    backslash-u escapes), with only the characters HTML cares about escaped (as Flask's tojson)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
-        text = text.replace(char, escaped)
-    return Markup(text)
+    backslash-u escapes), with only the characters HTML cares about escaped (as Flask's tojson,
+    which would escape every Cyrillic letter into six bytes)."""
+    return htmlsafe_json_dumps(value, dumps=json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
 def percent(count: int, goal: int) -> str:

@@ -488,3 +488,17 @@ def admin_csrf_of(admin, path: str) -> str:
     from tests.factories import csrf_from
 
     return csrf_from(admin.get(path).get_data(as_text=True))
+
+
+def test_a_story_in_ukrainian_where_staff_wrote_one(app, admin, client):
+    story = "/articles/krasnodar-riot-police-sue-over-dismissal"
+    page = html_of(client.get(f"/uk{story}"))
+    assert '<h1 id="headline">Дванадцятеро російських омонівців' in page  # the seed's version
+    assert "not been translated" not in page and "ще не перекладено" not in page
+    listing = html_of(client.get("/uk/articles"))
+    assert "Дванадцятеро російських омонівців" in listing
+    assert "Twelve Russian riot police" in html_of(client.get(story))  # English readers
+    # Staff can change the Ukrainian beside the English; key points are lines.
+    form = html_of(admin.get(f"/admin{story}"))
+    assert "In Ukrainian" in form and "1 of 5 missing" in form  # no picture, so no alt text
+    assert "Дванадцятеро бійців ОМОНу" in form

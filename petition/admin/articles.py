@@ -24,6 +24,7 @@ def _form(obj: Any = None) -> ArticleForm:
     if request.method == "GET" and obj is not None:
         form.key_points.data = "\n".join(obj.key_points or [])
         form.petition.data = obj.petition.slug if obj.petition else ""
+        form.show_translations(obj.translations)
     return form
 
 

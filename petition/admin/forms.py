@@ -297,7 +297,16 @@ class PictureForm(FlaskForm):
         return stored.read() if stored else None
 
 
-class ArticleForm(FlaskForm):
+@with_translations
+class ArticleForm(Translatable, FlaskForm):
+    TRANSLATED = (
+        ("headline", StringField, 200),
+        ("standfirst", TextAreaField, 400),
+        ("key_points", TextAreaField, 3000),
+        ("share_description", TextAreaField, 200),
+        ("image_alt", StringField, 300),
+    )
+
     slug = SlugField("/articles/riot-police-sue", 100)
     headline = StringField(
         "Headline",
@@ -354,8 +363,24 @@ class ArticleForm(FlaskForm):
     )
     petition = SelectField("Petition it supports", choices=[], validate_choice=False)
 
-    def points(self) -> list[str]:
-        return [line.strip() for line in (self.key_points.data or "").splitlines() if line.strip()]
+    def points(self, field: Any = None) -> list[str]:
+        text = (field or self.key_points).data or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def show_translations(self, translations: dict[str, dict[str, Any]] | None) -> None:
+        """As Translatable, with the key points as the lines staff edit."""
+        as_lines = {
+            code: {**written, "key_points": "\n".join(written.get("key_points", []))}
+            for code, written in (translations or {}).items()
+        }
+        super().show_translations(as_lines)
+
+    def translations(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = super().translations()
+        for code, written in found.items():
+            if "key_points" in written:
+                written["key_points"] = self.points(getattr(self, f"{code}_key_points"))
+        return found
 
     def draft(self) -> ArticleDraft:
         return ArticleDraft(
@@ -370,6 +395,7 @@ class ArticleForm(FlaskForm):
             image_url=self.image_url.data or None,
             image_alt=self.image_alt.data or None,
             petition_slug=self.petition.data or None,
+            translations=self.translations(),
         )
 
 

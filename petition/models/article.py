@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -26,6 +27,10 @@ class Article(Base):
     headline: Mapped[str] = mapped_column(String(200))
     standfirst: Mapped[str] = mapped_column(String(300))
     key_points: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The summary in other languages: {"uk": {"headline": …, "key_points": […], …}}.
+    translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     # What share previews show; the standfirst when empty.
     share_description: Mapped[str | None] = mapped_column(String(200))
     source_url: Mapped[str] = mapped_column(String(500))

@@ -113,7 +113,7 @@ class Petition(Base):
     image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
     image_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # What staff wrote, in other languages: {"uk": {"title": …, "ask": …}}; a field with no
-    # translation is shown in English, marked as English (services/campaigns.localized).
+    # translation is shown in English, marked as English (i18n.localized).
     translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
         JSON, default=dict, server_default="{}"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select
 
+from petition import i18n
 from petition.config import image_origins
 from petition.extensions import cache, db
 from petition.models import (
@@ -22,7 +23,7 @@ from petition.services.audit import Actor
 from petition.services.errors import InvalidInput, NotFound
 from petition.urls import external_url
 
-LIST_KEY = "articles:v1:published"
+LIST_KEY = "articles:v2:published"
 MIN_POINTS, MAX_POINTS = 3, 6
 
 
@@ -31,9 +32,15 @@ def source_for(slug: str) -> str:
     return f"article:{slug}"
 
 
+# What staff write per language of a story's summary.
+ARTICLE_FIELDS = ("headline", "standfirst", "key_points", "share_description", "image_alt")
+
+
 def published() -> list[dict[str, Any]]:
-    """Published articles, newest first (cached briefly)."""
-    return cache.get(LIST_KEY, current_app.config["COUNT_CACHE_SECONDS"] * 5, _load_published)
+    """Published articles, newest first (cached briefly), in the reader's language."""
+    found = cache.get(LIST_KEY, current_app.config["COUNT_CACHE_SECONDS"] * 5, _load_published)
+    language = i18n.current().code
+    return [i18n.localized(a, language, ARTICLE_FIELDS) for a in found]
 
 
 def _load_published() -> list[dict[str, Any]]:
@@ -51,10 +58,10 @@ def page(slug: str, include_drafts: bool = False) -> dict[str, Any]:
         found = _load(slug, include_drafts=True)
     else:
         ttl = current_app.config["COUNT_CACHE_SECONDS"]
-        found = cache.get(f"article:v1:{slug}", ttl, lambda: _load(slug))
+        found = cache.get(f"article:v2:{slug}", ttl, lambda: _load(slug))
     if found is None:
         raise NotFound(f"no article {slug!r}")
-    return found
+    return i18n.localized(found, i18n.current().code, ARTICLE_FIELDS)
 
 
 def _load(slug: str, include_drafts: bool = False) -> dict[str, Any] | None:
@@ -73,6 +80,8 @@ def _describe(a: Article) -> dict[str, Any]:
         "standfirst": a.standfirst,
         "key_points": list(a.key_points or []),
         "share_description": a.share_description or a.standfirst,
+        "translations": a.translations or {},
+        "text_language": dict.fromkeys(ARTICLE_FIELDS, i18n.DEFAULT),
         "source_url": a.source_url,
         "publisher": a.publisher,
         "published_on": a.published_on.isoformat(),
@@ -97,6 +106,7 @@ class ArticleDraft:
     image_url: str | None
     image_alt: str | None
     petition_slug: str | None
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _check(draft: ArticleDraft) -> None:
@@ -182,4 +192,4 @@ def set_published(slug: str, publish: bool, actor: Actor) -> Article:
 
 
 def _forget(slug: str) -> None:
-    cache.delete(LIST_KEY, f"article:v1:{slug}")
+    cache.delete(LIST_KEY, f"article:v2:{slug}")

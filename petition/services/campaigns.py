@@ -34,7 +34,7 @@ def campaign_overview() -> dict[str, Any]:
     if overview is None:
         raise NotFound("no campaign yet: run `flask --app app seed`")
     petitions = [petition_snapshot(slug) for slug in overview["petition_slugs"]]
-    overview = localized(overview, i18n.current().code, CAMPAIGN_FIELDS)
+    overview = i18n.localized(overview, i18n.current().code, CAMPAIGN_FIELDS)
     return {**overview, "petitions": petitions}
 
 
@@ -93,24 +93,8 @@ def petition_snapshot(slug: str) -> dict[str, Any]:
     language = i18n.current().code
     if language == i18n.DEFAULT:
         return snapshot
-    news = [localized(item, language, NEWS_FIELDS) for item in snapshot["news"]]
-    return {**localized(snapshot, language, TRANSLATED_FIELDS), "news": news}
-
-
-def localized(
-    written: dict[str, Any], language: str, fields: tuple[str, ...] = TRANSLATED_FIELDS
-) -> dict[str, Any]:
-    """What staff wrote (a petition, the campaign, a news item) in `language` where they
-    wrote it; `text_language` says which language each field is in (English where there is
-    no translation yet)."""
-    if language == i18n.DEFAULT:
-        return written
-    versions = written["translations"].get(language, {})
-    found = {field: versions[field] for field in fields if versions.get(field)}
-    if not found:
-        return written
-    languages = {**written["text_language"], **dict.fromkeys(found, language)}
-    return {**written, **found, "text_language": languages}
+    news = [i18n.localized(item, language, NEWS_FIELDS) for item in snapshot["news"]]
+    return {**i18n.localized(snapshot, language, TRANSLATED_FIELDS), "news": news}
 
 
 def _load_snapshot(slug: str) -> dict[str, Any] | None:
