@@ -195,7 +195,7 @@ class SignatureForm(SignerRules, PublicForm):
             country=self.country.data,
             consent_updates=bool(self.consent_updates.data),
             show_publicly=bool(self.show_publicly.data),
-            language=i18n.language_code(),
+            language=i18n.current().code,
         )
 
 

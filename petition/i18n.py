@@ -77,8 +77,9 @@ class LanguagePrefix:
 
 
 def language_code() -> str:
-    """The language of this request: its address's prefix; for the API, `?lang=` or the
-    browser's Accept-Language; English otherwise (and outside requests)."""
+    """Flask-Babel's locale selector: the address's prefix; for the API and oEmbed, `?lang=`;
+    English otherwise (and outside requests). Code asks `current()`, which also knows the
+    language an email is being rendered in."""
     if not has_request_context():
         return DEFAULT
     code = request.environ.get(ENVIRON_KEY)

@@ -7,6 +7,7 @@ import io
 import re
 from typing import Any
 
+import pytest
 from PIL import Image as Pillow
 from sqlalchemy import func, select
 
@@ -361,3 +362,16 @@ def test_the_api_takes_the_choice_too(app, admin, client):
         _confirm(signature, Details.of(signature))
         db.session.commit()
     assert "<strong>Api</strong>" in page(client)
+
+
+@pytest.mark.postgres
+def test_recent_signers_are_read_through_their_own_index(app):
+    """At ten million signatures the list must not scan the table (EXPLAIN, seq scans priced
+    out; the control is test_admin_at_scale's unindexed search)."""
+    from petition.services.campaigns import recent_signers_query
+    from tests.test_admin_at_scale import explain
+
+    with app.app_context():
+        plan = explain(recent_signers_query(1))
+    assert "ix_signatures_shown_confirmed_at" in plan, plan
+    assert "Seq Scan on signatures" not in plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from petition import i18n
 from petition.extensions import cache, db
@@ -169,18 +169,25 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
     }
 
 
-def _recent_signers(petition_id: int) -> list[dict[str, str]]:
-    """The latest confirmed signers who asked to be shown: first name and country only."""
-    rows = db.session.execute(
+def recent_signers_query(petition_id: int) -> Select[Any]:
+    """The latest confirmed signers who asked to be shown, newest first, with a few spare for
+    names the page will not show. `show_publicly` stands bare, as in the partial index's
+    predicate: PostgreSQL cannot match `show_publicly IS true` to it, and would scan."""
+    return (
         select(Signature.name, Signature.country, Signature.confirmed_at)
         .where(
             Signature.petition_id == petition_id,
-            Signature.show_publicly.is_(True),
+            Signature.show_publicly,
             Signature.state == SignatureState.CONFIRMED,
         )
         .order_by(Signature.confirmed_at.desc())
-        .limit(RECENT_SIGNERS_SHOWN * 2)  # a few spare, for names the page will not show
+        .limit(RECENT_SIGNERS_SHOWN * 2)
     )
+
+
+def _recent_signers(petition_id: int) -> list[dict[str, str]]:
+    """The latest confirmed signers who asked to be shown: first name and country only."""
+    rows = db.session.execute(recent_signers_query(petition_id))
     shown = [
         {"name": first, "country": country, "confirmed_at": _iso(at)}
         for name, country, at in rows

@@ -61,17 +61,17 @@ PRIVACY_PAGE = N_("privacy page")
 
 def consent_text(language: str | None = None) -> str:
     """The words beside the updates box, in the reader's language."""
-    return CONSENT_TEXTS.get(language or i18n.language_code(), CONSENT_TEXT)
+    return CONSENT_TEXTS.get(language or i18n.current().code, CONSENT_TEXT)
 
 
 def show_publicly_text(language: str | None = None) -> str:
-    return SHOW_PUBLICLY_TEXTS.get(language or i18n.language_code(), SHOW_PUBLICLY_TEXT)
+    return SHOW_PUBLICLY_TEXTS.get(language or i18n.current().code, SHOW_PUBLICLY_TEXT)
 
 
 def current_wording(language: str | None = None) -> int:
     """The id of the consent wording shown now in the reader's language (each language's
     words are a wording of their own), recorded the first time it is used."""
-    language = language if language in CONSENT_TEXTS else i18n.language_code()
+    language = language if language in CONSENT_TEXTS else i18n.current().code
     version = CONSENT_VERSION if language == i18n.DEFAULT else f"{CONSENT_VERSION}/{language}"
     known = current_app.extensions.setdefault("petition_consent_ids", {})
     if version in known:

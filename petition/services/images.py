@@ -36,10 +36,6 @@ class Rendition:
     width: int
     height: int
 
-    @property
-    def filename(self) -> str:
-        return f"{self.digest}.jpg"
-
 
 def store_upload(data: bytes, uploaded_by: str) -> Image:
     """The stored image for an uploaded file (the same file twice is stored once); raises

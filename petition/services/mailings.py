@@ -66,7 +66,7 @@ def start(slug: str, news_id: int, actor: Actor) -> int:
     mailing = Mailing(
         news_id=news.id,
         petition_id=news.petition_id,
-        subject=f"{news.title} – {news.petition.title}"[:200],
+        subject=news_subject(news.title, news.petition.title),
         state=MailingState.QUEUEING,
         created_at=utcnow(),
         created_by=actor.label,
@@ -195,7 +195,7 @@ def send_test(slug: str, news_id: int, actor: Actor, address: str) -> None:
     queue_email(
         NEWS,
         address,
-        f"[Test] {news.title} – {news.petition.title}",
+        f"[Test] {news_subject(news.title, news.petition.title)}",
         lane=Lane.TRANSACTIONAL,  # staff are waiting for it
         test=True,
         **_content(news, news.petition),
@@ -299,6 +299,11 @@ def _mailing_contents(ids: set[int]) -> dict[int, tuple[str, dict[str, Any]]]:
     }
 
 
+def news_subject(title: str, petition_title: str) -> str:
+    """A news email's subject: the news, then the petition it is about."""
+    return f"{title} – {petition_title}"[:200]
+
+
 def _in_language(
     subject: str, context: dict[str, Any], language: str
 ) -> tuple[str, dict[str, Any]]:
@@ -315,7 +320,7 @@ def _in_language(
         context["petition_title"] = title
     if news.get("title") and news.get("body"):
         context.update(title=news["title"], body=news["body"], news_language=language)
-        subject = f"{news['title']} – {context['petition_title']}"[:200]
+        subject = news_subject(news["title"], context["petition_title"])
     return subject, context
 
 
