@@ -160,7 +160,7 @@ class SignatureForm(SignerRules, PublicForm):
     consent_updates = CONSENT
     show_publicly = SHOW_PUBLICLY
     # Hidden from people by the stylesheet; a bot that fills it in is politely ignored.
-    website = StringField("Leave this field empty")
+    website = StringField(_l("Leave this field empty"))
     form_token = HiddenField()
     # The reader's answer to "Did you mean …?": "suggested" takes the suggestion, "typed"
     # keeps the address as they typed it.
@@ -220,7 +220,7 @@ class PrivacyRequestForm(PublicForm):
     """A reader asking for a link to their own privacy page."""
 
     email = EMAIL
-    website = StringField("Leave this field empty")
+    website = StringField(_l("Leave this field empty"))
     form_token = HiddenField()
 
     def validate_email(self, field: EmailField) -> None:

@@ -121,6 +121,13 @@ def localized(written: dict[str, Any], language: str, fields: tuple[str, ...]) -
     return {**written, **found, "text_language": languages}
 
 
+def written_in(
+    text: str, translations: dict[str, dict[str, str]] | None, language: str, field: str
+) -> str:
+    """One field of what staff wrote, in `language` where they wrote it, else the English."""
+    return ((translations or {}).get(language) or {}).get(field) or text
+
+
 def current() -> Language:
     """The language being spoken now: the request's, or the one an email is rendered in."""
     if not has_app_context():

@@ -121,6 +121,14 @@ def text_lang(snapshot: dict[str, Any], field: str) -> Markup:
     return Markup(' lang="%s"') % i18n.LANGUAGES[written].tag
 
 
+def english(text: str) -> Markup:
+    """What the operator wrote in English (our organisation's name, a publisher's), marked as
+    English on a page in another language, so screen readers say it rightly."""
+    if i18n.current().code == i18n.DEFAULT:
+        return Markup("%s") % text
+    return Markup('<span lang="en-GB">%s</span>') % text
+
+
 def strong(text: str) -> Markup:
     """Words in bold inside a translated sentence (the sentence keeps its own word order)."""
     return Markup("<strong>%s</strong>") % text
@@ -180,6 +188,7 @@ def init_templating(app: Flask) -> None:
         paragraphs=paragraphs,
         json_attribute=json_attribute,
         greeting=names.greeting,
+        english=english,
     )
     env.globals.update(
         asset_url=asset_url,

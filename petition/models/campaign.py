@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from petition import i18n
 from petition.models.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -152,6 +153,10 @@ class Petition(Base):
         back_populates="petition",
         order_by="(PetitionNews.published_at.desc(), PetitionNews.id.desc())",
     )
+
+    def title_in(self, language: str) -> str:
+        """The title as readers of `language` see it (English where staff wrote none)."""
+        return i18n.written_in(self.title, self.translations, language, "title")
 
     def is_open(self, now: datetime | None = None) -> bool:
         """Whether signatures are being taken right now."""

@@ -104,7 +104,12 @@ def privacy_me_copy(token: str) -> Any:
         response = Response(body, mimetype="application/json")
         response.headers["Content-Disposition"] = 'attachment; filename="my-petition-data.json"'
         return response
-    return render_template("public/privacy_copy.html", report=report)
+    return render_template(
+        "public/privacy_copy.html",
+        report=report,
+        field_names=privacy.FIELD_NAMES,
+        state_names=privacy.STATE_NAMES,
+    )
 
 
 @bp.post("/privacy/me/<token>/stop-updates")

@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from petition import i18n
 from petition.extensions import cache, db
 from petition.i18n import N_
 from petition.models import (
@@ -252,14 +253,21 @@ def verify_receipt(code: str) -> dict[str, Any] | None:
         return None
     receipt_hash = receipts.receipt_hash(code)
     found = db.session.execute(
-        select(Signature.state, Signature.confirmed_at, Petition.slug, Petition.title)
+        select(
+            Signature.state,
+            Signature.confirmed_at,
+            Petition.slug,
+            Petition.title,
+            Petition.translations,
+        )
         .join(Petition, Petition.id == Signature.petition_id)
         .where(Signature.receipt_hash == receipt_hash)
     ).first()
     if found is None:
         db.session.rollback()
         return None
-    state, confirmed_at, slug, title = found
+    state, confirmed_at, slug, english_title, translations = found
+    title = i18n.written_in(english_title, translations, i18n.current().code, "title")
     counted = state == SignatureState.CONFIRMED
     result = {
         "counted": counted,

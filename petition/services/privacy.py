@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select, update
 
 from petition import i18n
 from petition.extensions import db
+from petition.i18n import N_
 from petition.mail import queue_email
 from petition.mail.delivery import Drop, Outgoing
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureToken, utcnow
@@ -87,12 +88,45 @@ def subject_access(person: Person, actor: Actor) -> dict[str, Any]:
     return report
 
 
+# What each field of a signature is called in the copy a reader asks for (the JSON keeps the
+# keys): translated where it is shown.
+FIELD_NAMES = {
+    "name": N_("Name"),
+    "email": N_("Email address"),
+    "postcode": N_("Postcode"),
+    "country": N_("Country"),
+    "state": N_("State"),
+    "signed_at": N_("Signed"),
+    "confirmed_at": N_("Confirmed"),
+    "withdrawn_at": N_("Withdrawn"),
+    "invalidated_at": N_("Not counted since"),
+    "invalidation_reason": N_("Why it is not counted"),
+    "erased_at": N_("Erased"),
+    "asked_for_updates_when_signing": N_("Asked for campaign updates when signing"),
+    "consent_wording": N_("The words agreed to"),
+    "consented_at": N_("Agreed"),
+    "shown_as_recent_signer": N_("Shown among recent signers"),
+    "source": N_("Where you signed"),
+    "referrer_host": N_("The site you came from"),
+    "utm_source": N_("Campaign link: source"),
+    "utm_medium": N_("Campaign link: medium"),
+    "utm_campaign": N_("Campaign link: campaign"),
+    "ip_address": N_("IP address"),
+}
+STATE_NAMES = {
+    "pending": N_("waiting for confirmation"),
+    "confirmed": N_("confirmed and counted"),
+    "withdrawn": N_("withdrawn"),
+    "invalidated": N_("not counted"),
+}
+
+
 def _describe(s: Signature) -> dict[str, Any]:
     def iso(value: Any) -> str | None:
         return value.isoformat() if value else None
 
     return {
-        "petition": s.petition.title,
+        "petition": s.petition.title_in(i18n.current().code),
         "name": s.name,
         "email": s.email,
         "postcode": s.postcode,

@@ -12,6 +12,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
+from petition import i18n
 from petition.extensions import db
 from petition.mail import queue_email
 from petition.models import Petition, PetitionState, Signature, SignatureState, utcnow
@@ -45,7 +46,7 @@ def _send_batch(now: datetime, signed_before: datetime) -> int:
     # Older ones have no link left to press (and retention deletes them).
     oldest = now - timedelta(days=config["CONFIRM_TOKEN_DAYS"])
     rows = db.session.execute(
-        select(Signature, Petition.title, Petition.slug)
+        select(Signature, Petition.title, Petition.translations, Petition.slug)
         .join(Petition, Petition.id == Signature.petition_id)
         .where(
             Signature.state == SignatureState.PENDING,
@@ -64,7 +65,8 @@ def _send_batch(now: datetime, signed_before: datetime) -> int:
         db.session.rollback()
         return 0
     reminded: Counter[int] = Counter()
-    for signature, title, slug in rows:
+    for signature, english_title, translations, slug in rows:
+        title = i18n.written_in(english_title, translations, signature.language, "title")
         recipient = Recipient(
             signature.id,
             SignatureState.PENDING,
@@ -91,7 +93,7 @@ def _send_batch(now: datetime, signed_before: datetime) -> int:
         reminded[signature.petition_id] += 1
     db.session.execute(
         update(Signature)
-        .where(Signature.id.in_([signature.id for signature, _, _ in rows]))
+        .where(Signature.id.in_([row[0].id for row in rows]))
         .values(reminded_at=now)
         .execution_options(synchronize_session=False)
     )

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.orm import contains_eager
 
+from petition import i18n
 from petition.extensions import db
 from petition.mail import compose_email, queue_email
 from petition.mail.delivery import Drop, Outgoing
@@ -265,12 +266,13 @@ def _receipts(rows: list[Any]) -> dict[int, Outgoing | Drop]:
     if not rows:
         return {}
     found = {
-        signature_id: (receipt_hash, title, slug, language)
-        for signature_id, receipt_hash, title, slug, language in db.session.execute(
+        signature_id: (receipt_hash, title, translations, slug, language)
+        for signature_id, receipt_hash, title, translations, slug, language in db.session.execute(
             select(
                 Signature.id,
                 Signature.receipt_hash,
                 Petition.title,
+                Petition.translations,
                 Petition.slug,
                 Signature.language,
             )
@@ -284,14 +286,16 @@ def _receipts(rows: list[Any]) -> dict[int, Outgoing | Drop]:
     db.session.rollback()
     prepared: dict[int, Outgoing | Drop] = {}
     for row in rows:
-        receipt_hash, title, slug, lang = found.get(row.signature_id, (None, "", "", "en"))
+        receipt_hash, title, translations, slug, lang = found.get(
+            row.signature_id, (None, "", None, "", "en")
+        )
         code = receipts.code_for(row.signature_id, receipt_hash)
         if code is None or not row.to_address:
             prepared[row.id] = Drop("the signature is no longer counted")
             continue
         context = {
             "receipt": code,
-            "petition_title": title,
+            "petition_title": i18n.written_in(title, translations, lang, "title"),
             "petition_url": external_url("public.petition", slug=slug, _language=lang),
             "verify_url": external_url("public.verify", _language=lang),
             "integrity_url": external_url("public.integrity", slug=slug, _language=lang),
@@ -342,7 +346,7 @@ def _tell_existing_signer(row: Any) -> Outgoing | Drop:
         signature.state,
         details.name,
         row.to_address,
-        petition.title,
+        petition.title_in(request.get("language", "en")),
         petition.slug,
         consent.wants_updates([signature.email_hash or ""]),
         request.get("language", "en"),
@@ -441,7 +445,7 @@ def look_up_link(token: str, purpose: TokenPurpose) -> SignatureLink:
     grace = timedelta(hours=current_app.config["CONFIRM_GRACE_HOURS"])
     link = SignatureLink(
         petition_slug=petition.slug,
-        petition_title=petition.title,
+        petition_title=petition.title_in(i18n.current().code),
         state=signature.state,
         can_confirm=petition.accepts_confirmations(grace),
         receives_updates=consent.wants_updates(_hashes_of(signature)),
@@ -467,7 +471,7 @@ def confirm_signature(token: str, corrections: Details | None = None) -> Signatu
     if signature.state in (SignatureState.PENDING, SignatureState.WITHDRAWN):
         if not petition.accepts_confirmations(grace):
             db.session.rollback()
-            raise ConfirmationClosed(petition.title)
+            raise ConfirmationClosed(petition.title_in(i18n.current().code))
         changed = _confirm(signature, details)
         receipt = receipts.receipt_code(signature.id) if changed else receipt
     elif signature.state == SignatureState.INVALIDATED:
@@ -475,7 +479,7 @@ def confirm_signature(token: str, corrections: Details | None = None) -> Signatu
         raise LinkInvalid("signature invalidated")
     link = SignatureLink(
         petition.slug,
-        petition.title,
+        petition.title_in(i18n.current().code),
         SignatureState.CONFIRMED,
         True,
         changed,
@@ -523,7 +527,8 @@ def _receipt_email(signature: Signature) -> dict[str, Any]:
     """A short email with the receipt code, queued with the confirmation itself and written
     when it is sent (the code is never stored)."""
     with force_locale(signature.language):
-        subject = _("Your receipt: %(title)s", title=signature.petition.title)
+        title = signature.petition.title_in(signature.language)
+        subject = _("Your receipt: %(title)s", title=title)
     return {**compose_email(RECEIPT, signature.email or "", subject), "signature_id": signature.id}
 
 
@@ -569,7 +574,12 @@ def _withdraw(signature: Signature) -> SignatureLink:
     )
     consent.stop(_hashes_of(signature), consent.WITHDRAWAL, signature.id)
     link = SignatureLink(
-        petition.slug, petition.title, SignatureState.WITHDRAWN, False, was_counted, withdrawn=True
+        petition.slug,
+        petition.title_in(i18n.current().code),
+        SignatureState.WITHDRAWN,
+        False,
+        was_counted,
+        withdrawn=True,
     )
     db.session.commit()
     return link
@@ -586,7 +596,7 @@ def look_up_stop_link(token: str) -> SignatureLink:
     signature = _signature_for_stop_link(token)
     link = SignatureLink(
         signature.petition.slug,
-        signature.petition.title,
+        signature.petition.title_in(i18n.current().code),
         signature.state,
         False,
         receives_updates=consent.wants_updates(_hashes_of(signature)),
@@ -613,7 +623,9 @@ def _signature_for_stop_link(token: str) -> Signature:
 def _stop_updates(signature: Signature, route: str) -> SignatureLink:
     petition = signature.petition
     consent.stop(_hashes_of(signature), route, signature.id)
-    link = SignatureLink(petition.slug, petition.title, signature.state, False)
+    link = SignatureLink(
+        petition.slug, petition.title_in(i18n.current().code), signature.state, False
+    )
     db.session.commit()
     return link
 
