@@ -123,6 +123,27 @@ def reads() -> list[Row]:
     ]
 
 
+def languages() -> list[Row]:
+    """The same pages in Ukrainian and in English, on one server: as deployed (the micro-cache
+    answers repeats for a second) and rendered for every request (a new query each time)."""
+    with postgres_database(DATABASE_URL, database_name("languages")) as url:
+        env = app_env(url)
+        flask("db", "upgrade", env=env)
+        flask("seed", env=env)
+        rows = []
+        with server("app:app", env) as ours:
+            for name, path in (
+                ("petition page", f"/petitions/{SEED_SLUG}"),
+                ("widget page", f"/embed/petitions/{SEED_SLUG}"),
+            ):
+                for how, script in (("", None), (", rendered each time", "uncached.lua")):
+                    result = compare(
+                        Target(f"{ours}/uk{path}", script), Target(f"{ours}{path}", script)
+                    )
+                    rows.append(Row(f"{name} in Ukrainian{how}", f"the English {name}", result))
+    return rows
+
+
 # Scenarios with tables of their own.
 SEPARATE = ("viral", "export", "mail", "admin", "integrity")
 
@@ -131,6 +152,7 @@ SCENARIOS: dict[str, Callable[[], list[Row]]] = {
     "confirming": confirming,
     "reads": reads,
     "timing": timing,
+    "languages": languages,
 }
 
 

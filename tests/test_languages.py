@@ -502,3 +502,33 @@ def test_a_story_in_ukrainian_where_staff_wrote_one(app, admin, client):
     form = html_of(admin.get(f"/admin{story}"))
     assert "In Ukrainian" in form and "1 of 5 missing" in form  # no picture, so no alt text
     assert "Дванадцятеро бійців ОМОНу" in form
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"url": f"http://petition.test/uk/petitions/{SLUG}"},
+        {"url": f"http://petition.test/petitions/{SLUG}", "lang": "uk"},
+    ],
+)
+def test_oembed_of_a_ukrainian_address_is_ukrainian_throughout(client, query):
+    data = client.get("/oembed", query_string=query).get_json()
+    assert data["title"].startswith("Більше й швидше допомагати людям")
+    assert f'src="http://petition.test/uk/embed/petitions/{SLUG}"' in data["html"]
+    assert 'title="Більше й швидше' in html.unescape(data["html"])
+    english = client.get("/oembed", query_string={"url": f"http://petition.test{PAGE}"})
+    assert english.get_json()["title"].startswith("Go further and faster")
+
+
+def test_the_embed_page_in_ukrainian_offers_the_ukrainian_address(client):
+    page = html.unescape(client.get(f"/uk{PAGE}/embed").get_data(as_text=True))
+    assert '<html lang="uk">' in page and "Розмістіть петицію на своєму сайті" in page
+    assert f'<code class="code" translate="no">http://petition.test/uk{PAGE}</code>' in page
+    # Both snippets, each linking to the page in its own language.
+    assert f'data-petition="{SLUG}"><a href="http://petition.test{PAGE}">Sign the petition' in page
+    assert f'data-petition="{SLUG}" data-lang="uk"><a href="http://petition.test/uk{PAGE}">' in page
+    # The preview speaks the page's language (embed.js reads <html lang>).
+    assert (
+        f'class="embed-preview" data-petition="{SLUG}"><a href="http://petition.test/uk{PAGE}"'
+        in page
+    )

@@ -127,8 +127,13 @@ def oembed() -> Any:
         abort(400, description="maxwidth and maxheight must be whole numbers.")
     pasted = request.args.get("url", "")
     slug = _petition_slug(pasted)
+    # The widget's language: `lang=`, or the pasted page's own (/uk/petitions/…), or English.
+    lang = request.args.get("lang", "")
+    if lang not in i18n.LANGUAGES:
+        lang = i18n.language_in(pasted)
     try:
-        petition = petition_snapshot(slug) if slug else None
+        with force_locale(lang):
+            petition = petition_snapshot(slug) if slug else None
     except NotFound:
         petition = None
     if petition is None:
@@ -136,10 +141,6 @@ def oembed() -> Any:
     width, height = max(200, min(max_width, OEMBED_WIDTH)), max(250, min(max_height, OEMBED_HEIGHT))
     # The host page's attribution, from the address the editor pasted (the frame itself, in a
     # sandbox, cannot tell where it is).
-    # The widget's language: `lang=`, or the pasted page's own (/uk/petitions/…), or English.
-    lang = request.args.get("lang", "")
-    if lang not in i18n.LANGUAGES:
-        lang = i18n.language_in(pasted)
     src = external_url("widget.petition", slug=slug, _language=lang, **_attribution_in(pasted))
     with force_locale(lang):
         html = render_template(
