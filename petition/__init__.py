@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from petition.api import bp as api_bp
     from petition.donations import bp as donations_bp
     from petition.ops import bp as ops_bp
+    from petition.osdi import bp as osdi_bp
     from petition.public import bp as public_bp
     from petition.widget import bp as widget_bp
 
@@ -96,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(donations_bp)
     app.register_blueprint(widget_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(osdi_bp, url_prefix="/api/osdi/v1")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     init_admin_access(app)
 

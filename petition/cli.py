@@ -15,7 +15,15 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from petition.models import Role, SignatureState
-from petition.services import accounts, counting, digests, exports, retention, two_factor
+from petition.services import (
+    accounts,
+    counting,
+    digests,
+    exports,
+    partners,
+    retention,
+    two_factor,
+)
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput, NotFound
 from petition.services.exports import ExportFilter
@@ -32,6 +40,7 @@ def register_commands(app: Flask) -> None:
         reset_two_factor_command,
         export_command,
         purge_command,
+        partner_group,
     ):
         app.cli.add_command(command)
 
@@ -185,3 +194,96 @@ def export_command(slug: str, state: str, consent: str, output: str | None) -> N
 def purge_command() -> None:
     """Apply retention now: old unconfirmed signatures, old IP addresses, old mail records."""
     click.echo(f"Purge: {retention.purge(actor=Actor('command line'))}.")
+
+
+def _operator() -> Actor:
+    return Actor(f"command line ({getpass.getuser()})")
+
+
+def _refused(exc: InvalidInput | NotFound) -> click.ClickException:
+    message = " ".join(exc.errors.values()) if isinstance(exc, InvalidInput) else str(exc)
+    return click.ClickException(message)
+
+
+@click.group("partner")
+def partner_group() -> None:
+    """Partners: organisations with API keys, their own opt-in question and webhooks."""
+
+
+@partner_group.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The partner's name, as signers see it.")
+@click.option("--website", default="", help="Its website, https://…")
+@click.option("--question", help="Its own opt-in question, shown to signers beside ours.")
+@with_appcontext
+def partner_create_command(slug: str, name: str, website: str, question: str | None) -> None:
+    """Add a partner (audited)."""
+    try:
+        partner = partners.create(slug, name, _operator(), website=website, question=question)
+    except (InvalidInput, NotFound) as exc:
+        raise _refused(exc) from None
+    asks = "asks its own question" if partner.asks_opt_in else "asks no question of its own"
+    click.echo(f"Created partner {partner.slug} ({partner.name}); it {asks}.")
+
+
+@partner_group.command("key")
+@click.argument("slug")
+@click.option("--write", is_flag=True, help="The key may also record signatures.")
+@click.option(
+    "--trusted",
+    is_flag=True,
+    help="Signatures it records count as confirmed, with no email from us (audited).",
+)
+@with_appcontext
+def partner_key_command(slug: str, write: bool, trusted: bool) -> None:
+    """Make a new API key for a partner and print it, this once."""
+    try:
+        new = partners.issue_key(slug, _operator(), can_write=write, trusted=trusted)
+    except (InvalidInput, NotFound) as exc:
+        raise _refused(exc) from None
+    scope = "read and write" if new.can_write else "read only"
+    click.echo(new.key)
+    click.echo(
+        f"A {scope}{', trusted' if new.trusted else ''} key for {slug}, shown only now: "
+        f"give it to the partner safely. Revoke it with `partner revoke-key {new.prefix}`.",
+        err=True,
+    )
+
+
+@partner_group.command("revoke-key")
+@click.argument("prefix")
+@with_appcontext
+def partner_revoke_key_command(prefix: str) -> None:
+    """Stop a key working at once (by the first characters it is listed by)."""
+    try:
+        key = partners.revoke_key(prefix, _operator())
+    except NotFound as exc:
+        raise _refused(exc) from None
+    click.echo(f"Revoked {prefix} of {key.partner.slug}.")
+
+
+@partner_group.command("webhook")
+@click.argument("slug")
+@click.argument("url")
+@with_appcontext
+def partner_webhook_command(slug: str, url: str) -> None:
+    """Send a partner's events to URL; prints the secret they are signed with."""
+    try:
+        endpoint, secret = partners.add_webhook(slug, url, _operator())
+    except (InvalidInput, NotFound) as exc:
+        raise _refused(exc) from None
+    click.echo(secret)
+    click.echo(f"Events for {slug} go to {endpoint.url}, signed with the secret above.", err=True)
+
+
+@partner_group.command("list")
+@with_appcontext
+def partner_list_command() -> None:
+    """Every partner, with its keys in use."""
+    for partner in partners.all_partners():
+        keys = [k for k in partner.keys if k.revoked_at is None]
+        described = ", ".join(
+            f"{k.prefix} ({'write' if k.can_write else 'read'}{', trusted' if k.trusted else ''})"
+            for k in keys
+        )
+        click.echo(f"{partner.slug}\t{partner.name}\tkeys: {described or 'none'}")

@@ -61,6 +61,7 @@ class Defaults:
     PRIVACY_RATE_LIMIT = "5 per minute; 30 per hour"
     PRIVACY_ADDRESS_RATE_LIMIT = "3 per hour"
     VERIFY_RATE_LIMIT = "20 per minute; 300 per hour"
+    PARTNER_RATE_LIMIT = "600 per minute"
     RATELIMIT_ENABLED = True
     # A sliding window: no burst of twice the limit either side of a minute's turn.
     RATELIMIT_STRATEGY = "moving-window"
@@ -175,6 +176,7 @@ ENV_VARS: dict[str, type] = {
     "PRIVACY_RATE_LIMIT": str,
     "PRIVACY_ADDRESS_RATE_LIMIT": str,
     "VERIFY_RATE_LIMIT": str,
+    "PARTNER_RATE_LIMIT": str,
     "RATELIMIT_ENABLED": bool,
     "TRUSTED_PROXY_COUNT": int,
     "RATELIMIT_IPV6_PREFIX": int,

@@ -14,8 +14,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 # Limits are declared on the views that need them; nothing is limited by default.
 limiter = Limiter(client_key, in_memory_fallback_enabled=True, swallow_errors=True)
-# Every limit guards a POST: reads and CORS preflights never spend anyone's allowance.
-limiter.request_filter(lambda: request.method != "POST")
+# Limits guard POSTs: public reads and CORS preflights never spend anyone's allowance. The
+# partners' API is the exception: every request there reads personal data or tries a key.
+limiter.request_filter(lambda: request.method != "POST" and request.blueprint != "osdi")
 cache = Cache()
 # Admin only: public pages never touch the session (see security/headers.py).
 login_manager = LoginManager()

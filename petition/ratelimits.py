@@ -51,3 +51,12 @@ def _verify_limit() -> str:
 
 # Checking receipts: cheap, but nobody needs hundreds a minute.
 verify_limit = limiter.shared_limit(_verify_limit, scope="verify")
+
+
+def _partner_limit() -> str:
+    return current_app.config["PARTNER_RATE_LIMIT"]
+
+
+# The partners' API, per IP address (counted before the key is checked, so guessing keys from
+# one address is as slow as using one).
+partner_limit = limiter.shared_limit(_partner_limit, scope="partner")

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import current_app
 
+from petition.api import openapi_osdi
+
 
 def _error(description: str) -> dict[str, Any]:
     return {
@@ -391,7 +393,8 @@ def openapi_document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Live counts for anyone (cacheable, CORS-open, no personal data), signing for our "
-                "widget and partners, and oEmbed for content management systems."
+                "widget and partners, oEmbed for content management systems, and for partners "
+                "with a key, an OSDI API (HAL+JSON) of petitions and their own signers."
             ),
         },
         "servers": [{"url": server}],
@@ -611,6 +614,10 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **openapi_osdi.paths(_error),
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": {**SCHEMAS, **openapi_osdi.SCHEMAS},
+            "securitySchemes": openapi_osdi.SECURITY_SCHEMES,
+        },
     }

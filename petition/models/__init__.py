@@ -26,6 +26,7 @@ from petition.models.figures import Figure
 from petition.models.image import Image, ImageRendition
 from petition.models.integrity import CountDigest, PetitionCountryDay, PetitionTally, ReceiptEntry
 from petition.models.outbox import Lane, Mailing, MailingState, OutboxMessage, Suppression
+from petition.models.partner import Partner, PartnerKey, PartnerWording, WebhookEndpoint
 from petition.models.signature import (
     INVALIDATION_CATEGORIES,
     Signature,
@@ -36,6 +37,10 @@ from petition.models.signature import (
 from petition.models.worker import WorkerHeartbeat
 
 __all__ = [
+    "Partner",
+    "PartnerKey",
+    "PartnerWording",
+    "WebhookEndpoint",
     "INVALIDATION_CATEGORIES",
     "MILESTONES",
     "STATUS_RANK",

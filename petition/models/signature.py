@@ -109,6 +109,15 @@ class Signature(Base):
             "confirmed_at",
             where="show_publicly AND state = 'confirmed'",
         ),
+        # A partner's signers who said yes to its own question, in the order they signed:
+        # what its API key lists (only signatures that came through a partner are in it).
+        partial_index(
+            "ix_signatures_partner_opted_in",
+            "partner_id",
+            "petition_id",
+            "id",
+            where="partner_consented_at IS NOT NULL",
+        ),
         # Withdrawn signatures whose details retention has yet to remove: a handful at most.
         partial_index(
             "ix_signatures_withdrawn_at_unerased",
@@ -144,6 +153,12 @@ class Signature(Base):
     # Whether the signer asked for their first name and country to be shown among the recent
     # signers on the petition page (as chosen on the form, and confirmed by the owner).
     show_publicly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The partner the signature came through (its widget, its link, or its API key), and
+    # whether the signer said yes to the partner's own question (its words, and when). A
+    # partner sees only its own signers who said yes; ours is a separate question.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    partner_wording_id: Mapped[int | None] = mapped_column(ForeignKey("partner_wordings.id"))
+    partner_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The language the signer signed in (petition/i18n.py): every later email speaks it.
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     source: Mapped[str] = mapped_column(String(120), default="petition")

@@ -1,0 +1,246 @@
+"""The partners' OSDI API (`/api/osdi/v1`) in the OpenAPI document: HAL+JSON behind a key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HAL = "application/hal+json"
+KEY = [{"partnerKey": []}]
+SECURITY_SCHEMES = {
+    "partnerKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "OSDI-API-Token",
+        "description": "A partner's API key (`flask --app app partner key SLUG`); "
+        "`Authorization: Bearer …` works too.",
+    }
+}
+
+SLUG = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 80},
+    "example": "help-ukraine-refugees",
+}
+PAGING = [
+    {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "default": 1},
+    },
+    {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+    },
+]
+
+LINK = {"type": "object", "required": ["href"], "properties": {"href": {"type": "string"}}}
+DATE = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS: dict[str, Any] = {
+    "OsdiEntryPoint": {
+        "type": "object",
+        "required": ["osdi_version", "max_pagesize", "namespace", "_links"],
+        "properties": {
+            "motd": {"type": "string"},
+            "vendor_name": {"type": "string"},
+            "product_name": {"type": "string"},
+            "osdi_version": {"type": "string"},
+            "max_pagesize": {"type": "integer"},
+            "namespace": {"type": "string"},
+            "_links": {
+                "type": "object",
+                "required": ["self", "osdi:petitions"],
+                "properties": {"self": LINK, "osdi:petitions": LINK},
+            },
+        },
+    },
+    "OsdiPetition": {
+        "type": "object",
+        "required": ["identifiers", "title", "browser_url", "total_signatures", "_links"],
+        "properties": {
+            "identifiers": {"type": "array", "items": {"type": "string"}},
+            "origin_system": {"type": "string"},
+            "name": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "petition_text": {"type": "string"},
+            "browser_url": {"type": "string"},
+            "total_signatures": {"type": "integer", "minimum": 0},
+            "status": {"type": "string"},
+            "target": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+            "_links": {"type": "object", "required": ["self"]},
+        },
+    },
+    "OsdiPerson": {
+        "type": "object",
+        "required": ["given_name", "family_name", "email_addresses", "postal_addresses"],
+        "properties": {
+            "given_name": {"type": "string"},
+            "family_name": {"type": "string"},
+            "email_addresses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["address"],
+                    "properties": {
+                        "address": {"type": "string"},
+                        "primary": {"type": "boolean"},
+                    },
+                },
+            },
+            "postal_addresses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "postal_code": {"type": "string"},
+                        "country": {"type": "string"},
+                        "primary": {"type": "boolean"},
+                    },
+                },
+            },
+            "languages_spoken": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "OsdiSignature": {
+        "type": "object",
+        "description": "A signer who came through the partner, said yes to its own question "
+        "and confirmed by email.",
+        "required": ["identifiers", "action_date", "_links", "_embedded"],
+        "properties": {
+            "identifiers": {"type": "array", "items": {"type": "string"}},
+            "origin_system": {"type": "string"},
+            "created_date": DATE,
+            "modified_date": DATE,
+            "action_date": DATE,
+            "confirmed_date": DATE,
+            "partner_consent_date": DATE,
+            "referrer_data": {"type": "object"},
+            "_links": {"type": "object", "required": ["self", "osdi:petition"]},
+            "_embedded": {
+                "type": "object",
+                "required": ["osdi:person"],
+                "properties": {"osdi:person": {"$ref": "#/components/schemas/OsdiPerson"}},
+            },
+        },
+    },
+}
+
+
+def _collection(name: str, item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["total_pages", "per_page", "page", "total_records", "_links", "_embedded"],
+        "properties": {
+            "total_pages": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer"},
+            "page": {"type": "integer"},
+            "total_records": {"type": "integer", "minimum": 0},
+            "_links": {
+                "type": "object",
+                "required": ["self"],
+                "properties": {"self": LINK, "next": LINK, "prev": LINK},
+            },
+            "_embedded": {
+                "type": "object",
+                "required": [f"osdi:{name}"],
+                "properties": {
+                    f"osdi:{name}": {
+                        "type": "array",
+                        "items": {"$ref": f"#/components/schemas/{item}"},
+                    }
+                },
+            },
+        },
+    }
+
+
+def paths(error: Any) -> dict[str, Any]:
+    """The OSDI paths; `error(description)` makes an error response as the rest of the API."""
+
+    def answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"description": description, "content": {HAL: {"schema": schema}}}
+
+    refused = {
+        "401": error("No partner API key, or one that is not (or no longer) valid"),
+        "429": error("Too many requests"),
+    }
+    paged = {**refused, "400": error("page or per_page out of range")}
+    return {
+        "/api/osdi/v1/": {
+            "get": {
+                "summary": "OSDI API entry point",
+                "security": KEY,
+                "responses": {
+                    "200": answer(
+                        "Links to the resources", {"$ref": "#/components/schemas/OsdiEntryPoint"}
+                    ),
+                    **refused,
+                },
+            }
+        },
+        "/api/osdi/v1/petitions": {
+            "get": {
+                "summary": "The campaign's petitions, page by page (`_links.next`)",
+                "security": KEY,
+                "parameters": PAGING,
+                "responses": {
+                    "200": answer("A page of petitions", _collection("petitions", "OsdiPetition")),
+                    **paged,
+                },
+            }
+        },
+        "/api/osdi/v1/petitions/{slug}": {
+            "get": {
+                "summary": "One petition",
+                "security": KEY,
+                "parameters": [SLUG],
+                "responses": {
+                    "200": answer("The petition", {"$ref": "#/components/schemas/OsdiPetition"}),
+                    "404": error("No such petition"),
+                    **refused,
+                },
+            }
+        },
+        "/api/osdi/v1/petitions/{slug}/signatures": {
+            "get": {
+                "summary": "The partner's own signers of a petition who said yes to its "
+                "question (confirmed signatures only), oldest first; each read is audited",
+                "security": KEY,
+                "parameters": [SLUG, *PAGING],
+                "responses": {
+                    "200": answer(
+                        "A page of signatures", _collection("signatures", "OsdiSignature")
+                    ),
+                    "404": error("No such petition"),
+                    **paged,
+                },
+            }
+        },
+        "/api/osdi/v1/petitions/{slug}/signatures/{signature_id}": {
+            "get": {
+                "summary": "One of the partner's own signatures",
+                "security": KEY,
+                "parameters": [
+                    SLUG,
+                    {
+                        "name": "signature_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
+                "responses": {
+                    "200": answer("The signature", {"$ref": "#/components/schemas/OsdiSignature"}),
+                    "404": error("No such signature among the partner's"),
+                    **refused,
+                },
+            }
+        },
+    }

@@ -1,0 +1,219 @@
+"""OSDI resources: the API entry point, petitions, and a partner's own opted-in signers.
+
+Field names are OSDI's (https://opensupporter.github.io/osdi-docs/): `identifiers`,
+`given_name`, `email_addresses[].address`, `postal_addresses[].postal_code`, `total_pages`,
+`_links`, `_embedded`. Every answer is private to the key that asked (no shared caching)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Response, abort, g, request
+
+from petition.osdi import bp
+from petition.ratelimits import partner_limit
+from petition.services import partners
+from petition.services.campaigns import campaign_overview, petition_snapshot
+from petition.services.errors import NotFound
+from petition.urls import external_url
+
+NAMESPACE = "refugees_welcome"
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 25
+CURIES = [
+    {"name": "osdi", "href": "https://opensupporter.github.io/osdi-docs/{rel}", "templated": True}
+]
+
+
+# One budget for the whole API, checked before the key is.
+partner_limit(bp)
+
+
+@bp.before_request
+def authenticate() -> None:
+    """Every resource needs a partner's key: `OSDI-API-Token` (OSDI's header) or a bearer."""
+    token = request.headers.get("OSDI-API-Token", "")
+    if not token and request.authorization and request.authorization.type == "bearer":
+        token = request.authorization.token or ""
+    g.partner = partners.authenticate(token.strip())
+    if g.partner is None:
+        abort(401, description="Send a partner API key in the OSDI-API-Token header.")
+
+
+@bp.after_request
+def private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="osdi"'
+    return response
+
+
+def hal(payload: dict[str, Any], status: int = 200) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, status=status, mimetype="application/hal+json")
+
+
+def link(endpoint: str, **values: Any) -> dict[str, str]:
+    return {"href": external_url(endpoint, **values)}
+
+
+@bp.get("/")
+def entry_point() -> Response:
+    caller = g.partner
+    return hal(
+        {
+            "motd": f"Welcome, {caller.name}: the Refugees Welcome petitions.",
+            "vendor_name": "Refugees Welcome",
+            "product_name": "Refugees Welcome petitions",
+            "osdi_version": "1.0",
+            "max_pagesize": MAX_PAGE_SIZE,
+            "namespace": NAMESPACE,
+            "_links": {
+                "curies": CURIES,
+                "self": {**link("osdi.entry_point"), "title": "This API entry point"},
+                "osdi:petitions": {
+                    **link("osdi.petitions"),
+                    "title": "The campaign's petitions",
+                },
+            },
+        }
+    )
+
+
+def page_asked() -> tuple[int, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", DEFAULT_PAGE_SIZE))
+    except ValueError:
+        abort(400, description="page and per_page are whole numbers.")
+    if page < 1 or not 1 <= per_page <= MAX_PAGE_SIZE:
+        abort(400, description=f"page starts at 1; per_page is 1 to {MAX_PAGE_SIZE}.")
+    return page, per_page
+
+
+def collection(
+    name: str, items: list[dict[str, Any]], total: int, page: int, per_page: int, **values: Any
+) -> Response:
+    """An OSDI collection: one page of resources, with links to the next and previous."""
+    endpoint = request.endpoint or ""
+    pages = max(1, -(-total // per_page))
+    links: dict[str, Any] = {
+        "curies": CURIES,
+        "self": link(endpoint, page=page, per_page=per_page, **values),
+        f"osdi:{name}": [item["_links"]["self"] for item in items],
+    }
+    if page < pages:
+        links["next"] = link(endpoint, page=page + 1, per_page=per_page, **values)
+    if page > 1:
+        links["prev"] = link(endpoint, page=min(page - 1, pages), per_page=per_page, **values)
+    return hal(
+        {
+            "total_pages": pages,
+            "per_page": per_page,
+            "page": page,
+            "total_records": total,
+            "_links": links,
+            "_embedded": {f"osdi:{name}": items},
+        }
+    )
+
+
+def petition_resource(snapshot: dict[str, Any]) -> dict[str, Any]:
+    slug = snapshot["slug"]
+    resource = {
+        "identifiers": [f"{NAMESPACE}:{slug}"],
+        "origin_system": "Refugees Welcome",
+        "name": slug,
+        "title": snapshot["title"],
+        "description": snapshot["background"],
+        "petition_text": snapshot["ask"],
+        "browser_url": snapshot["url"],
+        "total_signatures": snapshot["signature_count"],
+        "status": snapshot["state"],
+        "_links": {
+            "self": link("osdi.petition", slug=slug),
+            "osdi:signatures": link("osdi.signatures", slug=slug),
+        },
+    }
+    if snapshot["addressee"]:
+        resource["target"] = [{"name": snapshot["addressee"]}]
+    return resource
+
+
+@bp.get("/petitions")
+def petitions() -> Response:
+    page, per_page = page_asked()
+    every = campaign_overview()["petitions"]
+    shown = every[(page - 1) * per_page : page * per_page]
+    items = [petition_resource(petition_snapshot(p["slug"])) for p in shown]
+    return collection("petitions", items, len(every), page, per_page)
+
+
+@bp.get("/petitions/<slug>")
+def petition(slug: str) -> Response:
+    try:
+        return hal(petition_resource(petition_snapshot(slug)))
+    except NotFound:
+        abort(404, description=f"There is no petition called {slug!r}.")
+
+
+@bp.get("/petitions/<slug>/signatures")
+def signatures(slug: str) -> Response:
+    """The partner's own signers of this petition who said yes to its question."""
+    page, per_page = page_asked()
+    try:
+        found, total = partners.opted_in_signers(g.partner, slug, page, per_page)
+    except NotFound:
+        abort(404, description=f"There is no petition called {slug!r}.")
+    items = [signature_resource(slug, signer) for signer in found]
+    return collection("signatures", items, total, page, per_page, slug=slug)
+
+
+@bp.get("/petitions/<slug>/signatures/<int:signature_id>")
+def signature(slug: str, signature_id: int) -> Response:
+    try:
+        found, _ = partners.opted_in_signers(g.partner, slug, only=signature_id)
+    except NotFound:
+        found = []
+    if not found:
+        abort(404, description="No such signature among yours.")
+    return hal(signature_resource(slug, found[0]))
+
+
+def signature_resource(slug: str, signer: partners.Signer) -> dict[str, Any]:
+    given, _, family = signer.name.rpartition(" ")
+    if not given:  # one word: call it the given name
+        given, family = family, ""
+    person: dict[str, Any] = {
+        "given_name": given,
+        "family_name": family,
+        "email_addresses": [{"address": signer.email, "primary": True}],
+        "postal_addresses": [
+            {"postal_code": signer.postcode, "country": signer.country, "primary": True}
+        ],
+        "languages_spoken": [signer.language],
+    }
+    referrer = {"source": signer.source}
+    if signer.referrer_host:
+        referrer["website"] = signer.referrer_host
+    return {
+        "identifiers": [f"{NAMESPACE}:{signer.id}"],
+        "origin_system": "Refugees Welcome",
+        "created_date": _date(signer.signed_at),
+        "modified_date": _date(signer.updated_at),
+        "action_date": _date(signer.signed_at),
+        "confirmed_date": _date(signer.confirmed_at),
+        "partner_consent_date": _date(signer.consented_at),
+        "referrer_data": referrer,
+        "_links": {
+            "self": link("osdi.signature", slug=slug, signature_id=signer.id),
+            "osdi:petition": link("osdi.petition", slug=slug),
+        },
+        "_embedded": {"osdi:person": person},
+    }
+
+
+def _date(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None

@@ -1,0 +1,197 @@
+"""Partners (issue 24): made and keyed from the command line, and the OSDI API their keys open:
+petitions for any partner, signers only for the partner they came through and said yes to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from petition.extensions import db
+from tests.factories import SLUG, confirmed_signatures, make_petition, sign, signature_for, signer
+
+OSDI = "/api/osdi/v1"
+ORIGIN = "http://petition.test"
+QUESTION = "Refugee Action may email me about its work with refugees."
+
+
+def cli(runner: Any, *args: str) -> Any:
+    return runner.invoke(args=["partner", *args])
+
+
+def new_partner(runner: Any, slug: str, *key_flags: str) -> str:
+    """A partner with its own question, and a key for it (the key printed on stdout)."""
+    made = cli(runner, "create", slug, "--name", slug.title(), "--question", QUESTION)
+    assert made.exit_code == 0, made.output
+    keyed = cli(runner, "key", slug, *key_flags)
+    assert keyed.exit_code == 0, keyed.output
+    return keyed.stdout.strip()
+
+
+def came_through(app: Any, email: str, slug: str, said_yes: bool = True) -> None:
+    """What a partner's widget will record (issue 24's next step): the partner, and the
+    signer's answer to its question."""
+    from petition.models import Partner, utcnow
+
+    with app.app_context():
+        signature = signature_for(email)
+        partner = db.session.scalar(db.select(Partner).where(Partner.slug == slug))
+        signature.partner_id = partner.id
+        if said_yes:
+            signature.partner_wording_id = partner.question.id
+            signature.partner_consented_at = utcnow()
+        db.session.commit()
+
+
+def get(client: Any, path: str, key: str | None) -> Any:
+    headers = {"OSDI-API-Token": key} if key else {}
+    return client.get(path, headers=headers)
+
+
+def test_partners_are_made_and_keyed_from_the_command_line(app, runner):
+    made = cli(runner, "create", "refugee-action", "--name", "Refugee Action")
+    assert made.exit_code == 0 and "Created partner refugee-action" in made.output
+    for bad, why in (("Refugee Action", "lower-case"), ("refugee-action", "already")):
+        refused = cli(runner, "create", bad, "--name", "Someone")
+        assert refused.exit_code != 0 and why in refused.output
+    keyed = cli(runner, "key", "refugee-action", "--write")
+    key = keyed.stdout.strip()
+    assert key.startswith("rwp_") and len(key) > 40 and "shown only now" in keyed.output
+    listed = cli(runner, "list").output
+    assert key[:12] in listed and "write" in listed and key not in listed
+    from petition.models import AuditLog, PartnerKey
+
+    with app.app_context():
+        stored = db.session.scalars(db.select(PartnerKey)).one()
+        assert stored.key_hash != key and key not in stored.prefix + stored.key_hash
+        actions = [a.action for a in db.session.scalars(db.select(AuditLog))]
+        assert actions == ["partner_created", "partner_key_issued"]
+    assert cli(runner, "key", "nobody").exit_code != 0
+
+
+def test_no_key_a_wrong_key_or_a_revoked_key_gets_401(app, runner, client):
+    key = new_partner(runner, "refugee-action")
+    answer = get(client, f"{OSDI}/", key)
+    assert answer.status_code == 200 and answer.mimetype == "application/hal+json"
+    assert answer.headers["Cache-Control"] == "no-store"
+    aep = answer.get_json()
+    assert aep["_links"]["osdi:petitions"]["href"] == f"http://petition.test{OSDI}/petitions"
+    assert client.get(f"{OSDI}/", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    for wrong in (None, "rwp_not-a-key", key[:-1], "Bearer nothing"):
+        refused = get(client, f"{OSDI}/petitions", wrong)
+        assert refused.status_code == 401, wrong
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        assert refused.get_json()["error"]["code"] == "unauthorized"
+    assert cli(runner, "revoke-key", key[:12]).exit_code == 0
+    assert get(client, f"{OSDI}/", key).status_code == 401
+    from petition.models import PartnerKey
+
+    with app.app_context():
+        assert db.session.scalars(db.select(PartnerKey)).one().last_used_at is not None
+
+
+def follow(client: Any, key: str, href: str, embedded: str) -> list[dict[str, Any]]:
+    """Every resource of a collection, page by page through `_links.next`."""
+    found = []
+    while href:
+        page = get(client, href.removeprefix(ORIGIN), key).get_json()
+        found += page["_embedded"][embedded]
+        href = page["_links"].get("next", {}).get("href")
+    return found
+
+
+def test_petitions_page_through_their_links(app, runner, client):
+    key = new_partner(runner, "refugee-action")
+    with app.app_context():
+        make_petition("second-petition", addressee="The Home Secretary")
+        make_petition("third-petition")
+    first = get(client, f"{OSDI}/petitions?per_page=2", key).get_json()
+    assert (first["total_records"], first["total_pages"], first["page"]) == (3, 2, 1)
+    assert "prev" not in first["_links"]
+    every = follow(client, key, f"{OSDI}/petitions?per_page=2", "osdi:petitions")
+    assert sorted(p["name"] for p in every) == sorted([SLUG, "second-petition", "third-petition"])
+    second = next(p for p in every if p["name"] == "second-petition")
+    assert second["target"] == [{"name": "The Home Secretary"}]
+    assert second["identifiers"] == ["refugees_welcome:second-petition"]
+    one = get(client, f"{OSDI}/petitions/second-petition", key).get_json()
+    assert one["total_signatures"] == 0 and one["browser_url"].endswith("/second-petition")
+    assert get(client, f"{OSDI}/petitions/no-such", key).status_code == 404
+    for bad in ("page=0", "per_page=1000", "page=x"):
+        assert get(client, f"{OSDI}/petitions?{bad}", key).status_code == 400, bad
+
+
+def test_a_partner_sees_only_its_own_signers_who_said_yes(app, runner, client):
+    ours = new_partner(runner, "refugee-action")
+    theirs = new_partner(runner, "city-of-sanctuary")
+    people = [
+        signer(email="one@example.org", name="Olena Kovalenko", postcode="M1 1AA"),
+        signer(email="two@example.org", name="Cher"),
+        signer(email="three@example.org", name="Said No"),
+        signer(email="four@example.org", name="Other Partner"),
+        signer(email="five@example.org", name="Ours Directly"),
+    ]
+    confirmed_signatures(app, client, people)
+    came_through(app, "one@example.org", "refugee-action")
+    came_through(app, "two@example.org", "refugee-action")
+    came_through(app, "three@example.org", "refugee-action", said_yes=False)
+    came_through(app, "four@example.org", "city-of-sanctuary")
+    # Said yes but has not confirmed: not theirs to see yet.
+    assert sign(client, email="six@example.org").status_code == 303
+    came_through(app, "six@example.org", "refugee-action")
+
+    path = f"{OSDI}/petitions/{SLUG}/signatures?per_page=1"
+    first = get(client, path, ours).get_json()
+    assert first["total_records"] == 2 and first["_links"]["next"]
+    every = follow(client, ours, path, "osdi:signatures")
+    people_seen = [s["_embedded"]["osdi:person"] for s in every]
+    assert [p["email_addresses"][0]["address"] for p in people_seen] == [
+        "one@example.org",
+        "two@example.org",
+    ]
+    olena = people_seen[0]
+    assert (olena["given_name"], olena["family_name"]) == ("Olena", "Kovalenko")
+    assert olena["postal_addresses"][0] == {
+        "postal_code": "M1 1AA",
+        "country": "GB",
+        "primary": True,
+    }
+    assert (people_seen[1]["given_name"], people_seen[1]["family_name"]) == ("Cher", "")
+    assert every[0]["partner_consent_date"] and every[0]["referrer_data"]["source"] == "petition"
+    # One by one, through its own link; another partner's signer is not there for this key.
+    own = get(client, every[0]["_links"]["self"]["href"].removeprefix(ORIGIN), ours)
+    assert own.status_code == 200 and own.get_json()["identifiers"] == every[0]["identifiers"]
+    other = follow(client, theirs, path, "osdi:signatures")
+    assert [s["_embedded"]["osdi:person"]["given_name"] for s in other] == ["Other"]
+    assert (
+        get(client, other[0]["_links"]["self"]["href"].removeprefix(ORIGIN), ours).status_code
+        == 404
+    )
+    # Reading signers is personal data leaving us: audited, with how many rows.
+    from petition.models import AuditLog
+
+    with app.app_context():
+        reads = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "partner_read_signers")
+        ).all()
+        assert reads and reads[0].actor.startswith("partner refugee-action (API key rwp_")
+        # The first page alone, then both pages, one signature by its link, and the attempt
+        # at another partner's signer (nothing read).
+        assert [r.row_count for r in reads if "refugee-action" in r.actor] == [1, 1, 1, 1, 0]
+
+
+@pytest.mark.parametrize("url", ["http://partner.example/hook", "ftp://x", "not a url"])
+def test_webhooks_need_an_https_address(app, runner, url):
+    new_partner(runner, "refugee-action")
+    assert cli(runner, "webhook", "refugee-action", url).exit_code != 0
+    made = cli(runner, "webhook", "refugee-action", "https://crm.example.org/hooks/petition")
+    assert made.exit_code == 0 and made.stdout.strip().startswith("whsec_")
+
+
+def test_the_partner_api_has_a_budget_per_address_counted_before_the_key(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, PARTNER_RATE_LIMIT="3 per minute")
+    key = new_partner(app.test_cli_runner(), "refugee-action")
+    client = app.test_client()
+    answers = [get(client, f"{OSDI}/", guess).status_code for guess in ("rwp_a", "rwp_b", key)]
+    assert answers == [401, 401, 200]
+    limited = get(client, f"{OSDI}/", key)
+    assert limited.status_code == 429 and limited.get_json()["error"]["code"]
