@@ -28,6 +28,7 @@ UK_POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$"
 SOURCE = re.compile(r"^[a-z0-9][a-z0-9:._/-]{0,119}$")
 HOST = re.compile(r"^[a-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 UTM = re.compile(r"^[\w .:/-]{1,100}$")
+PARTNER = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 
 
 def country_choices() -> tuple[tuple[str, str], ...]:
@@ -159,6 +160,8 @@ class SignatureForm(SignerRules, PublicForm):
     postcode = POSTCODE
     consent_updates = CONSENT
     show_publicly = SHOW_PUBLICLY
+    # The partner's own question, where the form came through a partner (`partner`).
+    consent_partner = BooleanField()
     # Hidden from people by the stylesheet; a bot that fills it in is politely ignored.
     website = StringField(_l("Leave this field empty"))
     form_token = HiddenField()
@@ -196,6 +199,7 @@ class SignatureForm(SignerRules, PublicForm):
             consent_updates=bool(self.consent_updates.data),
             show_publicly=bool(self.show_publicly.data),
             language=i18n.current().code,
+            consent_partner=bool(self.consent_partner.data),
         )
 
 
@@ -269,6 +273,7 @@ def attribution(
         utm_medium=pick("utm_medium", UTM, lower=False),
         utm_campaign=pick("utm_campaign", UTM, lower=False),
         ip_address=_valid_ip(ip_address),
+        partner=pick("partner", PARTNER),
     )
 
 

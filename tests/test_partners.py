@@ -21,7 +21,8 @@ def cli(runner: Any, *args: str) -> Any:
 
 def new_partner(runner: Any, slug: str, *key_flags: str) -> str:
     """A partner with its own question, and a key for it (the key printed on stdout)."""
-    made = cli(runner, "create", slug, "--name", slug.title(), "--question", QUESTION)
+    name = slug.replace("-", " ").title()
+    made = cli(runner, "create", slug, "--name", name, "--question", QUESTION)
     assert made.exit_code == 0, made.output
     keyed = cli(runner, "key", slug, *key_flags)
     assert keyed.exit_code == 0, keyed.output
@@ -195,3 +196,79 @@ def test_the_partner_api_has_a_budget_per_address_counted_before_the_key(make_ap
     assert answers == [401, 401, 200]
     limited = get(client, f"{OSDI}/", key)
     assert limited.status_code == 429 and limited.get_json()["error"]["code"]
+
+
+def test_a_partners_link_asks_its_question_and_keeps_the_answer_apart_from_ours(
+    app, runner, client
+):
+    new_partner(runner, "refugee-action")
+    assert cli(runner, "create", "quiet-group", "--name", "Quiet Group").exit_code == 0
+    page = client.get(f"/petitions/{SLUG}?partner=refugee-action").get_data(as_text=True)
+    assert QUESTION in page and 'name="partner" value="refugee-action"' in page
+    plain = client.get(f"/petitions/{SLUG}").get_data(as_text=True)
+    assert QUESTION not in plain and 'name="partner"' not in plain
+    assert QUESTION not in client.get(f"/petitions/{SLUG}?partner=quiet-group").get_data(
+        as_text=True
+    )
+
+    def signed(email: str, **fields: str) -> Any:
+        assert sign(client, email=email, **fields).status_code == 303
+        return signature_for(email)
+
+    with app.app_context():
+        theirs = signed("theirs@example.org", partner="refugee-action", consent_partner="y")
+        assert theirs.partner.slug == "refugee-action" and theirs.partner_consented_at
+        assert theirs.partner_wording.text == QUESTION and not theirs.consent_updates
+        ours = signed("ours@example.org", partner="refugee-action", consent_updates="y")
+        assert ours.partner.slug == "refugee-action" and ours.consent_updates
+        assert ours.partner_consented_at is None and ours.partner_wording_id is None
+        # A partner that asks nothing gets no answer, whatever is sent.
+        quiet = signed("quiet@example.org", partner="quiet-group", consent_partner="y")
+        assert quiet.partner.slug == "quiet-group" and quiet.partner_consented_at is None
+        for email, made_up in (("x@example.org", "nobody"), ("y@example.org", "<b>")):
+            stray = signed(email, partner=made_up, consent_partner="y")
+            assert stray.partner_id is None and stray.partner_consented_at is None
+
+
+def test_a_partners_answer_through_the_json_api_and_in_the_readers_own_data(app, runner, client):
+    from tests.test_widget import widget_token
+
+    new_partner(runner, "refugee-action")
+    body = {
+        **signer(email="api@example.org"),
+        "form_token": widget_token(client),
+        "partner": "refugee-action",
+        "consent_partner": True,
+    }
+    answer = client.post(
+        f"/api/v1/petitions/{SLUG}/signatures", json=body, headers={"Origin": ORIGIN}
+    )
+    assert answer.status_code == 202, answer.get_json()
+    refused = client.post(
+        f"/api/v1/petitions/{SLUG}/signatures",
+        json={**body, "consent_partner": "yes"},
+        headers={"Origin": ORIGIN},
+    )
+    assert refused.status_code == 422 and "consent_partner" in refused.get_json()["errors"]
+    from petition.services import privacy
+
+    with app.test_request_context():
+        [described] = privacy.subject_access(
+            privacy.Person.by_address("api@example.org"), privacy.READER
+        )["signatures"]
+    assert described["partner"] == "Refugee Action"
+    assert described["partner_question"] == QUESTION and described["partner_agreed_at"]
+
+
+def test_the_embed_page_gives_a_partner_its_own_code(app, runner, client):
+    new_partner(runner, "refugee-action")
+    page = client.get(f"/petitions/{SLUG}/embed?partner=refugee-action").get_data(as_text=True)
+    assert "This code is Refugee Action&#39;s" in page or "This code is Refugee Action's" in page
+    assert f'data-petition="{SLUG}" data-partner="refugee-action"' in page.replace("&#34;", '"')
+    assert f"/embed/petitions/{SLUG}?partner=refugee-action" in page
+    answer = client.get(
+        "/oembed", query_string={"url": f"{ORIGIN}/petitions/{SLUG}?partner=refugee-action"}
+    ).get_json()
+    assert "partner=refugee-action" in answer["html"]
+    frame = client.get(f"/embed/petitions/{SLUG}?partner=refugee-action").get_data(as_text=True)
+    assert QUESTION in frame and 'name="partner" value="refugee-action"' in frame

@@ -285,3 +285,49 @@ def test_a_ukrainian_widget_speaks_ukrainian_and_signs(live, browser, mailbox, a
 
         signature = signature_for(email)
         assert signature.language == "uk" and signature.source == "widget:localhost"
+
+
+def test_a_partners_widget_records_the_partner_and_its_own_answer(
+    live, browser, mailbox, artifacts
+):
+    """data-partner on the snippet: the partner's question beside ours, answered apart from
+    it; the signature is the partner's, and once confirmed its key lists the signer."""
+    from petition.services import partners
+    from petition.services.audit import Actor
+    from tests.factories import signature_for
+
+    app, server = live
+    question = "Refugee Action may email me about its work with refugees."
+    with app.app_context():
+        partners.create("refugee-action", "Refugee Action", Actor("test"), question=question)
+        key = partners.issue_key("refugee-action", Actor("test")).key
+    snippet = SNIPPET.replace("data-petition", 'data-partner="refugee-action" data-petition')
+    snippet = snippet.format(slug=SLUG, base=server.url)
+    snippet += f'<script src="{server.url}/embed.js" async></script>'
+    with StaticSite("localhost") as site:
+        site.pages["/story"] = HOST_PAGE.format(embed=snippet)
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto(f"{site.url}/story")
+        frame = page.frame_locator("#first iframe")
+        # Yes to the partner, no to our updates: two questions, two answers.
+        frame.get_by_label(question).check()
+        assert not frame.get_by_label(re.compile("updates")).is_checked()
+        page.wait_for_function("document.querySelector('#first iframe').style.height !== '520px'")
+        page.screenshot(path=str(artifacts / "widget-partner.png"), full_page=True)
+        fill_and_sign(frame, "partnered@example.org")
+        expect_text(frame, "Now check your email")
+        page.close()
+    [message] = mailbox.wait_for(1, timeout=10)
+    with app.app_context():
+        signature = signature_for("partnered@example.org")
+        assert signature.partner.slug == "refugee-action"
+        assert signature.partner_wording.text == question and signature.partner_consented_at
+        assert signature.consent_updates is False
+        assert signature.source == "widget:localhost"
+    client = app.test_client()
+    listed = f"/api/osdi/v1/petitions/{SLUG}/signatures"
+    assert client.get(listed, headers={"OSDI-API-Token": key}).get_json()["total_records"] == 0
+    client.post(links_in(message)["confirm"])
+    found = client.get(listed, headers={"OSDI-API-Token": key}).get_json()
+    [person] = [s["_embedded"]["osdi:person"] for s in found["_embedded"]["osdi:signatures"]]
+    assert person["email_addresses"][0]["address"] == "partnered@example.org"

@@ -285,6 +285,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Required when country is GB.",
             },
             "consent_updates": {"type": "boolean", "default": False},
+            "show_publicly": {
+                "type": "boolean",
+                "default": False,
+                "description": "Show their first name and country among the recent signers "
+                "(where the petition shows them).",
+            },
             "replaces": {
                 "type": "string",
                 "description": "From an earlier answer: this signing corrects that one's address",
@@ -307,6 +313,16 @@ SCHEMAS: dict[str, Any] = {
             "utm_source": {"type": "string"},
             "utm_medium": {"type": "string"},
             "utm_campaign": {"type": "string"},
+            "partner": {
+                "type": "string",
+                "description": "The partner whose widget or page it came through (its name in "
+                "our addresses, e.g. refugee-action); unknown names are ignored.",
+            },
+            "consent_partner": {
+                "type": "boolean",
+                "default": False,
+                "description": "Yes to the partner's own question (apart from ours).",
+            },
         },
     },
     "SignatureAccepted": {

@@ -168,7 +168,7 @@ def donation_summary() -> Response:
 
 SIGN = "sign"
 TEXT_FIELDS = ("name", "email", "postcode", "country", "website", "form_token", "source", "ref")
-TEXT_FIELDS += ("utm_source", "utm_medium", "utm_campaign", "email_choice", "replaces")
+TEXT_FIELDS += ("utm_source", "utm_medium", "utm_campaign", "email_choice", "replaces", "partner")
 
 
 @bp.route("/petitions/<slug>/signatures", methods=["POST", "OPTIONS"])
@@ -238,7 +238,7 @@ def _form_fields(data: dict[str, Any]) -> tuple[MultiDict[str, Any], dict[str, s
             fields[name] = value
         else:
             wrong[name] = "Must be text"
-    for name in ("consent_updates", "show_publicly"):
+    for name in ("consent_updates", "show_publicly", "consent_partner"):
         value = data.get(name, False)
         if not isinstance(value, bool):
             wrong[name] = "Must be true or false"

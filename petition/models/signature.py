@@ -28,6 +28,7 @@ from petition.models.campaign import Petition, enum_column
 
 if TYPE_CHECKING:
     from petition.models.consent import ConsentWording
+    from petition.models.partner import Partner, PartnerWording
 
 
 class SignatureState(enum.StrEnum):
@@ -187,6 +188,8 @@ class Signature(Base):
 
     petition: Mapped[Petition] = relationship()
     consent_wording: Mapped[ConsentWording | None] = relationship()
+    partner: Mapped[Partner | None] = relationship()
+    partner_wording: Mapped[PartnerWording | None] = relationship()
 
 
 class TokenPurpose(enum.StrEnum):

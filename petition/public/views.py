@@ -16,7 +16,7 @@ from petition.ratelimits import sign_limit
 from petition.security import count_links, form_tokens, thanks_links
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import origin_allowed
-from petition.services import consent, signing
+from petition.services import consent, partners, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import ConfirmationClosed, LinkInvalid, NotFound, PetitionNotOpen
 
@@ -70,6 +70,7 @@ def _render_petition(
         replaces=replaces if thanks_links.signed_in(replaces) else None,
         consent=consent.consent_text(),
         show_publicly=snapshot["show_recent_signers"] and consent.show_publicly_text(),
+        partner=partners.offer(source.get("partner")),
         notice=notice,
         you_signed=you_signed,
     )
@@ -78,7 +79,7 @@ def _render_petition(
 
 def _hidden_fields(source: Any) -> dict[str, str]:
     """Attribution carried from the link a reader followed into the form."""
-    fields = ("source", "ref", "utm_source", "utm_medium", "utm_campaign")
+    fields = ("source", "ref", "utm_source", "utm_medium", "utm_campaign", "partner")
     return {name: source[name][:120] for name in fields if source.get(name)}
 
 
@@ -111,7 +112,11 @@ def sign(slug: str) -> Any:
 @public_cache(300)
 def petition_embed(slug: str) -> str:
     """For partner sites: the code that puts this petition on their pages."""
-    return render_template("public/embed.html", petition=_snapshot_or_404(slug))
+    return render_template(
+        "public/embed.html",
+        petition=_snapshot_or_404(slug),
+        partner=partners.offer(request.args.get("partner")),
+    )
 
 
 @bp.get("/petitions/<slug>/thanks")

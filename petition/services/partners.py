@@ -11,11 +11,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 
-from petition.extensions import db
+from petition.extensions import cache, db
 from petition.models import (
     Partner,
     PartnerKey,
@@ -88,6 +89,40 @@ def create(
     return partner
 
 
+# What signing needs of a partner is read at most this often (a changed question shows
+# within the minute everywhere).
+OFFER_SECONDS = 60
+
+
+def offer(slug: str | None) -> dict[str, Any] | None:
+    """A partner as a sign form meets it: its name, and its own question (words and their
+    id) if it asks one. None for anything that is not one of our partners."""
+    if not slug or not SLUG.match(slug):
+        return None
+    return cache.get(f"partner:v1:{slug}", OFFER_SECONDS, lambda: _load_offer(slug))
+
+
+def _load_offer(slug: str) -> dict[str, Any] | None:
+    partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
+    if partner is None:
+        db.session.rollback()
+        return None
+    question = partner.question
+    found = {
+        "id": partner.id,
+        "slug": partner.slug,
+        "name": partner.name,
+        "question_id": question.id if question else None,
+        "question": question.text if question else None,
+    }
+    db.session.rollback()
+    return found
+
+
+def forget(slug: str) -> None:
+    cache.delete(f"partner:v1:{slug}")
+
+
 def get(slug: str) -> Partner:
     partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
     if partner is None:
@@ -109,6 +144,7 @@ def set_question(slug: str, question: str | None, actor: Actor) -> Partner:
         partner.asks_opt_in = False
         audit.record(actor, "partner_question_removed", slug)
     db.session.commit()
+    forget(slug)
     return partner
 
 

@@ -38,7 +38,7 @@ from petition.ops import metrics
 from petition.security import receipts, stop_links
 from petition.security.email_hash import email_hashes
 from petition.security.thanks_links import Signed
-from petition.services import campaigns, consent, counting, retention
+from petition.services import campaigns, consent, counting, partners, retention
 from petition.services.addresses import canonical_email
 from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
 from petition.services.new_signature import SIGNATURES, NewSignature, insert_new_signature
@@ -85,6 +85,8 @@ class SignatureEntry:
     show_publicly: bool = False
     # The language they signed in: the page's, or what an API client asked for.
     language: str = "en"
+    # Their answer to the partner's own question (see Attribution.partner), apart from ours.
+    consent_partner: bool = False
 
     @property
     def details(self) -> Details:
@@ -103,6 +105,8 @@ class Attribution:
     utm_medium: str | None = None
     utm_campaign: str | None = None
     ip_address: str | None = None
+    # The partner whose widget or link it came through (its slug; anything else is ignored).
+    partner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,9 @@ def sign_petition(
     """
     wording_id = consent.current_wording(entry.language)
     petition = _petition_taking_signatures(slug)
+    partner = partners.offer(attribution.partner)
+    # Yes to the partner's question counts only where it was asked, in the words it was.
+    partner_wording = partner["question_id"] if partner and entry.consent_partner else None
     canonical = canonical_email(entry.email)
     hashes = email_hashes(canonical)
     now = utcnow()
@@ -153,6 +160,9 @@ def sign_petition(
         consented_at=now if entry.consent_updates else None,
         show_publicly=entry.show_publicly,
         language=entry.language,
+        partner_id=partner["id"] if partner else None,
+        partner_wording_id=partner_wording,
+        partner_consented_at=now if partner_wording else None,
         source=attribution.source,
         referrer_host=attribution.referrer_host,
         utm_source=attribution.utm_source,

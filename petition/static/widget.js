@@ -202,6 +202,8 @@
     var data = {};
     new FormData(form).forEach(function (value, key) { data[key] = value; });
     data.consent_updates = form.querySelector("#w-consent_updates").checked;
+    var theirs = form.querySelector("#w-consent_partner");
+    if (theirs) data.consent_partner = theirs.checked;
     if (emailChoice) data.email_choice = emailChoice;
     if (replaces) data.replaces = replaces;
     emailChoice = "";

@@ -10,13 +10,13 @@ from werkzeug.wrappers import Response
 
 from petition import i18n
 from petition.api.views import public_json
-from petition.forms import HOST, SignatureForm, attribution
+from petition.forms import HOST, PARTNER, SignatureForm, attribution
 from petition.microcache import public_cache
 from petition.ratelimits import sign_limit
 from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import embed_origins, origin_of
-from petition.services import consent, signing
+from petition.services import consent, partners, signing
 from petition.services.campaigns import petition_snapshot
 from petition.services.errors import NotFound, PetitionNotOpen
 from petition.urls import external_url
@@ -27,13 +27,16 @@ PETITION_PATH = re.compile(r"^/(?:embed/)?petitions/([a-z0-9]+(?:-[a-z0-9]+)*)/?
 
 
 def host_page() -> dict[str, str]:
-    """What the widget knows of the page it sits on: from `ref`, the host page's address."""
+    """What the widget knows of the page it sits on: from `ref`, the host page's address; and
+    whose widget it is (a partner's snippet has data-partner, its oEmbed address ?partner=)."""
+    partner = request.values.get("partner", "")
+    theirs = {"partner": partner} if PARTNER.match(partner) else {}
     ref = request.values.get("ref", "")[:2000]
     parts = urlsplit(ref)
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not HOST.match(host):
-        return {}
-    fields = {"source": f"widget:{host}"[:120], "ref": host}
+        return theirs
+    fields = {"source": f"widget:{host}"[:120], "ref": host, **theirs}
     # Campaign tags of the host page's address, or given to the frame itself (by oEmbed).
     tags = {**request.args, **dict(parse_qsl(parts.query))}
     for key in ("utm_source", "utm_medium", "utm_campaign"):
@@ -61,6 +64,7 @@ def render_widget(
         form=form,
         host=host_page(),
         consent=consent.consent_text(),
+        partner=partners.offer(request.values.get("partner")),
         state=state,
     )
     return html, status
@@ -164,7 +168,7 @@ def _attribution_in(url: str) -> dict[str, str]:
     """`ref` (the host page, or its host) and `utm_*` from a pasted petition address."""
     fields = {}
     for key, value in parse_qsl(urlsplit(url.strip()[:2000]).query):
-        if key in ("ref", "utm_source", "utm_medium", "utm_campaign") and value:
+        if key in ("ref", "utm_source", "utm_medium", "utm_campaign", "partner") and value:
             fields[key] = value[:300]
     if "ref" in fields and "://" not in fields["ref"]:
         fields["ref"] = f"https://{fields['ref']}/"

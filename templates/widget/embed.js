@@ -1,6 +1,7 @@
 /* Refugees Welcome petition widget. Put <div data-petition="SLUG"></div> where it should appear
    and <script src="{{ origin }}/embed.js" async></script> once on the page. The widget speaks
-   the element's data-lang, else the page's own <html lang>, when it is one we have. */
+   the element's data-lang, else the page's own <html lang>, when it is one we have; a
+   partner's snippet has data-partner="its-name", and its own question shows beside ours. */
 (function (w, d) {
   "use strict";
   var script = d.currentScript;
@@ -16,8 +17,10 @@
     var frame = d.createElement("iframe");
     var lang = (el.getAttribute("data-lang") || d.documentElement.lang || "").toLowerCase().split("-")[0];
     if (!titles[lang]) lang = "en";
+    var partner = el.getAttribute("data-partner") || "";
     frame.src = origin + (lang === "en" ? "" : "/" + lang) + "/embed/petitions/" + slug +
-      "?ref=" + encodeURIComponent(w.location.href.split("#")[0]);
+      "?ref=" + encodeURIComponent(w.location.href.split("#")[0]) +
+      (/^[a-z0-9-]{1,60}$/.test(partner) ? "&partner=" + partner : "");
     frame.title = el.getAttribute("data-title") || titles[lang];
     frame.style.cssText = "display:block;width:100%;min-height:250px;height:520px;border:0;overflow:hidden";
     el.textContent = "";
