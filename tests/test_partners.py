@@ -272,3 +272,81 @@ def test_the_embed_page_gives_a_partner_its_own_code(app, runner, client):
     assert "partner=refugee-action" in answer["html"]
     frame = client.get(f"/embed/petitions/{SLUG}?partner=refugee-action").get_data(as_text=True)
     assert QUESTION in frame and 'name="partner" value="refugee-action"' in frame
+
+
+def osdi_person(email: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "person": {
+            "given_name": "Mariam",
+            "family_name": "Haddad",
+            "email_addresses": [{"address": email, "primary": True, **extra}],
+            "postal_addresses": [{"postal_code": "M1 1AA", "country": "GB"}],
+        },
+        "referrer_data": {"source": "march-stall"},
+    }
+
+
+def post(client: Any, key: str, body: Any, helper: bool = True) -> Any:
+    path = "record_signature_helper" if helper else "signatures"
+    return client.post(
+        f"{OSDI}/petitions/{SLUG}/{path}", json=body, headers={"OSDI-API-Token": key}
+    )
+
+
+def test_a_partner_records_signatures_it_collected_under_the_same_rules(
+    app, runner, client, mailbox
+):
+    from tests.factories import send_all_mail
+
+    reader = new_partner(runner, "refugee-action")
+    writer = cli(runner, "key", "refugee-action", "--write").stdout.strip()
+    refused = post(client, reader, osdi_person("mariam.haddad@gmail.com"))
+    assert refused.status_code == 403
+    recorded = post(client, writer, osdi_person("mariam.haddad@gmail.com", status="subscribed"))
+    assert recorded.status_code == 202 and recorded.mimetype == "application/hal+json"
+    assert recorded.get_json()["status"] == "awaiting_confirmation"
+    with app.app_context():
+        signature = signature_for("mariam.haddad@gmail.com")
+        assert signature.state.value == "pending" and signature.name == "Mariam Haddad"
+        assert signature.partner.slug == "refugee-action" and signature.partner_consented_at
+        assert signature.source == "partner:refugee-action" and not signature.consent_updates
+    # The same person, spelt another way, through the collection: no second signature, and
+    # the same answer as for someone new.
+    again = post(client, writer, osdi_person("MariamHaddad+stall@gmail.com"), helper=False)
+    assert again.status_code == 202 and again.get_json() == recorded.get_json()
+    send_all_mail(app)
+    subjects = sorted(str(m["Subject"]) for m in mailbox.messages)
+    assert len(subjects) == 2 and subjects[0].startswith("Please confirm your signature")
+    assert subjects[1].startswith("You have already signed")
+    with app.app_context():
+        from petition.models import Signature
+
+        assert db.session.scalar(db.select(db.func.count()).select_from(Signature)) == 1
+    # Not a person we can take: told why, nothing written.
+    bad = post(client, writer, osdi_person("not an address"))
+    assert bad.status_code == 422 and "email" in bad.get_json()["error"]["errors"]
+    assert post(client, writer, {"people": []}).status_code == 400
+
+
+def test_a_trusted_partners_signatures_count_at_once_with_a_receipt(app, runner, client, mailbox):
+    from tests.factories import count_of, send_all_mail
+
+    new_partner(runner, "refugee-action")
+    trusted = cli(runner, "key", "refugee-action", "--trusted")
+    assert "trusted" in trusted.output
+    body = osdi_person("ukrainian@example.org")
+    body["person"]["languages_spoken"] = ["uk"]
+    answer = post(client, trusted.stdout.strip(), body)
+    assert answer.status_code == 202 and answer.get_json()["status"] == "counted"
+    with app.app_context():
+        signature = signature_for("ukrainian@example.org")
+        assert signature.state.value == "confirmed" and signature.receipt_hash
+        assert signature.language == "uk" and signature.partner_consented_at is None
+        assert count_of() == 1
+        from petition.models import AuditLog
+
+        actions = [a.action for a in db.session.scalars(db.select(AuditLog))]
+        assert "partner_recorded_confirmed" in actions
+    send_all_mail(app)
+    [receipt] = mailbox.messages
+    assert str(receipt["Subject"]).startswith("Ваша квитанція")

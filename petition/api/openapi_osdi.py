@@ -133,6 +133,105 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+SCHEMAS["OsdiRecordSignature"] = {
+    "type": "object",
+    "required": ["person"],
+    "description": "A signature the partner collected. An email address with status "
+    "`subscribed` is the signer's yes to the partner's own question.",
+    "properties": {
+        "person": {
+            "type": "object",
+            "required": ["email_addresses"],
+            "properties": {
+                "given_name": {"type": "string"},
+                "family_name": {"type": "string"},
+                "email_addresses": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["address"],
+                        "properties": {
+                            "address": {"type": "string"},
+                            "primary": {"type": "boolean"},
+                            "status": {"type": "string"},
+                        },
+                    },
+                },
+                "postal_addresses": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "postal_code": {"type": "string"},
+                            "country": {"type": "string"},
+                        },
+                    },
+                },
+                "languages_spoken": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "referrer_data": {
+            "type": "object",
+            "properties": {"source": {"type": "string"}, "website": {"type": "string"}},
+        },
+    },
+}
+SCHEMAS["OsdiRecorded"] = {
+    "type": "object",
+    "required": ["status", "message"],
+    "description": "The same answer whether or not the person had signed before.",
+    "properties": {
+        "status": {"type": "string", "enum": ["awaiting_confirmation", "counted"]},
+        "message": {"type": "string"},
+        "_links": {"type": "object"},
+    },
+}
+SCHEMAS["OsdiInvalid"] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "errors"],
+            "properties": {
+                "code": {"const": "invalid"},
+                "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+
+
+def _record(error: Any, answer: Any, refused: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "summary": "Record a signature the partner collected: one per person however the "
+        "address is spelt; our confirmation email follows, unless the key is trusted "
+        "(then it counts at once)",
+        "security": KEY,
+        "parameters": [SLUG],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OsdiRecordSignature"}}
+            },
+        },
+        "responses": {
+            "202": answer("Recorded", {"$ref": "#/components/schemas/OsdiRecorded"}),
+            "400": error("Not a JSON object with a person"),
+            "403": error("The key may read only"),
+            "404": error("No such petition"),
+            "409": error("The petition is not taking signatures"),
+            "413": error("Body too large"),
+            "422": answer(
+                "The person's details, refused field by field",
+                {"$ref": "#/components/schemas/OsdiInvalid"},
+            ),
+            **refused,
+        },
+    }
+
+
 def _collection(name: str, item: str) -> dict[str, Any]:
     return {
         "type": "object",
@@ -208,7 +307,11 @@ def paths(error: Any) -> dict[str, Any]:
                 },
             }
         },
+        "/api/osdi/v1/petitions/{slug}/record_signature_helper": {
+            "post": _record(error, answer, refused),
+        },
         "/api/osdi/v1/petitions/{slug}/signatures": {
+            "post": _record(error, answer, refused),
             "get": {
                 "summary": "The partner's own signers of a petition who said yes to its "
                 "question (confirmed signatures only), oldest first; each read is audited",
@@ -221,7 +324,7 @@ def paths(error: Any) -> dict[str, Any]:
                     "404": error("No such petition"),
                     **paged,
                 },
-            }
+            },
         },
         "/api/osdi/v1/petitions/{slug}/signatures/{signature_id}": {
             "get": {

@@ -7,16 +7,20 @@ Field names are OSDI's (https://opensupporter.github.io/osdi-docs/): `identifier
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from flask import Response, abort, g, request
+from werkzeug.datastructures import MultiDict
 
+from petition import i18n
+from petition.forms import SignatureForm, attribution
 from petition.osdi import bp
 from petition.ratelimits import partner_limit
-from petition.services import partners
+from petition.services import partners, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
-from petition.services.errors import NotFound
+from petition.services.errors import NotAllowed, NotFound, PetitionNotOpen
 from petition.urls import external_url
 
 NAMESPACE = "refugees_welcome"
@@ -217,3 +221,81 @@ def signature_resource(slug: str, signer: partners.Signer) -> dict[str, Any]:
 
 def _date(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+@bp.post("/petitions/<slug>/signatures")
+@bp.post("/petitions/<slug>/record_signature_helper")
+def record_signature(slug: str) -> Any:
+    """A signature the partner collected: OSDI's record signature helper (and a POST to the
+    collection, as OSDI allows). The same rules as any signing: one signature per person
+    however the address is spelled, and our confirmation email, unless the key is trusted.
+    The answer is the same whether the person had signed before (it says nothing about them)."""
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("person"), dict):
+        abort(400, description="Send a JSON object with a person in it.")
+    fields, subscribed = person_fields(body["person"])
+    form = SignatureForm(fields)
+    if not form.validate():
+        return hal({"error": {"code": "invalid", "errors": form.error_messages()}}, 422)
+    spoken = body["person"].get("languages_spoken")
+    language = spoken[0] if isinstance(spoken, list) and spoken else ""
+    # Our emails to them speak their language where it is one we have (OSDI's languages_spoken).
+    entry = replace(
+        form.entry(),
+        consent_partner=subscribed,
+        language=language if language in i18n.LANGUAGES else i18n.DEFAULT,
+    )
+    referrer = body.get("referrer_data") if isinstance(body.get("referrer_data"), dict) else {}
+    seen = attribution(
+        {"utm_source": referrer.get("source"), "ref": referrer.get("website")},
+        request.remote_addr,
+        "partner",
+    )
+    try:
+        signing.record_for_partner(g.partner, slug, entry, seen)
+    except NotAllowed:
+        abort(403, description="This key may read only: ask for a key that may write.")
+    except NotFound:
+        abort(404, description=f"There is no petition called {slug!r}.")
+    except PetitionNotOpen:
+        abort(409, description="This petition is not taking signatures.")
+    status = "counted" if g.partner.trusted else "awaiting_confirmation"
+    return hal(
+        {
+            "status": status,
+            "message": "Recorded and counted: your key is trusted to confirm its signers."
+            if g.partner.trusted
+            else "Recorded: it counts once its signer presses the link we have emailed them.",
+            "_links": {"osdi:petition": link("osdi.petition", slug=slug)},
+        },
+        202,
+    )
+
+
+def person_fields(person: dict[str, Any]) -> tuple[MultiDict[str, str], bool]:
+    """An OSDI person as our sign form's fields, and whether their email address is marked
+    subscribed (their yes to the partner, asked by the partner itself)."""
+
+    def first(items: Any) -> dict[str, Any]:
+        found = (
+            [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+        )
+        primary = [item for item in found if item.get("primary")]
+        return (primary or found or [{}])[0]
+
+    email = first(person.get("email_addresses"))
+    postal = first(person.get("postal_addresses"))
+    name = " ".join(
+        str(person.get(part) or "").strip() for part in ("given_name", "family_name")
+    ).strip()
+    fields: MultiDict[str, str] = MultiDict(
+        {
+            "name": name,
+            "email": str(email.get("address") or ""),
+            "postcode": str(postal.get("postal_code") or ""),
+            "country": str(postal.get("country") or person.get("country") or "").upper(),
+            # A partner cannot answer "did you mean …?": the address stays as collected.
+            "email_choice": "typed",
+        }
+    )
+    return fields, email.get("status") == "subscribed"

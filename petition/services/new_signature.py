@@ -134,23 +134,27 @@ def _all_at_once() -> Any:
 @dataclass(frozen=True)
 class NewSignature:
     """The rows of a new signature: written together, or (the address has signed) only
-    `notice` (the request to tell its owner) and `duplicate` (the journal's "turned away")."""
+    `notice` (the request to tell its owner) and `duplicate` (the journal's "turned away").
+    A signature a trusted partner confirmed itself has no links and no email (`email` None):
+    it is confirmed in the same transaction (signing.record_for_partner)."""
 
     signature: dict[str, Any]
     tokens: list[dict[str, Any]]
     journal: dict[str, Any]
-    email: dict[str, Any]
+    email: dict[str, Any] | None
     notice: dict[str, Any]
     duplicate: dict[str, Any]
 
 
-def insert_new_signature(new: NewSignature) -> int | None:
-    """Insert and commit a new signature's rows; its id, or None when the address had signed."""
+def insert_new_signature(new: NewSignature, commit: bool = True) -> int | None:
+    """Insert and commit a new signature's rows; its id, or None when the address had signed.
+    With `commit` False the rows wait in the session's transaction for the caller's commit."""
     started = time.perf_counter()
-    if db.engine.dialect.name == "postgresql" and len(new.tokens) == 2 and not _session_busy():
+    one_statement = len(new.tokens) == 2 and new.email is not None and not _session_busy()
+    if db.engine.dialect.name == "postgresql" and one_statement:
         signature_id = _in_one_statement(_driver_values(new))
     else:
-        signature_id = _in_steps(new)
+        signature_id = _in_steps(new, commit)
     NEW_SIGNATURE_TIME.even_out(time.perf_counter() - started, new=signature_id is not None)
     return signature_id
 
@@ -181,25 +185,28 @@ class TypicalTime:
 NEW_SIGNATURE_TIME = TypicalTime()
 
 
-def _in_steps(new: NewSignature) -> int | None:
+def _in_steps(new: NewSignature, commit: bool = True) -> int | None:
     """The same writes, one statement per table, in the session's transaction."""
     connection = db.session.connection()
     try:
         signature_id = connection.execute(
             insert(SIGNATURES).returning(SIGNATURES.c.id), new.signature
         ).scalar_one()
-        connection.execute(
-            insert(TOKENS), [{**token, "signature_id": signature_id} for token in new.tokens]
-        )
+        if new.tokens:
+            connection.execute(
+                insert(TOKENS), [{**token, "signature_id": signature_id} for token in new.tokens]
+            )
         connection.execute(insert(JOURNAL), new.journal)
-        connection.execute(insert(OUTBOX), {**new.email, "signature_id": signature_id})
+        if new.email is not None:
+            connection.execute(insert(OUTBOX), {**new.email, "signature_id": signature_id})
     except IntegrityError:
         db.session.rollback()
         db.session.connection().execute(insert(OUTBOX), new.notice)
         db.session.connection().execute(insert(JOURNAL), new.duplicate)
         signature_id = None
     mark_queued()
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return signature_id
 
 

@@ -34,7 +34,7 @@ from petition.services.errors import InvalidInput, NotFound
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 KEY_PREFIX = "rwp_"  # "Refugees Welcome partner": a key found in a log or a repository says whose
-SECRET_PREFIX = "whsec_"
+HOOK_PREFIX = "whsec_"
 # A key's last use is written at most this often, not on every request.
 LAST_USED_EVERY = timedelta(minutes=1)
 
@@ -239,7 +239,7 @@ def add_webhook(slug: str, url: str, actor: Actor) -> tuple[WebhookEndpoint, str
     url = url.strip()
     if not _is_web_address(url, allow_http=False) and not _is_loopback(url):
         raise InvalidInput({"url": "Give an https:// address the partner receives events at"})
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    secret = HOOK_PREFIX + secrets.token_urlsafe(32)
     endpoint = WebhookEndpoint(partner_id=partner.id, url=url, secret=secret)
     db.session.add(endpoint)
     audit.record(actor, "webhook_added", slug, {"url": url})

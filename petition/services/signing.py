@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -38,9 +38,10 @@ from petition.ops import metrics
 from petition.security import receipts, stop_links
 from petition.security.email_hash import email_hashes
 from petition.security.thanks_links import Signed
-from petition.services import campaigns, consent, counting, partners, retention
+from petition.services import audit, campaigns, consent, counting, partners, retention
 from petition.services.addresses import canonical_email
-from petition.services.errors import ConfirmationClosed, LinkInvalid, PetitionNotOpen
+from petition.services.audit import Actor
+from petition.services.errors import ConfirmationClosed, LinkInvalid, NotAllowed, PetitionNotOpen
 from petition.services.new_signature import SIGNATURES, NewSignature, insert_new_signature
 from petition.urls import external_url
 
@@ -128,6 +129,7 @@ def sign_petition(
     entry: SignatureEntry,
     attribution: Attribution,
     replaces: Signed | None = None,
+    confirmed_by_partner: bool = False,
 ) -> Signed:
     """Record a pending signature and queue its confirmation email, in one transaction.
 
@@ -205,16 +207,43 @@ def sign_petition(
         entry.consent_updates,
         entry.language,
     )
-    tokens, email = confirmation_email(
-        recipient, "confirm", _("Please confirm your signature: %(title)s", title=petition["title"])
-    )
+    if confirmed_by_partner:  # no link to press: counted at once, with a receipt
+        tokens, email = [], None
+    else:
+        tokens, email = confirmation_email(
+            recipient,
+            "confirm",
+            _("Please confirm your signature: %(title)s", title=petition["title"]),
+        )
     [journal] = counting.journal_rows(
         petition["id"], entry.country, None, SignatureState.PENDING, made=True
     )
     signature_id = insert_new_signature(
-        NewSignature(signature, tokens, journal, email, notice, duplicate)
+        NewSignature(signature, tokens, journal, email, notice, duplicate),
+        commit=not confirmed_by_partner,
     )
+    if confirmed_by_partner:
+        if signature_id is not None:
+            _confirm(db.session.get(Signature, signature_id), entry.details)
+        db.session.commit()
     metrics.SIGNATURES.labels("new" if signature_id else "again").inc()
+    return signed
+
+
+def record_for_partner(
+    caller: partners.Caller, slug: str, entry: SignatureEntry, attribution: Attribution
+) -> Signed:
+    """A signature a partner collected itself (its key, through the OSDI API): the same
+    rules as any signing, and ours to confirm by email, unless the partner's key is trusted
+    to have confirmed its signers (then it counts at once; audited)."""
+    if not caller.can_write:
+        raise NotAllowed("This key may read only.")
+    attribution = replace(attribution, partner=caller.slug, source=f"partner:{caller.slug}")
+    signed = sign_petition(slug, entry, attribution, confirmed_by_partner=caller.trusted)
+    if caller.trusted:
+        actor = Actor(f"partner {caller.slug} (API key {caller.key_prefix})")
+        audit.record(actor, "partner_recorded_confirmed", slug)
+        db.session.commit()
     return signed
 
 
