@@ -156,18 +156,26 @@ def reset_two_factor_command(email: str) -> None:
     "--consent", type=click.Choice(["any", "yes", "no"]), default="any", show_default=True
 )
 @click.option(
+    "--layout",
+    type=click.Choice(exports.LAYOUTS),
+    default="ours",
+    show_default=True,
+    help="action_network: its column names, and only those who agreed to updates.",
+)
+@click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True),
     help="File to write (default: standard output).",
 )
 @with_appcontext
-def export_command(slug: str, state: str, consent: str, output: str | None) -> None:
+def export_command(slug: str, state: str, consent: str, layout: str, output: str | None) -> None:
     """Export a petition's signatures as CSV (audited, like exports from the admin)."""
     f = ExportFilter(
         state=None if state == "all" else SignatureState(state),
         consent={"yes": True, "no": False}.get(consent),
+        layout=layout,
     )
-    who = Actor(f"command line ({getpass.getuser()})")
+    who = _operator()
     try:
         export = exports.start_export(slug, f, who)
     except NotFound as exc:

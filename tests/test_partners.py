@@ -350,3 +350,50 @@ def test_a_trusted_partners_signatures_count_at_once_with_a_receipt(app, runner,
     send_all_mail(app)
     [receipt] = mailbox.messages
     assert str(receipt["Subject"]).startswith("Ваша квитанція")
+
+
+def test_exports_for_action_network_take_opted_in_people_in_its_columns(app, admin, runner):
+    import csv
+    import io
+
+    client = app.test_client()
+    confirmed_signatures(
+        app,
+        client,
+        [
+            signer(email="keen@example.org", name="Olena Kovalenko", consent_updates="y"),
+            signer(email="solo@example.org", name="Cher", consent_updates="y"),
+            signer(email="quiet@example.org", name="Not Asked"),
+        ],
+    )
+    answer = admin.get(f"/admin/petitions/{SLUG}/signatures.csv?layout=action_network")
+    assert answer.status_code == 200
+    assert "action-network" in answer.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == [
+        "first_name",
+        "last_name",
+        "email",
+        "zip_code",
+        "country",
+        "language",
+        "signed_at",
+        "confirmed_at",
+    ]
+    assert [r[:5] for r in rows[1:]] == [
+        ["Olena", "Kovalenko", "keen@example.org", "SW1A 1AA", "GB"],
+        ["Cher", "", "solo@example.org", "SW1A 1AA", "GB"],
+    ]
+    ours = admin.get(f"/admin/petitions/{SLUG}/signatures.csv").get_data(as_text=True)
+    assert "quiet@example.org" in ours and ours.lstrip("\ufeff").startswith('"name"')
+    assert admin.get(f"/admin/petitions/{SLUG}/signatures.csv?layout=excel").status_code == 400
+    from petition.models import AuditLog
+
+    with app.app_context():
+        exported = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "export").order_by(AuditLog.id)
+        ).first()
+        assert exported.details["filters"]["layout"] == "action_network"
+        assert exported.details["filters"]["consent"] == "yes" and exported.row_count == 2
+    made = runner.invoke(args=["export-signatures", SLUG, "--layout", "action_network"])
+    assert made.exit_code == 0 and made.output.count("@example.org") == 2

@@ -535,6 +535,14 @@ class ExportForm(FlaskForm):
     )
     since = DateField("Signed from", validators=[Optional()])
     until = DateField("Signed until", validators=[Optional()])
+    layout = SelectField(
+        "Columns",
+        choices=[
+            SelectChoice("ours", "Ours"),
+            SelectChoice("action_network", "Action Network (only those who agreed to updates)"),
+        ],
+        default="ours",
+    )
 
     def export_filter(self) -> ExportFilter:
         return ExportFilter(
@@ -544,4 +552,5 @@ class ExportForm(FlaskForm):
             consent={"yes": True, "no": False}.get(self.consent.data or "any"),
             since=start_of(self.since.data),
             until=end_of(self.until.data),
+            layout=self.layout.data or "ours",
         )

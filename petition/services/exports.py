@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,19 @@ HEADER = (
     "source",
     "language",
 )
+# Action Network's own field names, so its upload matches the columns by itself; it takes
+# only people who agreed to hear from the uploader (its 100% opt-in policy).
+ACTION_NETWORK_HEADER = (
+    "first_name",
+    "last_name",
+    "email",
+    "zip_code",
+    "country",
+    "language",
+    "signed_at",
+    "confirmed_at",
+)
+LAYOUTS = ("ours", "action_network")
 CHUNK_BYTES = 64 * 1024
 
 
@@ -42,6 +55,8 @@ class ExportFilter:
     consent: bool | None = None  # None: either
     since: datetime | None = None
     until: datetime | None = None
+    # "ours", or "action_network" (whose layout is for people who agreed to updates only).
+    layout: str = "ours"
 
     def describe(self) -> dict[str, str]:
         values = asdict(self)
@@ -77,13 +92,15 @@ class Export:
     query: Any
     header: tuple[str, ...] = HEADER
     rows: int = 0
+    # Rows reshaped in Python on their way out (then written by the csv module, not COPY).
+    transform: Callable[[Any], Any] | None = None
 
     def chunks(self) -> Iterator[bytes]:
         """Stream the CSV as UTF-8; the audit row learns how many rows went out at the end."""
         # End the session's transaction first: the rows come through a connection of their own.
         db.session.close()
         with db.engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
+            if connection.dialect.name == "postgresql" and self.transform is None:
                 yield from self._copy(connection)
             else:
                 yield from self._write(connection)
@@ -117,7 +134,7 @@ class Export:
             self.query
         )
         for partition in result.partitions():
-            writer.writerows(partition)
+            writer.writerows(map(self.transform, partition) if self.transform else partition)
             self.rows += len(partition)
             if buffer.tell() >= CHUNK_BYTES:
                 yield buffer.getvalue().encode()
@@ -136,7 +153,14 @@ def start_export(slug: str, f: ExportFilter, actor: Actor) -> Export:
     petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
     if petition is None:
         raise NotFound(f"no petition {slug!r}")
-    query = _rows().where(Signature.petition_id == petition.id)
+    if f.layout not in LAYOUTS:
+        raise InvalidInput({"layout": f"Choose one of {', '.join(LAYOUTS)}"})
+    action_network = f.layout == "action_network"
+    if action_network:
+        f = replace(f, consent=True)  # Action Network takes opted-in people only
+    query = (_action_network_rows() if action_network else _rows()).where(
+        Signature.petition_id == petition.id
+    )
     if f.state is not None:
         query = query.where(Signature.state == f.state)
     if f.consent is not None:
@@ -151,6 +175,14 @@ def start_export(slug: str, f: ExportFilter, actor: Actor) -> Export:
     audit_id, stamp = entry.id, entry.at.strftime("%Y%m%d-%H%M")
     db.session.commit()
     state = f.state.value if f.state else "all"
+    if action_network:
+        return Export(
+            filename=f"{slug}-{state}-action-network-{stamp}.csv",
+            audit_id=audit_id,
+            query=query,
+            header=ACTION_NETWORK_HEADER,
+            transform=_split_name,
+        )
     return Export(filename=f"{slug}-{state}-signatures-{stamp}.csv", audit_id=audit_id, query=query)
 
 
@@ -189,3 +221,26 @@ def _rows() -> Any:
         .outerjoin(ConsentWording, ConsentWording.id == Signature.consent_wording_id)
         .order_by(Signature.id)
     )
+
+
+def _action_network_rows() -> Any:
+    """The Action Network layout's columns, but the name whole (split on its way out)."""
+    return select(
+        func.coalesce(Signature.name, ""),
+        neutralised(Signature.email),
+        neutralised(Signature.postcode),
+        type_coerce(Signature.country, String),
+        Signature.language,
+        func.coalesce(iso_utc(Signature.created_at), ""),
+        func.coalesce(iso_utc(Signature.confirmed_at), ""),
+    ).order_by(Signature.id)
+
+
+def _split_name(row: Any) -> tuple[str, ...]:
+    """ "Olena Kovalenko" → "Olena", "Kovalenko": the last word is the family name (one word
+    is a first name alone); each part kept from running as a spreadsheet formula."""
+    name, *rest = row
+    first, _, last = name.rpartition(" ")
+    if not first:
+        first, last = last, ""
+    return (neutralise(first), neutralise(last), *rest)
