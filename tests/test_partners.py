@@ -397,3 +397,34 @@ def test_exports_for_action_network_take_opted_in_people_in_its_columns(app, adm
         assert exported.details["filters"]["consent"] == "yes" and exported.row_count == 2
     made = runner.invoke(args=["export-signatures", SLUG, "--layout", "action_network"])
     assert made.exit_code == 0 and made.output.count("@example.org") == 2
+
+
+def test_the_dashboard_counts_signatures_by_partner(app, admin, runner):
+    import re
+
+    from petition.services import figures
+
+    new_partner(runner, "refugee-action")
+    client = app.test_client()
+    confirmed_signatures(
+        app,
+        client,
+        [signer(email=f"{who}@example.org") for who in ("a", "b", "c")],
+    )
+    came_through(app, "a@example.org", "refugee-action")
+    came_through(app, "b@example.org", "refugee-action", said_yes=False)
+    assert sign(client, email="d@example.org", partner="refugee-action").status_code == 303
+    with app.app_context():
+        figures.refresh_due()
+    page = admin.get("/admin/").get_data(as_text=True)
+    panel = page.split("Through partners")[1].split("</figure>")[0]
+    counts = re.findall(
+        r'ranking__label">([^<]+)</span>.*?ranking__value">(\d+) '
+        r'<span class="muted">\((\d+) confirmed',
+        panel,
+        re.S,
+    )
+    assert counts == [
+        ("Refugee Action (1 said yes to its question)", "3", "2"),
+        ("Directly", "1", "1"),
+    ]

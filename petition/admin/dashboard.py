@@ -19,6 +19,7 @@ def dashboard_view() -> str:
             "countries": dashboard.top_countries(p.id),
             "sources": dashboard.top_sources(p.id),
             "languages": dashboard.languages(p.id),
+            "partners": dashboard.by_partner(p.id),
             "wanting_updates": dashboard.wanting_updates(p.id),
         }
         for p in petitions
