@@ -1,5 +1,5 @@
-"""Background work: deliver mail, queue mailings and reminders, fold count changes in, publish
-the hourly digests, apply retention.
+"""Background work: deliver mail and partners' webhooks, queue mailings and reminders, fold
+count changes in, publish the hourly digests, apply retention.
 
 `flask --app app worker` runs it in its own process: MAIL_WORKER_THREADS threads send mail
 (each with its own SMTP connection, transactional mail first, bulk mail at MAIL_BULK_RATE for
@@ -25,7 +25,7 @@ from petition.extensions import db
 from petition.mail.delivery import Deliverer, RateLimiter
 from petition.mail.outbox import mail_waiting
 from petition.models import utcnow
-from petition.services import digests, figures, mailings, reminders, workers
+from petition.services import digests, figures, mailings, reminders, webhooks, workers
 from petition.services.article_stats import flush_views
 from petition.services.counting import flush_counts, reconcile_due
 from petition.services.retention import purge_if_due
@@ -48,11 +48,14 @@ class Round:
     mail_deferred: int = 0
     counts_folded: int = 0
     mailing_queued: int = 0
+    webhooks_delivered: int = 0
     purged: bool = False
 
     @property
     def busy(self) -> bool:
-        return bool(self.mail_sent or self.counts_folded or self.mailing_queued)
+        return bool(
+            self.mail_sent or self.counts_folded or self.mailing_queued or self.webhooks_delivered
+        )
 
 
 class Worker:
@@ -137,6 +140,7 @@ class Worker:
                 flush_views()
                 done.mailing_queued = mailings.queue_next_chunk()
                 mailings.drop_stopped_chunk()
+                done.webhooks_delivered = webhooks.deliver_due()
                 if self._figured is None or now - self._figured >= FIGURES_EVERY:
                     figures.refresh_due(now)
                     reminders.send_due(now)

@@ -26,7 +26,13 @@ from petition.models.figures import Figure
 from petition.models.image import Image, ImageRendition
 from petition.models.integrity import CountDigest, PetitionCountryDay, PetitionTally, ReceiptEntry
 from petition.models.outbox import Lane, Mailing, MailingState, OutboxMessage, Suppression
-from petition.models.partner import Partner, PartnerKey, PartnerWording, WebhookEndpoint
+from petition.models.partner import (
+    Partner,
+    PartnerKey,
+    PartnerWording,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from petition.models.signature import (
     INVALIDATION_CATEGORIES,
     Signature,
@@ -40,6 +46,7 @@ __all__ = [
     "Partner",
     "PartnerKey",
     "PartnerWording",
+    "WebhookDelivery",
     "WebhookEndpoint",
     "INVALIDATION_CATEGORIES",
     "MILESTONES",

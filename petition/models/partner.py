@@ -7,11 +7,12 @@ A partner sees only the signers who signed through it and said yes to its own qu
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from petition.models.base import Base, UTCDateTime, utcnow
+from petition.models.base import Base, BigId, UTCDateTime, partial_index, utcnow
 
 
 class Partner(Base):
@@ -84,3 +85,34 @@ class WebhookEndpoint(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint, committed with the change it tells of, so none is lost; sent
+    by the worker, retried with growing pauses until the endpoint answers 2xx."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        partial_index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            where="delivered_at IS NULL AND failed_at IS NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    # The event's own id, the same on every attempt: receivers drop what they have seen.
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it is next due; a worker holding it moves this to the end of its lease.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()

@@ -42,6 +42,7 @@ from petition.models import (
     SignatureState,
     utcnow,
 )
+from petition.services import webhooks
 from petition.services.campaigns import forget_petitions
 from petition.services.errors import NotFound
 
@@ -345,7 +346,7 @@ def _keep_receipts(receipts: list[tuple[int, int, dict[str, Any]]]) -> None:
 def _record_milestones(petition_id: int, before: int, after: int) -> None:
     passed = [m for m in MILESTONES if before < m <= after]
     if passed:
-        db.session.execute(
+        reached = db.session.scalars(
             dialect_insert(PetitionMilestone)
             .values(
                 [
@@ -354,7 +355,15 @@ def _record_milestones(petition_id: int, before: int, after: int) -> None:
                 ]
             )
             .on_conflict_do_nothing()
-        )
+            .returning(PetitionMilestone.threshold)
+        ).all()
+        slug = db.session.scalar(select(Petition.slug).where(Petition.id == petition_id))
+        for threshold in sorted(reached):  # each milestone once, however the count moves
+            webhooks.enqueue(
+                None,
+                "petition.milestone",
+                {"petition": slug, "threshold": threshold, "reached_at": webhooks.iso(utcnow())},
+            )
 
 
 @dataclass(frozen=True)

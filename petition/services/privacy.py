@@ -23,7 +23,7 @@ from petition.mail.delivery import Drop, Outgoing
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureToken, utcnow
 from petition.security.email_hash import email_hashes
 from petition.security.keys import signing_keys
-from petition.services import audit, consent
+from petition.services import audit, consent, webhooks
 from petition.services.addresses import canonical_email, masked_email
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput, LinkInvalid
@@ -203,6 +203,15 @@ def erase(person: Person, actor: Actor) -> int:
     """
     signatures = signatures_of(person)
     ids = [s.id for s in signatures if s.erased_at is None]
+    # Partners who were given their details erase them too (only those they said yes to).
+    for s in signatures:
+        if s.erased_at is None and s.partner_id and s.partner_consented_at and s.email:
+            data = {
+                "identifiers": [f"refugees_welcome:{s.id}"],
+                "petition": s.petition.slug,
+                "email_addresses": [{"address": s.email}],
+            }
+            webhooks.enqueue(s.partner_id, "person.erased", data)
     if ids:
         anonymise(ids)
     consent.forget(person.hashes)

@@ -38,7 +38,15 @@ from petition.ops import metrics
 from petition.security import receipts, stop_links
 from petition.security.email_hash import email_hashes
 from petition.security.thanks_links import Signed
-from petition.services import audit, campaigns, consent, counting, partners, retention
+from petition.services import (
+    audit,
+    campaigns,
+    consent,
+    counting,
+    partners,
+    retention,
+    webhooks,
+)
 from petition.services.addresses import canonical_email
 from petition.services.audit import Actor
 from petition.services.errors import ConfirmationClosed, LinkInvalid, NotAllowed, PetitionNotOpen
@@ -558,6 +566,7 @@ def _confirm(signature: Signature, details: Details) -> bool:
     if moved and details.consent_updates and signature.email_hash:
         consent.give(signature.email_hash, signature.id, wording_id)
     if moved:
+        webhooks.signature_event("signature.confirmed", signature, "confirmed")
         metrics.CONFIRMED.inc()
     return moved
 
@@ -599,6 +608,8 @@ def _withdraw(signature: Signature) -> SignatureLink:
             events.append(counting.event_row(petition.id, counting.RECEIPT, -1, receipt))
         moved = _move(signature, SignatureState.WITHDRAWN, events=events, withdrawn_at=utcnow())
         was_counted = moved and signature.state == SignatureState.CONFIRMED
+        if moved:
+            webhooks.signature_event("signature.withdrawn", signature, "withdrawn")
     elif signature.withdrawn_at is None:
         db.session.execute(
             update(SIGNATURES)

@@ -1,0 +1,189 @@
+"""Events partners hear about, at their webhook endpoints: queued in the transaction of the
+change they tell of (so none is lost), sent by the worker, signed, retried until answered.
+
+Each POST carries the event as JSON and `X-Petition-Signature: t=<unix time>,v1=<hex>`, where
+v1 is HMAC-SHA256 of "<t>.<body>" under the endpoint's secret (Stripe's scheme); a receiver
+recomputes it, checks t is recent, and drops an event id it has seen (`X-Petition-Event-Id`:
+an event is retried until a 2xx, so it may arrive again after an answer that was lost).
+Personal data goes only where the signer said yes to that partner's own question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from petition.extensions import db
+from petition.models import Signature, WebhookDelivery, WebhookEndpoint, utcnow
+from petition.services import audit
+from petition.services.audit import SYSTEM
+
+log = logging.getLogger("petition.webhooks")
+
+EVENTS = ("signature.confirmed", "signature.withdrawn", "person.erased", "petition.milestone")
+TIMEOUT_SECONDS = 5
+LEASE = timedelta(minutes=2)
+BATCH = 20
+# Pauses between attempts: 30 s, 1 min, 2 min … up to 6 hours; given up after a day and more.
+FIRST_PAUSE = timedelta(seconds=30)
+LONGEST_PAUSE = timedelta(hours=6)
+ATTEMPTS = 12
+# An endpoint that has failed this many attempts in a row is turned off (and staff told).
+DISABLE_AFTER = 30
+
+
+def signature_event(event: str, signature: Signature, status: str) -> None:
+    """Queue a signature's event for its partner's endpoints (none if it came directly)."""
+    if signature.partner_id is None:
+        return
+    data: dict[str, Any] = {
+        "identifiers": [f"refugees_welcome:{signature.id}"],
+        "petition": signature.petition.slug,
+        "status": status,
+        "action_date": iso(signature.created_at),
+        "confirmed_date": iso(signature.confirmed_at),
+    }
+    if signature.partner_consented_at is not None and signature.email:
+        given, _, family = (signature.name or "").rpartition(" ")
+        data["person"] = {
+            "given_name": given or family,
+            "family_name": family if given else "",
+            "email_addresses": [{"address": signature.email, "primary": True}],
+            "postal_addresses": [
+                {"postal_code": signature.postcode or "", "country": signature.country}
+            ],
+        }
+    enqueue(signature.partner_id, event, data)
+
+
+def enqueue(partner_id: int | None, event: str, data: dict[str, Any]) -> int:
+    """Queue `event` for each working endpoint of a partner (every partner's for None), in the
+    caller's transaction. How many were queued."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
+    if partner_id is not None:
+        query = query.where(WebhookEndpoint.partner_id == partner_id)
+    endpoints = db.session.scalars(query).all()
+    now = utcnow()
+    for endpoint in endpoints:
+        event_id = f"evt_{secrets.token_hex(12)}"
+        db.session.add(
+            WebhookDelivery(
+                endpoint_id=endpoint.id,
+                event=event,
+                event_id=event_id,
+                payload={"id": event_id, "type": event, "created": iso(now), "data": data},
+                created_at=now,
+                next_attempt_at=now,
+                attempts=0,
+            )
+        )
+    return len(endpoints)
+
+
+def sign(secret: str, body: bytes, at: int) -> str:
+    """The X-Petition-Signature header for `body` sent at unix time `at`."""
+    digest = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={at},v1={digest}"
+
+
+def deliver_due(limit: int = BATCH) -> int:
+    """Send what is due (leased first, so two workers never send the same one); how many
+    were answered 2xx."""
+    now = utcnow()
+    # A turned-off endpoint's events wait, in case staff turn it on again.
+    working = select(WebhookEndpoint.id).where(WebhookEndpoint.disabled_at.is_(None))
+    due = select(WebhookDelivery.id).where(
+        WebhookDelivery.delivered_at.is_(None),
+        WebhookDelivery.failed_at.is_(None),
+        WebhookDelivery.next_attempt_at <= now,
+        WebhookDelivery.endpoint_id.in_(working),
+    )
+    ids = db.session.scalars(
+        due.order_by(WebhookDelivery.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    if not ids:
+        db.session.rollback()
+        return 0
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(ids))
+        .values(next_attempt_at=now + LEASE)
+    )
+    db.session.commit()
+    delivered = 0
+    for delivery_id in ids:
+        delivered += _attempt(delivery_id)
+    return delivered
+
+
+def _attempt(delivery_id: int) -> bool:
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    endpoint = delivery.endpoint
+    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
+    db.session.rollback()  # no transaction held open while the partner answers
+    status, error = _post(endpoint.url, body, endpoint.secret, delivery.event, delivery.event_id)
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    endpoint = delivery.endpoint
+    now = utcnow()
+    delivery.attempts += 1
+    delivery.last_status = status
+    delivery.last_error = error[:500]
+    if status is not None and 200 <= status < 300:
+        delivery.delivered_at = now
+        endpoint.failures = 0
+        endpoint.last_error = ""
+        db.session.commit()
+        return True
+    endpoint.failures += 1
+    endpoint.last_error = error[:500]
+    if delivery.attempts >= ATTEMPTS:
+        delivery.failed_at = now
+    else:
+        pause = min(FIRST_PAUSE * 2 ** (delivery.attempts - 1), LONGEST_PAUSE)
+        delivery.next_attempt_at = now + pause
+    if endpoint.failures >= DISABLE_AFTER and endpoint.disabled_at is None:
+        endpoint.disabled_at = now
+        audit.record(
+            SYSTEM,
+            "webhook_disabled",
+            endpoint.url,
+            {"failures": endpoint.failures, "last_error": endpoint.last_error},
+        )
+        log.warning(
+            "webhook endpoint %s turned off after %s failures", endpoint.id, endpoint.failures
+        )
+    db.session.commit()
+    return False
+
+
+def _post(url: str, body: bytes, secret: str, event: str, event_id: str) -> tuple[int | None, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "RefugeesWelcome-Webhooks/1",
+        "X-Petition-Event": event,
+        "X-Petition-Event-Id": event_id,
+        "X-Petition-Signature": sign(secret, body, int(time.time())),
+    }
+    # Endpoints are https:// (or plain http to this machine), checked when they are added.
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310  # nosec B310
+            return answer.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, str(getattr(exc, "reason", exc))
+
+
+def iso(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None

@@ -1,0 +1,257 @@
+"""Partners' webhooks (issue 24): events signed with the endpoint's secret, sent by the worker
+to a real HTTP server on loopback, retried when it is down, and sent exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from petition.extensions import db
+from tests.factories import SLUG, confirmed_signatures, links_in, sign, signature_for, signer
+from tests.test_partners import cli, new_partner
+
+
+class Receiver:
+    """A partner's endpoint: records every POST (headers and raw body) and answers `status`."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or _free_port()
+        self.received: list[dict[str, Any]] = []
+        self.status = 200
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/petition"
+
+    def start(self) -> Receiver:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append({"headers": dict(self.headers), "body": body})
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.received]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def verified(secret: str, request: dict[str, Any], tolerance: int = 300) -> bool:
+    """The check the README documents for receivers: HMAC-SHA256 of "<t>.<body>"."""
+    fields = dict(
+        part.split("=", 1) for part in request["headers"]["X-Petition-Signature"].split(",")
+    )
+    signed = f"{fields['t']}.".encode() + request["body"]
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    fresh = abs(time.time() - int(fields["t"])) <= tolerance
+    return fresh and hmac.compare_digest(expected, fields["v1"])
+
+
+@pytest.fixture
+def receiver():
+    found = Receiver().start()
+    yield found
+    found.stop()
+
+
+def hook(runner: Any, url: str) -> str:
+    made = cli(runner, "webhook", "refugee-action", url)
+    assert made.exit_code == 0, made.output
+    return made.stdout.strip()
+
+
+def deliver(app: Any) -> int:
+    from petition.services import webhooks
+
+    with app.app_context():
+        return webhooks.deliver_due()
+
+
+def test_confirming_sends_one_signed_event_with_what_the_signer_agreed_to_share(
+    app, runner, client, receiver
+):
+    new_partner(runner, "refugee-action")
+    secret = hook(runner, receiver.url)
+    assert (
+        sign(
+            client, email="yes@example.org", partner="refugee-action", consent_partner="y"
+        ).status_code
+        == 303
+    )
+    assert sign(client, email="no@example.org", partner="refugee-action").status_code == 303
+    assert sign(client, email="direct@example.org").status_code == 303
+    assert deliver(app) == 0  # nothing happened yet that partners hear of
+    from petition.services.signing import Details, _confirm
+
+    with app.app_context():
+        for email in ("yes@example.org", "no@example.org", "direct@example.org"):
+            signature = signature_for(email)
+            _confirm(signature, Details.of(signature))
+        db.session.commit()
+    assert deliver(app) == 2 and deliver(app) == 0
+    assert len(receiver.received) == 2
+    for request in receiver.received:
+        assert verified(secret, request)
+        assert not verified(secret.replace("_", "-", 1), request)  # the check can fail
+        assert request["headers"]["X-Petition-Event"] == "signature.confirmed"
+        assert request["headers"]["Content-Type"] == "application/json"
+    said_yes, said_no = receiver.events()
+    assert said_yes["type"] == "signature.confirmed" and said_yes["data"]["petition"] == SLUG
+    person = said_yes["data"]["person"]
+    assert person["email_addresses"] == [{"address": "yes@example.org", "primary": True}]
+    assert "person" not in said_no["data"] and "no@example.org" not in json.dumps(said_no)
+    assert said_yes["id"] != said_no["id"]
+
+
+def test_a_receiver_that_is_down_gets_the_event_later_exactly_once(app, runner, client):
+    from petition.models import WebhookDelivery, WebhookEndpoint, utcnow
+
+    new_partner(runner, "refugee-action")
+    later = Receiver()  # its port is free: nothing answers yet
+    secret = hook(runner, later.url)
+    confirmed_signatures(
+        app,
+        client,
+        [signer(email="kept@example.org", partner="refugee-action", consent_partner="y")],
+    )
+    assert deliver(app) == 0
+    with app.app_context():
+        [waiting] = db.session.scalars(db.select(WebhookDelivery)).all()
+        assert waiting.attempts == 1 and waiting.delivered_at is None and waiting.last_error
+        assert waiting.next_attempt_at > utcnow()  # backs off
+        assert db.session.scalars(db.select(WebhookEndpoint)).one().failures == 1
+        waiting.next_attempt_at = utcnow()  # as if the pause were over
+        db.session.commit()
+    later.start()
+    try:
+        assert deliver(app) == 1
+        assert deliver(app) == 0
+        with app.app_context():
+            db.session.execute(db.update(WebhookDelivery).values(next_attempt_at=utcnow()))
+            db.session.commit()
+        assert deliver(app) == 0  # delivered is delivered: never sent again
+    finally:
+        later.stop()
+    [request] = later.received
+    assert verified(secret, request) and request["headers"]["X-Petition-Event-Id"].startswith(
+        "evt_"
+    )
+    with app.app_context():
+        assert db.session.scalars(db.select(WebhookEndpoint)).one().failures == 0
+
+
+def test_an_endpoint_that_keeps_failing_is_turned_off_and_staff_are_told(
+    app, runner, client, receiver
+):
+    from petition.models import AuditLog, WebhookDelivery, WebhookEndpoint, utcnow
+    from petition.services import webhooks
+
+    new_partner(runner, "refugee-action")
+    hook(runner, receiver.url)
+    receiver.status = 500
+    fields = {"partner": "refugee-action", "consent_partner": "y"}
+    confirmed_signatures(app, client, [signer(email=f"{n}@example.org", **fields) for n in "abc"])
+    for _ in range(webhooks.ATTEMPTS):
+        with app.app_context():
+            db.session.execute(db.update(WebhookDelivery).values(next_attempt_at=utcnow()))
+            db.session.commit()
+        assert deliver(app) == 0
+    with app.app_context():
+        endpoint = db.session.scalars(db.select(WebhookEndpoint)).one()
+        assert endpoint.disabled_at is not None and endpoint.last_error == "HTTP 500"
+        # Turned off, it is sent nothing more; its events wait, none given up.
+        waiting = db.session.scalars(db.select(WebhookDelivery)).all()
+        assert len(waiting) == 3 and not any(d.failed_at or d.delivered_at for d in waiting)
+        notices = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "webhook_disabled")
+        )
+        assert len(notices.all()) == 1
+    assert len(receiver.received) == webhooks.DISABLE_AFTER
+
+
+def test_a_delivery_gives_up_after_its_attempts(app, runner, client, receiver):
+    from petition.models import WebhookDelivery, utcnow
+    from petition.services import webhooks
+
+    new_partner(runner, "refugee-action")
+    hook(runner, receiver.url)
+    receiver.status = 503
+    confirmed_signatures(app, client, [signer(email="one@example.org", partner="refugee-action")])
+    for _ in range(webhooks.ATTEMPTS + 2):
+        with app.app_context():
+            db.session.execute(db.update(WebhookDelivery).values(next_attempt_at=utcnow()))
+            db.session.commit()
+        deliver(app)
+    assert len(receiver.received) == webhooks.ATTEMPTS
+    with app.app_context():
+        assert db.session.scalars(db.select(WebhookDelivery)).one().failed_at is not None
+
+
+def test_withdrawing_and_erasing_tell_the_partner(app, runner, client, receiver, mailbox):
+    from petition.services import privacy
+    from petition.services.audit import Actor
+    from tests.factories import send_all_mail
+
+    new_partner(runner, "refugee-action")
+    hook(runner, receiver.url)
+    fields = {"partner": "refugee-action", "consent_partner": "y"}
+    confirmed_signatures(app, client, [signer(email="leaving@example.org", **fields)])
+    confirmed_signatures(app, client, [signer(email="erased@example.org", **fields)])
+    send_all_mail(app)
+    withdraw = links_in(mailbox.to("leaving@example.org")[0])["withdraw"]
+    assert client.post(withdraw).status_code == 200
+    with app.test_request_context():
+        privacy.erase(privacy.Person.by_address("erased@example.org"), Actor("test"))
+    deliver(app)
+    kinds = [(e["type"], json.dumps(e["data"])) for e in receiver.events()]
+    assert [k for k, _ in kinds] == [
+        "signature.confirmed",
+        "signature.confirmed",
+        "signature.withdrawn",
+        "person.erased",
+    ]
+    assert "erased@example.org" in kinds[3][1] and "leaving@example.org" in kinds[2][1]
+
+
+def test_milestones_go_to_every_partner_once(app, runner, client, receiver):
+    from petition.services.counting import _record_milestones
+
+    new_partner(runner, "refugee-action")
+    hook(runner, receiver.url)
+    with app.app_context():
+        _record_milestones(1, 0, 120)
+        _record_milestones(1, 99, 130)  # the count fell and rose again: no second event
+        db.session.commit()
+    deliver(app)
+    assert [(e["type"], e["data"]["threshold"]) for e in receiver.events()] == [
+        ("petition.milestone", 100)
+    ]
+    assert receiver.events()[0]["data"]["petition"] == SLUG
