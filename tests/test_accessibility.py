@@ -343,7 +343,23 @@ ADMIN_PAGES = {
     "your account": "/admin/account",
     "two-step setup": "/admin/account/two-step",
     "team": "/admin/team",
+    "partners": "/admin/partners",
 }
+
+
+def add_a_partner() -> None:
+    from petition.extensions import db
+    from petition.services import partners, webhooks
+    from petition.services.audit import Actor
+
+    who = Actor("test")
+    partner = partners.create(
+        "refugee-action", "Refugee Action", who, question="Refugee Action may email me."
+    )
+    partners.issue_key("refugee-action", who, can_write=True)
+    partners.add_webhook("refugee-action", "https://crm.example.org/hooks/petition", who)
+    webhooks.enqueue(partner.id, "petition.milestone", {"petition": SLUG, "threshold": 100})
+    db.session.commit()
 
 
 def admin_states(page: Any, server: LiveServer) -> Iterator[str]:
@@ -383,6 +399,7 @@ def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, 
         # Wanting updates: the petition form offers to email its news to this reader.
         confirmed_signatures(app, client, [signer(email="reader@example.org", consent_updates="y")])
         post_some_news()  # the petition form lists it, with a button to remove it
+        add_a_partner()  # with a key, a webhook endpoint and a delivery in its log
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.goto(f"{server.url}/admin/login")

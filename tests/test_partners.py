@@ -3,6 +3,7 @@ petitions for any partner, signers only for the partner they came through and sa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -428,3 +429,52 @@ def test_the_dashboard_counts_signatures_by_partner(app, admin, runner):
         ("Refugee Action (1 said yes to its question)", "3", "2"),
         ("Directly", "1", "1"),
     ]
+
+
+def test_staff_manage_partners_keys_and_webhooks_in_the_admin(app, admin):
+    from tests.factories import make_admin
+
+    page = admin.get("/admin/partners")
+    assert page.status_code == 200 and "No partners yet" in page.get_data(as_text=True)
+    token = admin_token(admin)
+    bad = admin.post("/admin/partners", data={"csrf_token": token, "slug": "Bad Slug", "name": "X"})
+    assert bad.status_code == 422 and "lower-case" in bad.get_data(as_text=True)
+    made = admin.post(
+        "/admin/partners",
+        data={
+            "csrf_token": token,
+            "slug": "refugee-action",
+            "name": "Refugee Action",
+            "question": QUESTION,
+        },
+    )
+    assert made.status_code == 303
+    keyed = admin.post(
+        "/admin/partners/refugee-action/keys", data={"csrf_token": token, "write": "y"}
+    )
+    html = keyed.get_data(as_text=True)
+    key = re.search(r"(rwp_[A-Za-z0-9_-]{40,})", html).group(1)
+    assert keyed.headers["Cache-Control"] == "no-store" and "read and record" in html
+    assert key not in admin.get("/admin/partners").get_data(as_text=True)  # shown once
+    hooked = admin.post(
+        "/admin/partners/refugee-action/webhooks",
+        data={"csrf_token": token, "url": "https://crm.example.org/hook"},
+    )
+    assert "whsec_" in hooked.get_data(as_text=True)
+    revoked = admin.post(f"/admin/partners/keys/{key[:12]}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 303
+    assert app.test_client().get(f"{OSDI}/", headers={"OSDI-API-Token": key}).status_code == 401
+    # Editors see aggregate figures only: keys and partners' data are for admins.
+    with app.app_context():
+        make_admin("editor@example.org", role="editor")
+    from tests.factories import log_in
+
+    editor = app.test_client()
+    log_in(editor, "editor@example.org")
+    assert editor.get("/admin/partners").status_code == 403
+
+
+def admin_token(admin: Any) -> str:
+    from tests.factories import csrf_from
+
+    return csrf_from(admin.get("/admin/partners").get_data(as_text=True))

@@ -14,6 +14,7 @@ from petition.admin import (  # noqa: E402,F401
     donations,
     mail,
     news,
+    partners,
     petitions,
     privacy,
     signatures,

@@ -225,6 +225,24 @@ class ActionForm(FlaskForm):
     """A button that changes something: carries nothing but its CSRF token."""
 
 
+class PartnerForm(FlaskForm):
+    slug = StringField("Short name, for addresses", validators=[InputRequired(), Length(max=60)])
+    name = StringField("Name", validators=[InputRequired(), Length(max=120)])
+    website = StringField("Website", validators=[Optional(), Length(max=300)])
+    question = TextAreaField(
+        "Their own question to signers", validators=[Optional(), Length(max=500)]
+    )
+
+
+class KeyForm(FlaskForm):
+    write = BooleanField("May record signatures")
+    trusted = BooleanField("Trusted: its signatures count at once, without our email")
+
+
+class WebhookForm(FlaskForm):
+    url = StringField("Address (https://…)", validators=[InputRequired(), Length(max=500)])
+
+
 @with_translations
 class PetitionForm(Translatable, FlaskForm):
     TRANSLATED = (

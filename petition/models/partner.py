@@ -31,6 +31,7 @@ class Partner(Base):
         back_populates="partner", order_by="PartnerKey.id"
     )
     wordings: Mapped[list[PartnerWording]] = relationship(order_by="PartnerWording.id")
+    endpoints: Mapped[list[WebhookEndpoint]] = relationship(order_by="WebhookEndpoint.id")
 
     @property
     def question(self) -> PartnerWording | None:

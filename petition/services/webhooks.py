@@ -26,7 +26,8 @@ from sqlalchemy import select, update
 from petition.extensions import db
 from petition.models import Signature, WebhookDelivery, WebhookEndpoint, utcnow
 from petition.services import audit
-from petition.services.audit import SYSTEM
+from petition.services.audit import SYSTEM, Actor
+from petition.services.errors import NotFound
 
 log = logging.getLogger("petition.webhooks")
 
@@ -187,3 +188,41 @@ def _post(url: str, body: bytes, secret: str, event: str, event_id: str) -> tupl
 
 def iso(value: Any) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def recent_deliveries(endpoint_id: int, limit: int = 20) -> list[WebhookDelivery]:
+    """An endpoint's latest deliveries, newest first (its delivery log)."""
+    return list(
+        db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint_id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def resend(delivery_id: int, actor: Actor) -> WebhookDelivery:
+    """Send an event again, with the same id (a receiver that has it drops it), at once."""
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    delivery.delivered_at = None
+    delivery.failed_at = None
+    delivery.attempts = 0
+    delivery.next_attempt_at = utcnow()
+    audit.record(actor, "webhook_resent", delivery.endpoint.url, {"event": delivery.event_id})
+    db.session.commit()
+    return delivery
+
+
+def turn_on(endpoint_id: int, actor: Actor) -> WebhookEndpoint:
+    """An endpoint turned off after failing, working again: its waiting events go out."""
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"no endpoint {endpoint_id}")
+    endpoint.disabled_at = None
+    endpoint.failures = 0
+    audit.record(actor, "webhook_turned_on", endpoint.url)
+    db.session.commit()
+    return endpoint
