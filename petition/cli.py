@@ -234,6 +234,20 @@ def partner_create_command(slug: str, name: str, website: str, question: str | N
     click.echo(f"Created partner {partner.slug} ({partner.name}); it {asks}.")
 
 
+@partner_group.command("question")
+@click.argument("slug")
+@click.argument("words", required=False)
+@with_appcontext
+def partner_question_command(slug: str, words: str | None) -> None:
+    """Ask signers the partner's own question in WORDS (none: ask nothing), audited."""
+    try:
+        partner = partners.set_question(slug, words, _operator())
+    except (InvalidInput, NotFound) as exc:
+        raise _refused(exc) from None
+    asks = f"asks: {partner.question.text}" if partner.question else "asks nothing of its own"
+    click.echo(f"{partner.name} {asks}.")
+
+
 @partner_group.command("key")
 @click.argument("slug")
 @click.option("--write", is_flag=True, help="The key may also record signatures.")

@@ -478,3 +478,54 @@ def admin_token(admin: Any) -> str:
     from tests.factories import csrf_from
 
     return csrf_from(admin.get("/admin/partners").get_data(as_text=True))
+
+
+def test_the_integrity_report_says_who_brought_the_signatures_in(app, runner):
+    from petition.services import figures
+
+    client = app.test_client()
+    plain = client.get(f"/petitions/{SLUG}/integrity").get_data(as_text=True)
+    assert "Who brought the signatures in" not in plain  # no partners, nothing to say
+    new_partner(runner, "refugee-action")
+    confirmed_signatures(app, client, [signer(email=f"{n}@example.org") for n in "abc"])
+    came_through(app, "a@example.org", "refugee-action")
+    came_through(app, "b@example.org", "refugee-action", said_yes=False)
+    with app.app_context():
+        from datetime import timedelta
+
+        from petition.models import utcnow
+
+        figures.refresh_due(utcnow() + timedelta(days=1))  # as the worker will, within minutes
+    from tests.factories import forget_cached
+
+    forget_cached()
+    page = client.get(f"/petitions/{SLUG}/integrity?after=partners").get_data(as_text=True)
+    section = page.split("Who brought the signatures in")[1].split("</section>")[0]
+    shown = re.findall(r"<dt>(.*?)</dt><dd>(\d+)</dd>", section)
+    assert shown == [
+        ('<span translate="no">Refugee Action</span>', "2"),
+        ("Directly, through our own pages", "1"),
+    ]
+
+
+def test_a_partners_question_changes_and_old_answers_keep_their_words(app, runner, client):
+    new_partner(runner, "refugee-action")
+    assert (
+        sign(
+            client, email="first@example.org", partner="refugee-action", consent_partner="y"
+        ).status_code
+        == 303
+    )
+    changed = cli(runner, "question", "refugee-action", "Refugee Action may text me about events.")
+    assert changed.exit_code == 0 and "asks: Refugee Action may text me" in changed.output
+    assert (
+        sign(
+            client, email="second@example.org", partner="refugee-action", consent_partner="y"
+        ).status_code
+        == 303
+    )
+    with app.app_context():
+        assert signature_for("first@example.org").partner_wording.text == QUESTION
+        assert signature_for("second@example.org").partner_wording.text.endswith("events.")
+    assert "asks nothing" in cli(runner, "question", "refugee-action").output
+    assert cli(runner, "question", "refugee-action", "too short").exit_code != 0

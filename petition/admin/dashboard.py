@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 
 from petition.admin import bp
-from petition.services import article_stats, dashboard
+from petition.services import article_stats, dashboard, partners
 
 
 @bp.get("/", endpoint="dashboard")
@@ -19,12 +19,17 @@ def dashboard_view() -> str:
             "countries": dashboard.top_countries(p.id),
             "sources": dashboard.top_sources(p.id),
             "languages": dashboard.languages(p.id),
-            "partners": dashboard.by_partner(p.id),
+            "partners": partners.by_partner(p.id),
             "wanting_updates": dashboard.wanting_updates(p.id),
         }
         for p in petitions
         if p.state.value != "draft"
     ]
+    for panel in panels:
+        panel["through_partners"] = [
+            [f"{name} ({yes:,} said yes to its question)" if name else "Directly", made, ok]
+            for name, made, ok, yes in panel["partners"].value
+        ]
     return render_template(
         "admin/dashboard.html", petitions=petitions, panels=panels, funnels=article_stats.funnels()
     )

@@ -234,6 +234,10 @@ class PartnerForm(FlaskForm):
     )
 
 
+class QuestionForm(FlaskForm):
+    question = TextAreaField("Their own question", validators=[Optional(), Length(max=500)])
+
+
 class KeyForm(FlaskForm):
     write = BooleanField("May record signatures")
     trusted = BooleanField("Trusted: its signatures count at once, without our email")

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from petition.admin import bp
 from petition.admin.access import actor, admin_only
-from petition.admin.forms import ActionForm, KeyForm, PartnerForm, WebhookForm
+from petition.admin.forms import ActionForm, KeyForm, PartnerForm, QuestionForm, WebhookForm
 from petition.services import partners, webhooks
 from petition.services.errors import InvalidInput, NotFound
 
@@ -29,6 +29,7 @@ def _page(status: int = 200, shown: dict[str, str] | None = None, **forms: Any) 
         action=ActionForm(),
         new=forms.get("new") or PartnerForm(),
         key=KeyForm(),
+        ask=QuestionForm(),
         hook=forms.get("hook") or WebhookForm(),
     )
     # A key or secret shown once must not be kept by any cache.
@@ -57,6 +58,24 @@ def partner_create() -> Any:
         return _page(422, new=form)
     flash(f"Partner {made.name} added. Give them a key below.")
     return redirect(url_for("admin.partner_list"), 303)
+
+
+@bp.post("/partners/<slug>/question")
+@admin_only
+def partner_question(slug: str) -> Any:
+    form = QuestionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        partner = partners.set_question(slug, form.question.data, actor())
+    except NotFound:
+        abort(404)
+    except InvalidInput as exc:
+        flash(" ".join(exc.errors.values()), "error")
+        return redirect(url_for("admin.partner_list"), 303)
+    asked = "is asked now" if partner.asks_opt_in else "is no longer asked: signers see ours alone"
+    flash(f"{partner.name}'s question {asked}.")
+    return redirect(url_for("admin.partner_list") + f"#partner-{slug}", 303)
 
 
 @bp.post("/partners/<slug>/keys")

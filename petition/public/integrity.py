@@ -9,7 +9,7 @@ from flask import abort, render_template, request
 from petition.microcache import public_cache
 from petition.public import bp
 from petition.ratelimits import verify_limit
-from petition.services import integrity
+from petition.services import integrity, partners
 from petition.services.campaigns import petition_snapshot
 from petition.services.errors import NotFound
 
@@ -28,6 +28,7 @@ def integrity_report(slug: str) -> str:
         report=report,
         petition=snapshot,
         points=integrity.chart_points(history),
+        partners=partners.by_partner(snapshot["id"]),
     )
 
 

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import case, func, literal, select
 
 from petition import i18n
 from petition.extensions import db
 from petition.models import (
-    Partner,
     Petition,
     PetitionCountryCount,
     PetitionHour,
@@ -113,39 +112,6 @@ def _languages(petition_id: int) -> list[list[Any]]:
             .group_by(Signature.language)
             .order_by(func.count().desc())
         )
-    ]
-
-
-def by_partner(petition_id: int) -> figures.Stored:
-    """Signatures by the partner they came through (or none): made, and confirmed; with how
-    many confirmed signers said yes to the partner's own question."""
-    return figures.get("partners", petition_id)
-
-
-@figures.figure("partners")
-def _partners(petition_id: int) -> list[list[Any]]:
-    confirmed = Signature.state == SignatureState.CONFIRMED
-    said_yes = and_(confirmed, Signature.partner_consented_at.is_not(None))
-    rows = db.session.execute(
-        select(
-            Partner.name,
-            func.count(),
-            func.sum(case((confirmed, 1), else_=0)),
-            func.sum(case((said_yes, 1), else_=0)),
-        )
-        .select_from(Signature)
-        .outerjoin(Partner, Partner.id == Signature.partner_id)
-        .where(Signature.petition_id == petition_id)
-        .group_by(Partner.name)
-        .order_by(func.count().desc())
-    )
-    return [
-        [
-            f"{name} ({int(yes or 0):,} said yes to its question)" if name else "Directly",
-            total,
-            int(ok or 0),
-        ]
-        for name, total, ok, yes in rows
     ]
 
 
