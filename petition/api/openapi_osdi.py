@@ -37,6 +37,40 @@ PAGING = [
 ]
 
 LINK = {"type": "object", "required": ["href"], "properties": {"href": {"type": "string"}}}
+
+
+def _person(required: list[str], sent: bool) -> dict[str, Any]:
+    """An OSDI person as we give it (sent False) or take it from a partner (sent True: at
+    least one address, whose `status` may say they subscribed)."""
+    email: dict[str, Any] = {"address": {"type": "string"}, "primary": {"type": "boolean"}}
+    emails: dict[str, Any] = {
+        "type": "array",
+        "items": {"type": "object", "required": ["address"], "properties": email},
+    }
+    if sent:
+        email["status"] = {"type": "string"}
+        emails["minItems"] = 1
+    postal = {
+        "postal_code": {"type": "string"},
+        "country": {"type": "string"},
+        "primary": {"type": "boolean"},
+    }
+    return {
+        "type": "object",
+        "required": required,
+        "properties": {
+            "given_name": {"type": "string"},
+            "family_name": {"type": "string"},
+            "email_addresses": emails,
+            "postal_addresses": {
+                "type": "array",
+                "items": {"type": "object", "properties": postal},
+            },
+            "languages_spoken": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+
+
 DATE = {"type": ["string", "null"], "format": "date-time"}
 
 SCHEMAS: dict[str, Any] = {
@@ -77,37 +111,9 @@ SCHEMAS: dict[str, Any] = {
             "_links": {"type": "object", "required": ["self"]},
         },
     },
-    "OsdiPerson": {
-        "type": "object",
-        "required": ["given_name", "family_name", "email_addresses", "postal_addresses"],
-        "properties": {
-            "given_name": {"type": "string"},
-            "family_name": {"type": "string"},
-            "email_addresses": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["address"],
-                    "properties": {
-                        "address": {"type": "string"},
-                        "primary": {"type": "boolean"},
-                    },
-                },
-            },
-            "postal_addresses": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "postal_code": {"type": "string"},
-                        "country": {"type": "string"},
-                        "primary": {"type": "boolean"},
-                    },
-                },
-            },
-            "languages_spoken": {"type": "array", "items": {"type": "string"}},
-        },
-    },
+    "OsdiPerson": _person(
+        ["given_name", "family_name", "email_addresses", "postal_addresses"], sent=False
+    ),
     "OsdiSignature": {
         "type": "object",
         "description": "A signer who came through the partner, said yes to its own question "
@@ -139,38 +145,7 @@ SCHEMAS["OsdiRecordSignature"] = {
     "description": "A signature the partner collected. An email address with status "
     "`subscribed` is the signer's yes to the partner's own question.",
     "properties": {
-        "person": {
-            "type": "object",
-            "required": ["email_addresses"],
-            "properties": {
-                "given_name": {"type": "string"},
-                "family_name": {"type": "string"},
-                "email_addresses": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "required": ["address"],
-                        "properties": {
-                            "address": {"type": "string"},
-                            "primary": {"type": "boolean"},
-                            "status": {"type": "string"},
-                        },
-                    },
-                },
-                "postal_addresses": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "postal_code": {"type": "string"},
-                            "country": {"type": "string"},
-                        },
-                    },
-                },
-                "languages_spoken": {"type": "array", "items": {"type": "string"}},
-            },
-        },
+        "person": _person(["email_addresses"], sent=True),
         "referrer_data": {
             "type": "object",
             "properties": {"source": {"type": "string"}, "website": {"type": "string"}},
