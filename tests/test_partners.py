@@ -323,6 +323,13 @@ def test_a_partner_records_signatures_it_collected_under_the_same_rules(
         from petition.models import Signature
 
         assert db.session.scalar(db.select(db.func.count()).select_from(Signature)) == 1
+    # Someone who speaks Ukrainian is written to in Ukrainian, whatever the API spoke.
+    ukrainian = osdi_person("olha@example.org")
+    ukrainian["person"]["languages_spoken"] = ["uk"]
+    assert post(client, writer, ukrainian).status_code == 202
+    send_all_mail(app)
+    [to_olha] = mailbox.to("olha@example.org")
+    assert str(to_olha["Subject"]).startswith("Підтвердьте, будь ласка, свій підпис: Більше")
     # Not a person we can take: told why, nothing written.
     bad = post(client, writer, osdi_person("not an address"))
     assert bad.status_code == 422 and "email" in bad.get_json()["error"]["errors"]

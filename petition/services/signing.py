@@ -247,7 +247,9 @@ def record_for_partner(
     if not caller.can_write:
         raise NotAllowed("This key may read only.")
     attribution = replace(attribution, partner=caller.slug, source=f"partner:{caller.slug}")
-    signed = sign_petition(slug, entry, attribution, confirmed_by_partner=caller.trusted)
+    # Written in the signer's language (the title, the subjects), not the API request's.
+    with force_locale(entry.language):
+        signed = sign_petition(slug, entry, attribution, confirmed_by_partner=caller.trusted)
     if caller.trusted:
         actor = Actor(f"partner {caller.slug} (API key {caller.key_prefix})")
         audit.record(actor, "partner_recorded_confirmed", slug)
