@@ -83,6 +83,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from petition.urls import DatabaseInt
+
+    app.url_map.converters["int"] = DatabaseInt
     from petition.admin import bp as admin_bp
     from petition.admin.access import init_admin_access
     from petition.api import bp as api_bp

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from werkzeug.routing import IntegerConverter, Map
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -23,3 +24,11 @@ def site_path(endpoint: str, **values: Any) -> str:
             "localhost"
         )
     return adapter.build(endpoint, values)
+
+
+class DatabaseInt(IntegerConverter):
+    """`<int:…>` in every route: a whole number a database column can hold (a bigint). A
+    larger one in an address is no page (404), rather than a fault in the database driver."""
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0, min: int | None = None) -> None:  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=2**63 - 1)

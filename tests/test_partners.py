@@ -536,3 +536,11 @@ def test_a_partners_question_changes_and_old_answers_keep_their_words(app, runne
         assert signature_for("second@example.org").partner_wording.text.endswith("events.")
     assert "asks nothing" in cli(runner, "question", "refugee-action").output
     assert cli(runner, "question", "refugee-action", "too short").exit_code != 0
+
+
+def test_an_id_too_large_for_the_database_is_no_page_not_a_fault(app, runner, client):
+    key = new_partner(runner, "refugee-action")
+    for number in (2**63 - 1, 2**63, 10**30):
+        path = f"{OSDI}/petitions/{SLUG}/signatures/{number}"
+        assert get(client, path, key).status_code == 404, number
+    assert client.post(f"/privacy/me/not-a-token/withdraw/{10**30}").status_code in (400, 403, 404)

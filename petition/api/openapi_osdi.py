@@ -311,7 +311,11 @@ def paths(error: Any) -> dict[str, Any]:
                         "name": "signature_id",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer", "minimum": 0},
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": 9223372036854775807,
+                        },
                     },
                 ],
                 "responses": {
