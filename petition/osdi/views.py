@@ -21,6 +21,7 @@ from petition.ratelimits import partner_limit
 from petition.services import partners, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import NotAllowed, NotFound, PetitionNotOpen
+from petition.services.names import given_and_family
 from petition.urls import external_url
 
 NAMESPACE = "refugees_welcome"
@@ -187,9 +188,7 @@ def signature(slug: str, signature_id: int) -> Response:
 
 
 def signature_resource(slug: str, signer: partners.Signer) -> dict[str, Any]:
-    given, _, family = signer.name.rpartition(" ")
-    if not given:  # one word: call it the given name
-        given, family = family, ""
+    given, family = given_and_family(signer.name)
     person: dict[str, Any] = {
         "given_name": given,
         "family_name": family,

@@ -18,7 +18,7 @@ from petition.services import audit, consent
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput, NotFound
 from petition.services.moderation import SignatureFilter, conditions
-from petition.services.names import FORMULA_STARTS
+from petition.services.names import FORMULA_STARTS, given_and_family
 
 HEADER = (
     "name",
@@ -240,7 +240,5 @@ def _split_name(row: Any) -> tuple[str, ...]:
     """ "Olena Kovalenko" → "Olena", "Kovalenko": the last word is the family name (one word
     is a first name alone); each part kept from running as a spreadsheet formula."""
     name, *rest = row
-    first, _, last = name.rpartition(" ")
-    if not first:
-        first, last = last, ""
-    return (neutralise(first), neutralise(last), *rest)
+    given, family = given_and_family(name)
+    return (neutralise(given), neutralise(family), *rest)

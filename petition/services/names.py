@@ -66,3 +66,10 @@ def first_name(name: str | None) -> str | None:
         return None
     first = name.split()[0].strip(",.;")
     return first[:30] if any(ch.isalpha() for ch in first) else None
+
+
+def given_and_family(name: str | None) -> tuple[str, str]:
+    """A full name as CRMs want it: "Olena Kovalenko" → ("Olena", "Kovalenko"). The last word
+    is the family name; one word is a given name alone."""
+    given, _, family = (name or "").strip().rpartition(" ")
+    return (given, family) if given else (family, "")

@@ -28,6 +28,7 @@ from petition.models import Signature, WebhookDelivery, WebhookEndpoint, utcnow
 from petition.services import audit
 from petition.services.audit import SYSTEM, Actor
 from petition.services.errors import NotFound
+from petition.services.names import given_and_family
 
 log = logging.getLogger("petition.webhooks")
 
@@ -55,10 +56,10 @@ def signature_event(event: str, signature: Signature, status: str) -> None:
         "confirmed_date": iso(signature.confirmed_at),
     }
     if signature.partner_consented_at is not None and signature.email:
-        given, _, family = (signature.name or "").rpartition(" ")
+        given, family = given_and_family(signature.name)
         data["person"] = {
-            "given_name": given or family,
-            "family_name": family if given else "",
+            "given_name": given,
+            "family_name": family,
             "email_addresses": [{"address": signature.email, "primary": True}],
             "postal_addresses": [
                 {"postal_code": signature.postcode or "", "country": signature.country}
