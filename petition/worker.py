@@ -3,7 +3,8 @@ count changes in, publish the hourly digests, apply retention.
 
 `flask --app app worker` runs it in its own process: MAIL_WORKER_THREADS threads send mail
 (each with its own SMTP connection, transactional mail first, bulk mail at MAIL_BULK_RATE for
-the whole process) while the main thread does the housekeeping. In development each web process
+the whole process), one thread sends partners' webhooks (a partner's slow server holds up
+nothing else), and the main thread does the housekeeping. In development each web process
 also runs a small one in a thread (EMBEDDED_WORKER), so `flask --app app run` needs nothing
 else; that one never runs retention, which belongs to `flask worker` (or `flask purge`). Every
 job is safe to run in any number of processes at once.
@@ -78,17 +79,24 @@ class Worker:
         done = Round()
         report = self._in_context(Deliverer(self.bulk_rate).deliver_due)
         done.mail_sent, done.mail_deferred = report.sent, report.deferred
+        done.webhooks_delivered = self._in_context(webhooks.deliver_due)
         self._housekeeping(done)
         return done
 
     def run(self, stop: threading.Event) -> None:
-        """Work until `stop` is set: mail in threads of its own, the rest in this one."""
+        """Work until `stop` is set: mail and webhooks in threads of their own, the rest in
+        this one."""
         senders = [
             threading.Thread(
                 target=self._send_mail, args=(stop,), name=f"petition-mail-{n}", daemon=True
             )
             for n in range(self.mail_threads)
         ]
+        senders.append(
+            threading.Thread(
+                target=self._send_webhooks, args=(stop,), name="petition-webhooks", daemon=True
+            )
+        )
         for sender in senders:
             sender.start()
         self._keep_going(stop, lambda: self._housekeeping(Round()).busy, "housekeeping")
@@ -101,10 +109,22 @@ class Worker:
         job = lambda: bool(self._in_context(deliverer.deliver_due))  # noqa: E731
         self._keep_going(stop, job, "mail", poll)
 
+    def _send_webhooks(self, stop: threading.Event) -> None:
+        """Partners' webhooks: each waits up to its timeout for an answer, so they are sent
+        apart from the counts and the mail."""
+        job = lambda: bool(self._in_context(webhooks.deliver_due))  # noqa: E731
+        self._keep_going(stop, job, "webhooks", wake=None)
+
     def _keep_going(
-        self, stop: threading.Event, job: Callable[[], bool], name: str, poll: float | None = None
+        self,
+        stop: threading.Event,
+        job: Callable[[], bool],
+        name: str,
+        poll: float | None = None,
+        wake: threading.Event | None = mail_waiting,
     ) -> None:
-        """Run `job` until stopped; when idle, wait for mail or the poll interval.
+        """Run `job` until stopped; when idle, wait for `wake` (mail queued) or the poll
+        interval.
 
         A fault (the database down) is logged once and retried until it clears.
         """
@@ -126,8 +146,12 @@ class Worker:
             if failing:
                 log.info("worker %s recovered", name)
                 failing = False
-            if not busy and mail_waiting.wait(poll):
-                mail_waiting.clear()
+            if busy:
+                continue
+            if wake is None:
+                stop.wait(poll)
+            elif wake.wait(poll):
+                wake.clear()
 
     def _housekeeping(self, done: Round) -> Round:
         with self.app.app_context():
@@ -140,7 +164,6 @@ class Worker:
                 flush_views()
                 done.mailing_queued = mailings.queue_next_chunk()
                 mailings.drop_stopped_chunk()
-                done.webhooks_delivered = webhooks.deliver_due()
                 if self._figured is None or now - self._figured >= FIGURES_EVERY:
                     figures.refresh_due(now)
                     reminders.send_due(now)

@@ -255,3 +255,113 @@ def test_milestones_go_to_every_partner_once(app, runner, client, receiver):
         ("petition.milestone", 100)
     ]
     assert receiver.events()[0]["data"]["petition"] == SLUG
+
+
+def test_a_partner_server_that_hangs_holds_up_neither_the_counts_nor_the_mail(
+    app, runner, client, mailbox
+):
+    """The worker sends webhooks in a thread of their own: while a partner's server sits on
+    a request, confirmed signatures are still counted and confirmation emails still go."""
+    from petition.models import Petition
+    from petition.services.signing import Details, _confirm
+    from petition.worker import Worker
+
+    arrived, release = threading.Event(), threading.Event()
+
+    class Hanging(Receiver):
+        def start(self) -> Hanging:
+            outer = self
+
+            class Handler(BaseHTTPRequestHandler):
+                def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                    arrived.set()
+                    release.wait(20)
+                    self.rfile.read(int(self.headers["Content-Length"]))
+                    outer.received.append({"headers": dict(self.headers), "body": b""})
+                    self.send_response(200)
+                    self.end_headers()
+
+                def log_message(self, *args: Any) -> None:
+                    pass
+
+            self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+            return self
+
+    hanging = Hanging().start()
+    new_partner(runner, "refugee-action")
+    hook(runner, hanging.url)
+    fields = {"partner": "refugee-action", "consent_partner": "y"}
+    confirmed_signatures(app, client, [signer(email="first@example.org", **fields)])
+    stop = threading.Event()
+    worker = threading.Thread(target=Worker(app).run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        assert arrived.wait(10), "the worker never sent the webhook"
+        assert sign(client, email="second@example.org").status_code == 303
+        with app.app_context():
+            signature = signature_for("second@example.org")
+            _confirm(signature, Details.of(signature))
+            db.session.commit()
+
+        def stored_count() -> int:
+            with app.app_context():
+                return db.session.scalar(
+                    db.select(Petition.confirmed_count).where(Petition.slug == SLUG)
+                )
+
+        deadline = time.monotonic() + 3  # the webhook's own timeout is 5 s
+        while stored_count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert stored_count() == 2, "counting waited for a partner's server"
+        while not mailbox.to("second@example.org") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert mailbox.to("second@example.org"), "mail waited for a partner's server"
+        assert not hanging.received  # the partner's server is still sitting on it
+    finally:
+        release.set()
+        stop.set()
+        worker.join(10)
+        hanging.stop()
+    assert len(hanging.received) == 1
+
+
+@pytest.mark.postgres
+def test_workers_sending_at_once_send_each_event_once(app, runner, receiver):
+    """The lease (FOR UPDATE SKIP LOCKED, then a later next attempt) on PostgreSQL: four
+    workers at once, a slow-ish partner, and every event arrives exactly once."""
+    from petition.services import webhooks
+
+    new_partner(runner, "refugee-action")
+    hook(runner, receiver.url)
+    with app.app_context():
+        for n in range(60):
+            webhooks.enqueue(None, "petition.milestone", {"threshold": n})
+        db.session.commit()
+    barrier = threading.Barrier(4)
+    delivered: dict[str, int] = {}
+
+    def work() -> None:
+        barrier.wait()
+        while sent := deliver_in_batches_of_five(app):
+            name = threading.current_thread().name
+            delivered[name] = delivered.get(name, 0) + sent
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(60)
+    ids = [event["id"] for event in receiver.events()]
+    assert len(ids) == 60 and len(set(ids)) == 60
+    assert sum(delivered.values()) == 60 and len(delivered) > 1  # the work was shared out
+
+
+def deliver_in_batches_of_five(app: Any) -> int:
+    from petition.services import webhooks
+
+    with app.app_context():
+        try:
+            return webhooks.deliver_due(limit=5)
+        finally:
+            db.session.remove()
