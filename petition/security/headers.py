@@ -62,6 +62,15 @@ def header_sets(config: Any) -> dict[str, list[tuple[str, str]]]:
 STYLESHEETS = {"page": "site.css", "admin": "site.css", "widget": "widget.css"}
 
 
+def _preload(stylesheet: str) -> str:
+    """The Link header for a stylesheet, worked out once per app (its address has the file's
+    hash, fixed while the process runs)."""
+    links = current_app.extensions.setdefault("preload_links", {})
+    if stylesheet not in links:
+        links[stylesheet] = f"<{asset_url(stylesheet)}>; rel=preload; as=style"
+    return links[stylesheet]
+
+
 def set_headers(response: Response) -> Response:
     blueprint = request.blueprint
     kind = blueprint if blueprint in ("admin", "widget", "api") else "page"
@@ -73,7 +82,7 @@ def set_headers(response: Response) -> Response:
         if key.lower() not in present:
             headers.add(key, value)
     if kind in STYLESHEETS and response.mimetype == "text/html" and "link" not in present:
-        headers.add("Link", f"<{asset_url(STYLESHEETS[kind])}>; rel=preload; as=style")
+        headers.add("Link", _preload(STYLESHEETS[kind]))
     if kind == "admin":
         headers["Cache-Control"] = "no-store"
     elif "cache-control" not in present:
