@@ -1,4 +1,5 @@
-"""Public forms: plain WTForms (no session, no cookie), shared by the page, widget and API."""
+"""Public forms (no session, no cookie), shared by the page, widget and API; what they are made
+of is in petition.public_forms."""
 
 from __future__ import annotations
 
@@ -10,14 +11,11 @@ from functools import cache
 from typing import Any
 
 import pycountry
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest
-from wtforms import BooleanField, EmailField, Form, HiddenField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
 
 from petition import i18n
+from petition.i18n import gettext as _
+from petition.public_forms import Field, Input, PublicForm, ValidationError, checkbox, hidden
 from petition.services import names
 from petition.services.addresses import parse_email, suggested_address
 from petition.services.donations import parse_amount
@@ -56,81 +54,44 @@ def country_codes() -> frozenset[str]:
     return frozenset(code for code, _ in _countries_in(i18n.DEFAULT))
 
 
-def _has_surrogate(value: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in value)
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-class PublicForm(Form):
-    """A form whose input is refused outright (400) when it carries NUL bytes or bad UTF-8."""
-
-    def __init__(self, formdata: MultiDict[str, Any] | None = None, **kwargs: Any) -> None:
-        if formdata is not None:
-            for value in formdata.values():
-                # Werkzeug decodes invalid UTF-8 as U+FFFD; no reader types either character,
-                # and a lone surrogate (from JSON's "\ud800") cannot be stored at all.
-                if isinstance(value, str) and (
-                    "\x00" in value or "\ufffd" in value or _has_surrogate(value)
-                ):
-                    raise BadRequest("The form contained characters we cannot read.")
-        super().__init__(formdata, **kwargs)
-
-    def error_messages(self) -> dict[str, str]:
-        """The first message per field, in form order, for error summaries and JSON."""
-        return {name: str(errors[0]) for name, errors in self.errors.items() if errors}
-
-
 # The signer's fields, made once in reading order: the sign and confirm forms share them (and
 # their rules, below), and errors are listed in the order the fields appear on the page.
-NAME = StringField(
-    "Full name",
-    validators=[
-        InputRequired(message=_l("Enter your full name")),
-        Length(max=100, message=_l("Your name must be 100 characters or fewer")),
-    ],
-    filters=[_strip],
+NAME = Input(
+    required=_l("Enter your full name"),
+    max_length=100,
+    too_long=_l("Your name must be 100 characters or fewer"),
 )
-EMAIL = EmailField(
-    "Email address",
-    validators=[
-        InputRequired(message=_l("Enter your email address")),
-        Length(max=254, message=_l("Your email address must be 254 characters or fewer")),
-    ],
-    filters=[_strip],
+EMAIL = Input(
+    required=_l("Enter your email address"),
+    max_length=254,
+    too_long=_l("Your email address must be 254 characters or fewer"),
 )
-# A plain field checked against a set: a SelectField walks all 249 choices per request.
-COUNTRY = StringField("Country", default="GB", filters=[_strip])
-POSTCODE = StringField(
-    "Postcode",
-    validators=[Length(max=16, message=_l("Your postcode must be 16 characters or fewer"))],
-    filters=[_strip],
-)
-CONSENT = BooleanField()
-SHOW_PUBLICLY = BooleanField()
+# Checked against the set of codes (a list of 249 choices walked per request would cost more).
+COUNTRY = Input(default="GB")
+POSTCODE = Input(max_length=16, too_long=_l("Your postcode must be 16 characters or fewer"))
+CONSENT = checkbox()
+SHOW_PUBLICLY = checkbox()
 
 
 class SignerRules:
     """Who a signer is, checked the same way when they sign and when they confirm."""
 
-    name: StringField
-    country: StringField
-    postcode: StringField
-    consent_updates: BooleanField
-    show_publicly: BooleanField
+    name: Field
+    country: Field
+    postcode: Field
+    consent_updates: Field
+    show_publicly: Field
 
-    def validate_name(self, field: StringField) -> None:
+    def validate_name(self, field: Field) -> None:
         message = names.problem(field.data or "")
         if message:
             raise ValidationError(message)
 
-    def validate_country(self, field: StringField) -> None:
+    def validate_country(self, field: Field) -> None:
         if field.data not in country_codes():
             raise ValidationError(_("Choose the country where you live from the list"))
 
-    def validate_postcode(self, field: StringField) -> None:
+    def validate_postcode(self, field: Field) -> None:
         value = " ".join((field.data or "").upper().split())
         if self.country.data == "GB":
             if not value:
@@ -161,17 +122,17 @@ class SignatureForm(SignerRules, PublicForm):
     consent_updates = CONSENT
     show_publicly = SHOW_PUBLICLY
     # The partner's own question, where the form came through a partner (`partner`).
-    consent_partner = BooleanField()
+    consent_partner = checkbox()
     # Hidden from people by the stylesheet; a bot that fills it in is politely ignored.
-    website = StringField(_l("Leave this field empty"))
-    form_token = HiddenField()
+    website = Input(_l("Leave this field empty"), strip=False)
+    form_token = hidden()
     # The reader's answer to "Did you mean …?": "suggested" takes the suggestion, "typed"
     # keeps the address as they typed it.
-    email_choice = HiddenField()
+    email_choice = hidden()
     # What we think they meant, when the address looks like a slip (set by validation).
     email_suggestion: str | None = None
 
-    def validate_email(self, field: EmailField) -> None:
+    def validate_email(self, field: Field) -> None:
         try:
             field.data = parse_email(field.data or "").address
         except ValueError:
@@ -214,7 +175,7 @@ class ConfirmForm(SignerRules, PublicForm):
     postcode = POSTCODE
     consent_updates = CONSENT
     show_publicly = SHOW_PUBLICLY
-    details_shown = HiddenField()
+    details_shown = hidden()
 
     def corrections(self) -> Details | None:
         return self.details() if self.details_shown.data else None
@@ -224,10 +185,10 @@ class PrivacyRequestForm(PublicForm):
     """A reader asking for a link to their own privacy page."""
 
     email = EMAIL
-    website = StringField(_l("Leave this field empty"))
-    form_token = HiddenField()
+    website = Input(_l("Leave this field empty"), strip=False)
+    form_token = hidden()
 
-    def validate_email(self, field: EmailField) -> None:
+    def validate_email(self, field: Field) -> None:
         try:
             field.data = parse_email(field.data or "").address
         except ValueError:
@@ -239,11 +200,11 @@ class PrivacyRequestForm(PublicForm):
 class DonationForm(PublicForm):
     """An amount in pounds; the rules for it live in the donations service."""
 
-    amount = StringField("Other amount (£)", filters=[_strip])
-    source = HiddenField()
-    form_token = HiddenField()
+    amount = Input()
+    source = hidden()
+    form_token = hidden()
 
-    def validate_amount(self, field: StringField) -> None:
+    def validate_amount(self, field: Field) -> None:
         try:
             self.amount_minor = parse_amount(field.data)
         except InvalidInput as exc:

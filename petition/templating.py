@@ -13,12 +13,12 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_decimal, get_group_symbol
 from flask import Flask, current_app
-from flask_babel import gettext, ngettext
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from petition import i18n
 from petition.forms import country_choices
+from petition.i18n import gettext, ngettext
 from petition.models import display_goal
 from petition.security import form_tokens
 from petition.services import articles, donations, fundraiser, names, stripe_gateway

@@ -3,12 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify, redirect, render_template, request
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from petition.donations import bp
 from petition.forms import SOURCE, DonationForm
+from petition.i18n import gettext as _
 from petition.microcache import public_cache
 from petition.ratelimits import donate_limit
 from petition.security import form_tokens

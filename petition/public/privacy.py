@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from petition.forms import PrivacyRequestForm
+from petition.i18n import gettext as _
 from petition.microcache import public_cache
 from petition.public import bp
 from petition.ratelimits import privacy_address_limit, privacy_limit

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
@@ -208,13 +209,7 @@ def _form_showing(link: signing.SignatureLink) -> ConfirmForm:
     details = link.details
     if details is None:
         return ConfirmForm()
-    return ConfirmForm(
-        name=details.name,
-        country=details.country,
-        postcode=details.postcode,
-        consent_updates=details.consent_updates,
-        show_publicly=details.show_publicly,
-    )
+    return ConfirmForm(data=asdict(details))
 
 
 def _confirm_page(

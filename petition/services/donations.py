@@ -11,12 +11,12 @@ from typing import Any
 
 import stripe
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from petition.database import dialect_insert
 from petition.extensions import cache, db
+from petition.i18n import gettext as _
 from petition.models import (
     STATUS_RANK,
     Donation,

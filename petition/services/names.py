@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import gettext as _
+from petition.i18n import gettext as _
 
 MAX_WORDS = 10
 # A cell starting with one of these can run as a formula in a spreadsheet (OWASP CSV injection):

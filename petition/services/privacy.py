@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select, update
 
 from petition import i18n
 from petition.extensions import db
-from petition.i18n import N_
+from petition.i18n import N_, gettext
 from petition.mail import queue_email
 from petition.mail.delivery import Drop, Outgoing
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureToken, utcnow

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from petition import i18n
 from petition.extensions import db
+from petition.i18n import gettext as _
 from petition.mail import queue_email
 from petition.models import Petition, PetitionState, Signature, SignatureState, utcnow
 from petition.services import counting

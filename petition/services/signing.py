@@ -17,12 +17,12 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.orm import contains_eager
 
 from petition import i18n
 from petition.extensions import db
+from petition.i18n import gettext as _
 from petition.mail import compose_email, queue_email
 from petition.mail.delivery import Drop, Outgoing
 from petition.models import (
