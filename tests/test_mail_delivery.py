@@ -256,3 +256,46 @@ def test_mail_text_survives_the_trip(app, client, mailbox):
     send_all_mail(app)
     [message] = mailbox.messages
     assert "Hello Zoë Ørsted" in text_of(message)
+
+
+class NoWaiting(RateLimiter):
+    """The mailings' rate, set so that anything held to it would fail the test at once."""
+
+    def __init__(self) -> None:
+        super().__init__(0.001)
+        self.waited = 0
+
+    def wait(self) -> float:
+        self.waited += 1
+        raise AssertionError("held to the mailings' rate")
+
+
+def test_receipts_follow_confirmations_and_are_not_held_to_the_mailing_rate(app, client, mailbox):
+    """On a viral day a receipt follows every confirmation: they go once no transactional
+    mail waits, as fast as the worker sends, never at the rate a relay allows mailings."""
+    people = [signer(email=f"r{n}@example.org") for n in range(12)]
+    confirmed_signatures(app, client, people)  # 12 confirmation emails, then 12 receipts
+    with app.app_context():
+        lanes = dict(
+            db.session.execute(select(OutboxMessage.kind, OutboxMessage.lane).distinct()).all()
+        )
+        assert lanes == {"confirm": Lane.TRANSACTIONAL, "receipt": Lane.FOLLOW_UP}
+        limiter = NoWaiting()
+        report = Deliverer(limiter).deliver_due(limit=50)
+    assert report.sent == 24 and limiter.waited == 0
+    kinds = [
+        "receipt" if "receipt" in m["Subject"].lower() else "confirm" for m in mailbox.wait_for(24)
+    ]
+    assert kinds == ["confirm"] * 12 + ["receipt"] * 12
+    # Mailings still keep the rate (the limiter above is consulted for them).
+    with app.app_context():
+        queue_email("news", "keen@example.org", "News", petition_title="P", body="B")
+        db.session.commit()
+        with pytest.raises(AssertionError, match="mailings' rate"):
+            Deliverer(NoWaiting()).deliver_due(limit=50)
+
+
+def test_staff_see_each_lane_on_the_mail_page(admin):
+    page = admin.get("/admin/mail").get_data(as_text=True)
+    headings = ["<h2>Transactional</h2>", "<h2>Follow-up (receipts)</h2>", "<h2>Bulk</h2>"]
+    assert all(heading in page for heading in headings)

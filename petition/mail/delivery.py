@@ -128,12 +128,15 @@ class Deliverer:
         self._unsettled: list[Batch] = []
 
     def deliver_due(self, limit: int | None = None) -> DeliveryReport:
-        """One batch of transactional mail; when that lane is clear, a batch of bulk mail."""
+        """One batch of transactional mail; when that lane is clear, a batch of follow-up mail
+        (receipts); when that is clear too, a batch of bulk mail."""
         config = current_app.config
         limit = limit or config["MAIL_BATCH_SIZE"]
         self._settle()
         report = DeliveryReport()
         taken = self._deliver(Lane.TRANSACTIONAL, limit, report)
+        if taken < limit:
+            taken += self._deliver(Lane.FOLLOW_UP, limit - taken, report)
         if taken < limit:
             bulk = self.bulk_rate.batch_size(limit) if self.bulk_rate else limit
             self._deliver(Lane.BULK, bulk, report)
@@ -161,13 +164,15 @@ class Deliverer:
 
     def _send(self, batch: Batch, report: DeliveryReport) -> None:
         outgoing = _prepare(batch.rows)
+        # Mail nobody is waiting for makes way for mail somebody is; mailings keep a rate too.
+        gives_way = batch.lane != Lane.TRANSACTIONAL
         bulk = batch.lane == Lane.BULK
         looked = time.monotonic()
         try:
             with MailConnection(current_app.config["MAIL_URL"], _smtp_timeout()) as connection:
                 for row in batch.rows:
-                    if bulk:
-                        if self.bulk_rate:
+                    if gives_way:
+                        if bulk and self.bulk_rate:
                             self.bulk_rate.wait()
                         if time.monotonic() - looked >= TRANSACTIONAL_CHECK_SECONDS:
                             looked = time.monotonic()

@@ -48,8 +48,9 @@ KINDS: dict[str, Kind] = {
     "confirm": Kind(Lane.TRANSACTIONAL, despite_suppression=True),
     "already_signed": Kind(Lane.TRANSACTIONAL, despite_suppression=True),
     "privacy_link": Kind(Lane.TRANSACTIONAL, despite_suppression=True),
-    # A confirmed signer's receipt: nobody waits on it, so it never delays a confirmation.
-    "receipt": Kind(Lane.BULK, despite_suppression=True),
+    # A confirmed signer's receipt: nobody waits on it, so it never delays a confirmation,
+    # and it is no mailing either, so it is not held to the mailings' rate.
+    "receipt": Kind(Lane.FOLLOW_UP, despite_suppression=True),
     # One reminder to confirm, a day after signing.
     "reminder": Kind(Lane.TRANSACTIONAL, despite_suppression=False),
     NEWS: Kind(Lane.BULK, despite_suppression=False, unsubscribe=True),

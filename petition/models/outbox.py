@@ -18,6 +18,17 @@ class Lane(enum.IntEnum):
 
     TRANSACTIONAL = 0  # confirmations, privacy links: someone is waiting for them
     BULK = 1  # campaign mailings, sent at a relay-friendly rate
+    # Receipts: sent as soon as no transactional mail waits, never held to the mailings' rate
+    # (one follows every confirmation: on a viral day they come as fast as confirmations do).
+    FOLLOW_UP = 2
+
+    @property
+    def label(self) -> str:
+        return {0: "Transactional", 1: "Bulk", 2: "Follow-up (receipts)"}[self.value]
+
+
+# The order a worker takes the lanes in (and staff see them).
+LANES_IN_ORDER = (Lane.TRANSACTIONAL, Lane.FOLLOW_UP, Lane.BULK)
 
 
 # Still to be sent (or retried): the only rows a claim ever looks at.

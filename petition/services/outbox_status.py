@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from petition.extensions import db
 from petition.mail import suppression
 from petition.models import Lane, Mailing, OutboxMessage, Suppression, utcnow
+from petition.models.outbox import LANES_IN_ORDER
 from petition.services import audit
 from petition.services.addresses import canonical_email, masked_email
 from petition.services.audit import Actor
@@ -29,7 +30,7 @@ class LaneStatus:
 
     @property
     def label(self) -> str:
-        return "Transactional" if self.lane == Lane.TRANSACTIONAL else "Bulk"
+        return self.lane.label
 
 
 def lanes(now: datetime | None = None) -> list[LaneStatus]:
@@ -64,7 +65,7 @@ def lanes(now: datetime | None = None) -> list[LaneStatus]:
         ).all()
     )
     result = []
-    for lane in Lane:
+    for lane in LANES_IN_ORDER:
         due, retrying, in_flight, oldest = rows.get(lane, (0, 0, 0, None))
         result.append(
             LaneStatus(
