@@ -1,7 +1,8 @@
 """The outbox: mail is queued inside the caller's transaction and delivered afterwards.
 
 Every kind of email belongs to a lane. Transactional mail (someone is waiting for a link)
-always leaves before bulk mail (campaign mailings), which is paced for the relay.
+always leaves first, then follow-up mail (receipts), then bulk mail (campaign mailings), which
+alone is paced for the relay.
 """
 
 from __future__ import annotations
