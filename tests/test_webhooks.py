@@ -298,6 +298,8 @@ def test_a_partner_server_that_hangs_holds_up_neither_the_counts_nor_the_mail(
     worker.start()
     try:
         assert arrived.wait(10), "the worker never sent the webhook"
+        time.sleep(1.2)  # the partner's server has sat on it for over a second now
+        assert not transactions_left_open(app), "a transaction waits on the partner's server"
         assert sign(client, email="second@example.org").status_code == 303
         with app.app_context():
             signature = signature_for("second@example.org")
@@ -324,6 +326,21 @@ def test_a_partner_server_that_hangs_holds_up_neither_the_counts_nor_the_mail(
         worker.join(10)
         hanging.stop()
     assert len(hanging.received) == 1
+
+
+def transactions_left_open(app: Any) -> int:
+    """Sessions of this database that have sat in a transaction, doing nothing, for over a
+    second (PostgreSQL says; on SQLite such a transaction shows as "database is locked" for
+    whoever writes next)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return 0
+        with db.engine.connect() as connection:
+            return connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+                " AND state_change < now() - interval '1 second'"
+            ).scalar_one()
 
 
 @pytest.mark.postgres

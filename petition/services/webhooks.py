@@ -132,8 +132,11 @@ def _attempt(delivery_id: int) -> bool:
     delivery = db.session.get(WebhookDelivery, delivery_id)
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    db.session.rollback()  # no transaction held open while the partner answers
-    status, error = _post(endpoint.url, body, endpoint.secret, delivery.event, delivery.event_id)
+    sending = (endpoint.url, body, endpoint.secret, delivery.event, delivery.event_id)
+    # No transaction held open while the partner answers (read everything first: after the
+    # rollback, touching `endpoint` or `delivery` would load them again in a new one).
+    db.session.rollback()
+    status, error = _post(*sending)
     delivery = db.session.get(WebhookDelivery, delivery_id)
     endpoint = delivery.endpoint
     now = utcnow()
