@@ -10,6 +10,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,6 +38,8 @@ class FakeStripe:
     calls: list[Call] = field(default_factory=list)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[int] = field(default_factory=list)  # status codes to answer next, in order
+    # Run while a request is being answered: what the caller is doing as Stripe thinks.
+    while_answering: Callable[[], None] | None = None
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,6 +74,8 @@ class FakeStripe:
 
     def handle(self, handler: BaseHTTPRequestHandler, method: str, params: dict[str, str]) -> None:
         call = Call(method, handler.path, dict(handler.headers.items()), params)
+        if self.while_answering is not None:
+            self.while_answering()
         with self._lock:
             self.calls.append(call)
             failure = self.failures.pop(0) if self.failures else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -494,3 +495,38 @@ def test_signed_webhooks_of_odd_shapes_get_a_clear_400_never_a_500(stripe_app, f
         == 200
     )
     assert summary(client)["count"] == 1
+
+
+def transactions_open(app) -> int:
+    """Transactions of the app's database left open by someone else: PostgreSQL lists them;
+    on SQLite, one holds the write lock (our transactions begin IMMEDIATE), so no other can."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as connection:
+                return connection.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+                ).scalar_one()
+        probe = sqlite3.connect(db.engine.url.database, timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return 0
+        except sqlite3.OperationalError:
+            return 1
+        finally:
+            probe.close()
+
+
+def test_no_transaction_waits_on_stripe(stripe_app, fake_stripe):
+    """Going to checkout calls Stripe with nothing of ours held open: a slow Stripe must not
+    keep a transaction (and on SQLite, every signer) waiting."""
+    seen: list[int] = []
+    fake_stripe.while_answering = lambda: seen.append(transactions_open(stripe_app))
+    client = stripe_app.test_client()
+    assert donate(client, "10").status_code == 303
+    assert seen == [0]
+    with stripe_app.app_context():  # the probe can see an open transaction
+        db.session.execute(db.select(Donation.id)).all()
+        assert transactions_open(stripe_app) == 1
+        db.session.rollback()

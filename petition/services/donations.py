@@ -73,8 +73,11 @@ def start_donation(amount_minor: int, source: str) -> str:
         raise PaymentsUnavailable("card payments are not configured")
     donation = Donation(amount_minor=amount_minor, currency="gbp", source=source[:120])
     db.session.add(donation)
-    db.session.commit()
+    db.session.flush()
+    # Read before the commit: touched after it, the row would be loaded again in a new
+    # transaction, held open while Stripe answers.
     donation_id = donation.id
+    db.session.commit()
     params = {
         "mode": "payment",
         "submit_type": "donate",
