@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,13 +21,15 @@ from tests.test_partners import cli, new_partner
 
 
 class Receiver:
-    """A partner's endpoint: records every POST (headers and raw body) and answers `status`."""
+    """A partner's endpoint: records every POST (headers and raw body) and answers `status`,
+    after `before_answering` (a partner's server sitting on a request, say)."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or _free_port()
         self.received: list[dict[str, Any]] = []
         self.status = 200
         self.server: ThreadingHTTPServer | None = None
+        self.before_answering: Callable[[], object] | None = None
 
     @property
     def url(self) -> str:
@@ -37,6 +40,8 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                if outer.before_answering is not None:
+                    outer.before_answering()
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.received.append({"headers": dict(self.headers), "body": body})
                 self.send_response(outer.status)
@@ -267,28 +272,9 @@ def test_a_partner_server_that_hangs_holds_up_neither_the_counts_nor_the_mail(
     from petition.worker import Worker
 
     arrived, release = threading.Event(), threading.Event()
-
-    class Hanging(Receiver):
-        def start(self) -> Hanging:
-            outer = self
-
-            class Handler(BaseHTTPRequestHandler):
-                def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                    arrived.set()
-                    release.wait(20)
-                    self.rfile.read(int(self.headers["Content-Length"]))
-                    outer.received.append({"headers": dict(self.headers), "body": b""})
-                    self.send_response(200)
-                    self.end_headers()
-
-                def log_message(self, *args: Any) -> None:
-                    pass
-
-            self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-            threading.Thread(target=self.server.serve_forever, daemon=True).start()
-            return self
-
-    hanging = Hanging().start()
+    hanging = Receiver()
+    hanging.before_answering = lambda: (arrived.set(), release.wait(20))
+    hanging.start()
     new_partner(runner, "refugee-action")
     hook(runner, hanging.url)
     fields = {"partner": "refugee-action", "consent_partner": "y"}
