@@ -368,3 +368,29 @@ def deliver_in_batches_of_five(app: Any) -> int:
             return webhooks.deliver_due(limit=5)
         finally:
             db.session.remove()
+
+
+def test_the_confirmed_event_says_what_the_signer_confirmed_and_when(
+    app, runner, client, receiver, mailbox
+):
+    """Pressing the button with corrected details: the partner hears the details as confirmed
+    (not as first typed) and when it was confirmed."""
+    from tests.factories import send_all_mail
+
+    new_partner(runner, "refugee-action")
+    hook(runner, receiver.url)
+    typed = signer(email="olena@example.org", name="Olena Typo", country="GB")
+    assert sign(client, partner="refugee-action", consent_partner="y", **typed).status_code == 303
+    send_all_mail(app)
+    confirm = links_in(mailbox.to("olena@example.org")[0])["confirm"]
+    ours = app.config["PUBLIC_URL"].rstrip("/")
+    corrected = {"details_shown": "1", "name": "Olena Kovalenko", "country": "FR", "postcode": ""}
+    assert client.post(confirm, data=corrected, headers={"Origin": ours}).status_code == 200
+    deliver(app)
+    [event] = receiver.events()
+    assert event["type"] == "signature.confirmed"
+    data = event["data"]
+    assert data["confirmed_date"] is not None and data["confirmed_date"] >= data["action_date"]
+    person = data["person"]
+    assert (person["given_name"], person["family_name"]) == ("Olena", "Kovalenko")
+    assert person["postal_addresses"] == [{"postal_code": "", "country": "FR"}]

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from petition import i18n
 from petition.extensions import db
@@ -608,8 +609,9 @@ def _withdraw(signature: Signature) -> SignatureLink:
         if signature.state == SignatureState.CONFIRMED and signature.receipt_hash:
             receipt = signature.receipt_hash
             events.append(counting.event_row(petition.id, counting.RECEIPT, -1, receipt))
+        was_confirmed = signature.state == SignatureState.CONFIRMED
         moved = _move(signature, SignatureState.WITHDRAWN, events=events, withdrawn_at=utcnow())
-        was_counted = moved and signature.state == SignatureState.CONFIRMED
+        was_counted = moved and was_confirmed
         if moved:
             webhooks.signature_event("signature.withdrawn", signature, "withdrawn")
     elif signature.withdrawn_at is None:
@@ -730,10 +732,11 @@ def _move(
     """Change state only if nobody else just did, and journal the change for the counts
     (with `events`, see counting.event_row, and `mail` to queue with it)."""
     old = signature.state
+    now = utcnow()
     params = {f"set_{column}": value for column, value in values.items()}
-    params.update(signature_id=signature.id, old_state=old, new_state=new, updated_at=utcnow())
+    params.update(signature_id=signature.id, old_state=old, new_state=new, updated_at=now)
     change = _state_change(tuple(sorted(values)))
-    return counting.move(
+    moved = counting.move(
         change,
         params,
         signature.petition_id,
@@ -744,6 +747,13 @@ def _move(
         events,
         mail,
     )
+    if moved:
+        # The row was changed by a Core statement: the loaded object learns what was written
+        # (as the database's state, so nothing is written twice), for whatever reads it next
+        # in this transaction, such as the partner's event.
+        for column, value in {**values, "state": new, "updated_at": now}.items():
+            set_committed_value(signature, column, value)
+    return moved
 
 
 @cache
