@@ -12,3 +12,8 @@ INSERT INTO signature_tokens (signature_id, purpose, token_hash, created_at, exp
 SELECT s.id, 'confirm', encode(sha256(convert_to('bench-' || substring(s.email FROM 8 FOR position('@' IN s.email) - 8), 'UTF8')), 'hex'),
        now(), now() + interval '30 days'
 FROM signatures s WHERE s.source = 'bench';
+
+-- Their journal entry, as signing writes one per signature (here one for them all): without it
+-- the counts would fall below zero as they are confirmed, and a worker could not fold them.
+INSERT INTO count_journal (petition_id, country, state, delta, new_signature, created_at)
+VALUES (:petition_id, 'GB', 'pending', :rows, true, now());
