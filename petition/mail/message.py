@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app, render_template
@@ -51,7 +52,7 @@ def build_email(
     if not to_address or any(ch.isspace() or ch in "<>," for ch in to_address):
         raise ValueError(f"not a single address: {to_address!r}")
     config = current_app.config
-    sender_name, sender = parseaddr(config["MAIL_FROM"])
+    sender, from_header = _sender(config["MAIL_FROM"])
     domain = sender.rpartition("@")[2] or "localhost"
     extra = b""
     if unsubscribe_url is not None:
@@ -72,7 +73,7 @@ def build_email(
     head = "".join(
         _header(name, value)
         for name, value in (
-            ("From", formataddr((sender_name, sender), charset="utf-8")),
+            ("From", from_header),
             ("To", to_address),
             ("Subject", subject),
             ("Date", format_datetime(utcnow())),
@@ -94,10 +95,24 @@ def build_email(
     return Email(sender, to_address, extra + head.encode("ascii") + b"\r\n" + body)
 
 
+@lru_cache(maxsize=8)
+def _sender(mail_from: str) -> tuple[str, str]:
+    """MAIL_FROM's address, and the From header's value (the same for every message)."""
+    name, address = parseaddr(mail_from)
+    return address, formataddr((name, address), charset="utf-8")
+
+
 def _header(name: str, value: str) -> str:
     """One header line: as it is when short and ASCII, else folded and RFC 2047-encoded."""
     if value.isascii() and len(name) + 2 + len(value) <= 78:
         return f"{name}: {value}\r\n"
+    return _encoded(name, value)
+
+
+@lru_cache(maxsize=512)
+def _encoded(name: str, value: str) -> str:
+    """Folding and encoding is slow, and most subjects (one per petition, kind and language)
+    and the From header are the same for thousands of messages: each is encoded once."""
     charset = "us-ascii" if value.isascii() else "utf-8"
     return f"{name}: {Header(value, charset, header_name=name).encode(linesep=CRLF)}\r\n"
 
