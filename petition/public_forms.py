@@ -12,6 +12,7 @@ method runs after its length check. Errors are listed in the order the fields we
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -20,6 +21,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 _declared = itertools.count()
+# NUL, the replacement character and lone surrogates: see PublicForm.
+UNREADABLE = re.compile("[\x00\ufffd\ud800-\udfff]")
 
 
 class ValidationError(ValueError):
@@ -127,9 +130,7 @@ class PublicForm:
             for value in formdata.values():
                 # Werkzeug decodes invalid UTF-8 as U+FFFD; no reader types either character,
                 # and a lone surrogate (from JSON's "\ud800") cannot be stored at all.
-                if isinstance(value, str) and (
-                    "\x00" in value or "\ufffd" in value or _has_surrogate(value)
-                ):
+                if isinstance(value, str) and UNREADABLE.search(value):
                     raise BadRequest("The form contained characters we cannot read.")
         for name, declared in self.inputs:
             setattr(self, name, declared.read(name, formdata, data or {}))
@@ -159,7 +160,3 @@ class PublicForm:
     def error_messages(self) -> dict[str, str]:
         """The first message per field, in form order, for error summaries and JSON."""
         return {name: str(errors[0]) for name, errors in self.errors.items()}
-
-
-def _has_surrogate(value: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in value)
