@@ -394,3 +394,64 @@ def test_the_confirmed_event_says_what_the_signer_confirmed_and_when(
     person = data["person"]
     assert (person["given_name"], person["family_name"]) == ("Olena", "Kovalenko")
     assert person["postal_addresses"] == [{"postal_code": "", "country": "FR"}]
+
+
+class Trickler:
+    """A partner's server that answers a byte at a time: each byte well within any one read's
+    timeout, the whole answer far beyond the webhook's."""
+
+    def __init__(self, seconds: float) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hooks/petition"
+        self.seconds = seconds
+        self.done = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection:
+            connection.recv(65536)
+            answer = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"x" * 200 + b"\r\n\r\n"
+            pause = self.seconds / len(answer)
+            try:
+                for byte in answer:
+                    if self.done.wait(pause):
+                        return
+                    connection.sendall(bytes([byte]))
+            except OSError:
+                return  # the webhook hung up
+
+    def stop(self) -> None:
+        self.done.set()
+        self.listener.close()
+
+
+def test_a_partner_server_that_trickles_its_answer_is_cut_off_in_time(
+    app, runner, client, receiver, monkeypatch
+):
+    """The webhook's timeout is for the whole answer: a server sending a 200 a byte at a time
+    (each byte in well under a second) is cut off, and the event is retried later."""
+    from petition.models import WebhookDelivery
+    from petition.services import webhooks
+
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 1)
+    slow = Trickler(seconds=20)
+    new_partner(runner, "refugee-action")
+    hook(runner, slow.url)
+    fields = {"partner": "refugee-action", "consent_partner": "y"}
+    try:
+        confirmed_signatures(app, client, [signer(email="slow@example.org", **fields)])
+        started = time.monotonic()
+        assert deliver(app) == 0
+        took = time.monotonic() - started
+    finally:
+        slow.stop()
+    assert took < 3, f"the webhook waited {took:.1f} s on a trickling server"
+    with app.app_context():
+        [delivery] = db.session.scalars(db.select(WebhookDelivery)).all()
+        assert delivery.delivered_at is None and delivery.attempts == 1
+        assert delivery.last_error == "no answer within 1 s"
+    # The same event to a server that answers at once is delivered (the positive control).
+    hook(runner, receiver.url)
+    confirmed_signatures(app, client, [signer(email="quick@example.org", **fields)])
+    assert deliver(app) == 1 and len(receiver.received) == 1
