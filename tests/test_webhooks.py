@@ -455,3 +455,38 @@ def test_a_partner_server_that_trickles_its_answer_is_cut_off_in_time(
     hook(runner, receiver.url)
     confirmed_signatures(app, client, [signer(email="quick@example.org", **fields)])
     assert deliver(app) == 1 and len(receiver.received) == 1
+
+
+@pytest.mark.postgres
+def test_failures_at_the_same_moment_all_count(app, runner, receiver):
+    """Eight workers' attempts fail against one endpoint at once (its server answers them all
+    together): each failure counts towards turning the endpoint off, none is lost."""
+    from petition.models import WebhookEndpoint
+    from petition.services import webhooks
+
+    attempts = 8
+    receiver.status = 500
+    together = threading.Barrier(attempts)
+    receiver.before_answering = lambda: together.wait(10)
+    new_partner(runner, "refugee-action")
+    hook(runner, receiver.url)
+    with app.app_context():
+        for n in range(attempts):
+            webhooks.enqueue(None, "petition.milestone", {"threshold": n})
+        db.session.commit()
+
+    def one_attempt() -> None:
+        with app.app_context():
+            try:
+                webhooks.deliver_due(limit=1)
+            finally:
+                db.session.remove()
+
+    workers = [threading.Thread(target=one_attempt) for _ in range(attempts)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(30)
+    assert len(receiver.received) == attempts  # every attempt reached the server
+    with app.app_context():
+        assert db.session.scalars(db.select(WebhookEndpoint)).one().failures == attempts

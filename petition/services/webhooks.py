@@ -141,35 +141,44 @@ def _attempt(delivery_id: int) -> bool:
     db.session.rollback()
     status, error = _post(*sending)
     delivery = db.session.get(WebhookDelivery, delivery_id)
-    endpoint = delivery.endpoint
+    endpoint_id = delivery.endpoint_id
     now = utcnow()
     delivery.attempts += 1
     delivery.last_status = status
     delivery.last_error = error[:500]
+    this_endpoint = update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
     if status is not None and 200 <= status < 300:
         delivery.delivered_at = now
-        endpoint.failures = 0
-        endpoint.last_error = ""
+        db.session.execute(this_endpoint.values(failures=0, last_error=""))
         db.session.commit()
         return True
-    endpoint.failures += 1
-    endpoint.last_error = error[:500]
+    # Counted by the database, not read and written back: workers failing against one
+    # endpoint at the same moment each count.
+    failures = db.session.scalar(
+        this_endpoint.values(failures=WebhookEndpoint.failures + 1, last_error=error[:500])
+        .returning(WebhookEndpoint.failures)
+        .execution_options(synchronize_session=False)
+    )
     if delivery.attempts >= ATTEMPTS:
         delivery.failed_at = now
     else:
         pause = min(FIRST_PAUSE * 2 ** (delivery.attempts - 1), LONGEST_PAUSE)
         delivery.next_attempt_at = now + pause
-    if endpoint.failures >= DISABLE_AFTER and endpoint.disabled_at is None:
-        endpoint.disabled_at = now
-        audit.record(
-            SYSTEM,
-            "webhook_disabled",
-            endpoint.url,
-            {"failures": endpoint.failures, "last_error": endpoint.last_error},
+    if failures >= DISABLE_AFTER:
+        turned_off = db.session.scalar(
+            this_endpoint.where(WebhookEndpoint.disabled_at.is_(None))
+            .values(disabled_at=now)
+            .returning(WebhookEndpoint.url)
+            .execution_options(synchronize_session=False)
         )
-        log.warning(
-            "webhook endpoint %s turned off after %s failures", endpoint.id, endpoint.failures
-        )
+        if turned_off is not None:  # by this attempt, not another worker's
+            audit.record(
+                SYSTEM,
+                "webhook_disabled",
+                turned_off,
+                {"failures": failures, "last_error": error[:500]},
+            )
+            log.warning("webhook endpoint %s turned off after %s failures", endpoint_id, failures)
     db.session.commit()
     return False
 
