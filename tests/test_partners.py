@@ -544,3 +544,27 @@ def test_an_id_too_large_for_the_database_is_no_page_not_a_fault(app, runner, cl
         path = f"{OSDI}/petitions/{SLUG}/signatures/{number}"
         assert get(client, path, key).status_code == 404, number
     assert client.post(f"/privacy/me/not-a-token/withdraw/{10**30}").status_code in (400, 403, 404)
+
+
+def test_a_page_number_too_large_for_the_database_is_refused_not_a_fault(app, runner, client):
+    """Found by the schema fuzzer: page=132086520416567427072 made an OFFSET no database
+    integer holds (a 500). Pages run to a million; past the last one a page is empty."""
+    from petition.models import AuditLog
+
+    key = new_partner(runner, "refugee-action")
+    confirmed_signatures(app, client, [signer(email="one@example.org")])
+    came_through(app, "one@example.org", "refugee-action")
+    path = f"{OSDI}/petitions/{SLUG}/signatures"
+    for number in (10**6 + 1, 2**63, 132086520416567427072):
+        answer = get(client, f"{path}?page={number}", key)
+        assert answer.status_code == 400, number
+        assert "1 to 1,000,000" in answer.get_json()["error"]["message"]
+    last = get(client, f"{path}?page=1000000&per_page=100", key)
+    assert last.status_code == 200 and last.get_json()["_embedded"]["osdi:signatures"] == []
+    first = get(client, f"{path}?page=1", key).get_json()  # the positive control
+    assert [s["identifiers"] for s in first["_embedded"]["osdi:signatures"]] != []
+    with app.app_context():  # every read is audited, the empty page too
+        reads = db.session.scalars(
+            db.select(AuditLog.details).where(AuditLog.action == "partner_read_signers")
+        ).all()
+    assert [r["page"] for r in reads] == [1000000, 1]

@@ -27,7 +27,7 @@ PAGING = [
     {
         "name": "page",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "default": 1},
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
     },
     {
         "name": "per_page",

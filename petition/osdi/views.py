@@ -27,6 +27,8 @@ from petition.urls import external_url
 NAMESPACE = "refugees_welcome"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
+# Far past any campaign's last page; beyond it a page number is a mistake (or a probe).
+MAX_PAGE = 1_000_000
 CURIES = [
     {"name": "osdi", "href": "https://opensupporter.github.io/osdi-docs/{rel}", "templated": True}
 ]
@@ -93,8 +95,11 @@ def page_asked() -> tuple[int, int]:
         per_page = int(request.args.get("per_page", DEFAULT_PAGE_SIZE))
     except ValueError:
         abort(400, description="page and per_page are whole numbers.")
-    if page < 1 or not 1 <= per_page <= MAX_PAGE_SIZE:
-        abort(400, description=f"page starts at 1; per_page is 1 to {MAX_PAGE_SIZE}.")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PAGE_SIZE:
+        abort(
+            400,
+            description=f"page is 1 to {MAX_PAGE:,}; per_page is 1 to {MAX_PAGE_SIZE}.",
+        )
     return page, per_page
 
 

@@ -298,26 +298,32 @@ def opted_in_signers(
         *((Signature.id == only,) if only is not None else ()),
     )
     total = db.session.scalar(select(func.count()).select_from(Signature).where(*theirs)) or 0
-    rows = db.session.execute(
-        select(
-            Signature.id,
-            Signature.name,
-            Signature.email,
-            Signature.postcode,
-            Signature.country,
-            Signature.language,
-            Signature.source,
-            Signature.referrer_host,
-            Signature.created_at,
-            Signature.confirmed_at,
-            Signature.partner_consented_at,
-            Signature.updated_at,
+    # Past the last page there is nothing to read (and an offset that large may not fit the
+    # database's integers); the read is audited all the same.
+    rows: list[Any] = []
+    if (page - 1) * per_page < total:
+        rows = list(
+            db.session.execute(
+                select(
+                    Signature.id,
+                    Signature.name,
+                    Signature.email,
+                    Signature.postcode,
+                    Signature.country,
+                    Signature.language,
+                    Signature.source,
+                    Signature.referrer_host,
+                    Signature.created_at,
+                    Signature.confirmed_at,
+                    Signature.partner_consented_at,
+                    Signature.updated_at,
+                )
+                .where(*theirs)
+                .order_by(Signature.id)
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).all()
         )
-        .where(*theirs)
-        .order_by(Signature.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
     signers = [
         Signer(
             r.id,
