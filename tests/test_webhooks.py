@@ -346,7 +346,7 @@ def test_workers_sending_at_once_send_each_event_once(app, runner, receiver):
 
     def work() -> None:
         barrier.wait()
-        while sent := deliver_in_batches_of_five(app):
+        while sent := deliver_in_batches_of(app, 5):
             name = threading.current_thread().name
             delivered[name] = delivered.get(name, 0) + sent
 
@@ -360,12 +360,13 @@ def test_workers_sending_at_once_send_each_event_once(app, runner, receiver):
     assert sum(delivered.values()) == 60 and len(delivered) > 1  # the work was shared out
 
 
-def deliver_in_batches_of_five(app: Any) -> int:
+def deliver_in_batches_of(app: Any, limit: int) -> int:
+    """One worker's claim of `limit` events and their sending, in a session of its own."""
     from petition.services import webhooks
 
     with app.app_context():
         try:
-            return webhooks.deliver_due(limit=5)
+            return webhooks.deliver_due(limit=limit)
         finally:
             db.session.remove()
 
@@ -475,14 +476,9 @@ def test_failures_at_the_same_moment_all_count(app, runner, receiver):
             webhooks.enqueue(None, "petition.milestone", {"threshold": n})
         db.session.commit()
 
-    def one_attempt() -> None:
-        with app.app_context():
-            try:
-                webhooks.deliver_due(limit=1)
-            finally:
-                db.session.remove()
-
-    workers = [threading.Thread(target=one_attempt) for _ in range(attempts)]
+    workers = [
+        threading.Thread(target=deliver_in_batches_of, args=(app, 1)) for _ in range(attempts)
+    ]
     for thread in workers:
         thread.start()
     for thread in workers:

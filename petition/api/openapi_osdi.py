@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from petition.services.partners import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE
+
 HAL = "application/hal+json"
 KEY = [{"partnerKey": []}]
 SECURITY_SCHEMES = {
@@ -27,12 +29,17 @@ PAGING = [
     {
         "name": "page",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
     },
     {
         "name": "per_page",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+        "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_PAGE_SIZE,
+            "default": DEFAULT_PAGE_SIZE,
+        },
     },
 ]
 

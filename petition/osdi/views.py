@@ -22,13 +22,10 @@ from petition.services import partners, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import NotAllowed, NotFound, PetitionNotOpen
 from petition.services.names import given_and_family
+from petition.services.partners import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE
 from petition.urls import external_url
 
 NAMESPACE = "refugees_welcome"
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 25
-# Far past any campaign's last page; beyond it a page number is a mistake (or a probe).
-MAX_PAGE = 1_000_000
 CURIES = [
     {"name": "osdi", "href": "https://opensupporter.github.io/osdi-docs/{rel}", "templated": True}
 ]

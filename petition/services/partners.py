@@ -37,6 +37,11 @@ KEY_PREFIX = "rwp_"  # "Refugees Welcome partner": a key found in a log or a rep
 HOOK_PREFIX = "whsec_"
 # A key's last use is written at most this often, not on every request.
 LAST_USED_EVERY = timedelta(minutes=1)
+# Paging through a partner's signers: the API's limits, and its published document's.
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 25
+# Far past any campaign's last page; beyond it a page number is a mistake (or a probe).
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -298,32 +303,29 @@ def opted_in_signers(
         *((Signature.id == only,) if only is not None else ()),
     )
     total = db.session.scalar(select(func.count()).select_from(Signature).where(*theirs)) or 0
+    page_of_them = (
+        select(
+            Signature.id,
+            Signature.name,
+            Signature.email,
+            Signature.postcode,
+            Signature.country,
+            Signature.language,
+            Signature.source,
+            Signature.referrer_host,
+            Signature.created_at,
+            Signature.confirmed_at,
+            Signature.partner_consented_at,
+            Signature.updated_at,
+        )
+        .where(*theirs)
+        .order_by(Signature.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
     # Past the last page there is nothing to read (and an offset that large may not fit the
     # database's integers); the read is audited all the same.
-    rows: list[Any] = []
-    if (page - 1) * per_page < total:
-        rows = list(
-            db.session.execute(
-                select(
-                    Signature.id,
-                    Signature.name,
-                    Signature.email,
-                    Signature.postcode,
-                    Signature.country,
-                    Signature.language,
-                    Signature.source,
-                    Signature.referrer_host,
-                    Signature.created_at,
-                    Signature.confirmed_at,
-                    Signature.partner_consented_at,
-                    Signature.updated_at,
-                )
-                .where(*theirs)
-                .order_by(Signature.id)
-                .offset((page - 1) * per_page)
-                .limit(per_page)
-            ).all()
-        )
+    rows = db.session.execute(page_of_them).all() if (page - 1) * per_page < total else []
     signers = [
         Signer(
             r.id,
