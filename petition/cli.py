@@ -244,8 +244,10 @@ def partner_question_command(slug: str, words: str | None) -> None:
         partner = partners.set_question(slug, words, _operator())
     except (InvalidInput, NotFound) as exc:
         raise _refused(exc) from None
-    asks = f"asks: {partner.question.text}" if partner.question else "asks nothing of its own"
-    click.echo(f"{partner.name} {asks}.")
+    if partner.question:
+        click.echo(f"{partner.name} asks: {partner.question.text}")
+    else:
+        click.echo(f"{partner.name} asks nothing of its own.")
 
 
 @partner_group.command("key")
