@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from petition.admin import bp
 from petition.admin.access import actor
 from petition.admin.forms import ActionForm, ArticleForm, attach_errors
-from petition.public.articles import render_article
+from petition.article_page import render_article
 from petition.services import articles
 from petition.services.dashboard import petition_overview
 from petition.services.errors import InvalidInput, NotFound

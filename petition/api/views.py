@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from flask import Response, abort, current_app, jsonify, request, stream_with_context
@@ -12,6 +10,7 @@ from petition.api import bp
 from petition.api.openapi import openapi_document
 from petition.extensions import cache
 from petition.forms import SignatureForm, attribution
+from petition.json_responses import encode, encode_text, encoded_json, public_json
 from petition.models import utcnow
 from petition.ratelimits import sign_limit
 from petition.security import form_tokens, thanks_links
@@ -33,33 +32,6 @@ PUBLIC_FIELDS = (
     "opens_at",
     "closes_at",
 )
-
-
-def public_json(payload: Any, max_age: int = 5) -> Response:
-    """A cacheable JSON response anyone may read, with a strong ETag for cheap revalidation."""
-    return encoded_json(encode(payload), max_age)
-
-
-def encode(payload: Any) -> dict[str, str]:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return {"body": body, "etag": hashlib.sha256(body.encode()).hexdigest()[:32]}
-
-
-def encoded_json(
-    encoded: dict[str, str], max_age: int, mimetype: str = "application/json"
-) -> Response:
-    etag = encoded["etag"]
-    headers = {
-        "Cache-Control": f"public, max-age={max_age}, stale-while-revalidate=30",
-        "ETag": f'"{etag}"',
-    }
-    if etag in request.if_none_match:
-        return Response(status=304, headers=headers)
-    return Response(encoded["body"], mimetype=mimetype, headers=headers)
-
-
-def encode_text(body: str) -> dict[str, str]:
-    return {"body": body, "etag": hashlib.sha256(body.encode()).hexdigest()[:32]}
 
 
 def petition_json(snapshot: dict[str, Any], detail: bool = False) -> dict[str, Any]:

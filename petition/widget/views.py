@@ -9,9 +9,9 @@ from flask_babel import force_locale
 from werkzeug.wrappers import Response
 
 from petition import i18n
-from petition.api.views import public_json
 from petition.forms import HOST, PARTNER, SignatureForm, attribution
 from petition.i18n import gettext
+from petition.json_responses import public_json
 from petition.microcache import public_cache
 from petition.ratelimits import sign_limit
 from petition.security import form_tokens
