@@ -21,6 +21,8 @@ from typing import Any
 from flask import Flask, make_response, request
 from flask.wrappers import Response
 
+from petition.ops.logs import request_id
+
 MAX_ENTRIES = 2000
 MAX_BODY = 512 * 1024
 MAX_QUERY = 600
@@ -47,9 +49,12 @@ def public_cache(max_age: int, stale: int = 60) -> Callable[..., Any]:
 class MicroCache:
     """WSGI middleware: serve fresh copies of public GET responses from memory."""
 
-    def __init__(self, app: Any, seconds: float) -> None:
+    def __init__(self, app: Any, seconds: float, trusted_proxy: bool = False) -> None:
         self.app = app
         self.seconds = seconds
+        # Each answer has its own X-Request-ID (our proxy's, where it sends one), a copy too:
+        # the filler's would point an operator at somebody else's request.
+        self.trusted_proxy = trusted_proxy
         self.store: dict[str, tuple[float, str, list[tuple[str, str]], bytes, str]] = {}
         self.lock = threading.Lock()
         _instances.add(self)
@@ -67,6 +72,8 @@ class MicroCache:
         hit = self.store.get(key)
         if hit is not None and hit[0] > time.monotonic():
             _, status, headers, body, etag = hit
+            given = {"X-Request-ID": environ.get("HTTP_X_REQUEST_ID", "")}
+            headers = [*headers, ("X-Request-ID", request_id(given, self.trusted_proxy))]
             if etag and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
                 start_response(
                     "304 NOT MODIFIED", [h for h in headers if h[0].lower() != "content-length"]
@@ -104,7 +111,8 @@ class MicroCache:
             with self.lock:
                 if len(self.store) >= MAX_ENTRIES:
                     self.store.clear()
-                self.store[key] = (time.monotonic() + self.seconds, status, headers, body, etag)
+                kept = [h for h in headers if h[0].lower() != "x-request-id"]
+                self.store[key] = (time.monotonic() + self.seconds, status, kept, body, etag)
         return [body]
 
     def clear(self) -> None:
@@ -147,6 +155,10 @@ def add_etag(response: Response) -> Response:
 
 def init_microcache(app: Flask) -> None:
     app.after_request(add_etag)
-    cache = MicroCache(app.wsgi_app, app.config["COUNT_CACHE_SECONDS"])
+    cache = MicroCache(
+        app.wsgi_app,
+        app.config["COUNT_CACHE_SECONDS"],
+        trusted_proxy=app.config["TRUSTED_PROXY_COUNT"] > 0,
+    )
     app.extensions["microcache"] = cache
     app.wsgi_app = cache  # type: ignore[method-assign]

@@ -88,3 +88,22 @@ def test_public_pages_leave_the_date_to_the_server(client):
     for _ in range(2):
         response = client.get(f"/petitions/{SLUG}")
         assert response.status_code == 200 and "Date" not in response.headers
+
+
+def test_a_copy_has_a_request_id_of_its_own(client, make_app):
+    path = f"/petitions/{SLUG}"
+    filled = client.get(path)
+    copies = [client.get(path) for _ in range(2)]
+    assert path in next(iter(client.application.extensions["microcache"].store))
+    ids = {filled.headers["X-Request-ID"], *(copy.headers["X-Request-ID"] for copy in copies)}
+    assert len(ids) == 3 and all(len(i) == 16 for i in ids)
+    assert all(
+        copy.headers.getlist("X-Request-ID") == [copy.headers["X-Request-ID"]] for copy in copies
+    )
+    # Behind our proxy a copy carries the proxy's id, as every other answer does; a stranger's
+    # id is not taken up when there is no proxy to vouch for it.
+    given = {"X-Request-ID": "proxy-7f3a9c"}
+    assert client.get(path, headers=given).headers["X-Request-ID"] != "proxy-7f3a9c"
+    proxied = make_app(TRUSTED_PROXY_COUNT=1).test_client()
+    proxied.get(path)
+    assert proxied.get(path, headers=given).headers["X-Request-ID"] == "proxy-7f3a9c"
