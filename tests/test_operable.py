@@ -4,6 +4,7 @@ defaults, bounded caches, key rotation, PgBouncer, and nginx in front of slow cl
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import sys
@@ -535,3 +536,31 @@ def test_the_compose_file_runs_what_the_readme_says():
     for path in re.findall(r"^COPY (\S+) ", dockerfile, re.M):
         assert all((ROOT / part).exists() for part in path.split() if part != ".")
     assert Path(ROOT / "deploy" / "nginx" / "petition.conf").exists()
+
+
+def test_text_logs_show_their_fields_and_no_addresses():
+    """Development's log lines: readable, with what JSON lines carry, scrubbed the same way."""
+    from petition.ops.logs import JsonFormatter, TextFormatter
+
+    record = logging.makeLogRecord(
+        {
+            "name": "petition.access",
+            "levelname": "INFO",
+            "msg": "request from %s",
+            "args": ("ada@example.org",),
+            "path": "/petitions/<slug>/sign",
+            "status": 303,
+            "note": "sent to bob@example.net",
+        }
+    )
+    line = TextFormatter().format(record)
+    assert line.endswith(
+        "petition.access: request from [email] path=/petitions/<slug>/sign status=303 "
+        "note=sent to [email]"
+    )
+    entry = json.loads(JsonFormatter().format(record))
+    assert (entry["message"], entry["status"], entry["note"]) == (
+        "request from [email]",
+        303,
+        "sent to [email]",
+    )

@@ -26,6 +26,15 @@ def scrub(text: str) -> str:
     return EMAIL.sub("[email]", text)
 
 
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """What was passed as `extra=` (and the request id), scrubbed."""
+    return {
+        key: scrub(value) if isinstance(value, str) else value
+        for key, value in vars(record).items()
+        if key not in STANDARD
+    }
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -33,16 +42,27 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": scrub(record.getMessage()),
+            **_fields(record),
         }
-        for key, value in vars(record).items():
-            if key not in STANDARD:
-                entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 JsonFormatter.converter = time.gmtime
+
+
+class TextFormatter(logging.Formatter):
+    """For a developer's terminal: one readable line, its fields as key=value, scrubbed as the
+    JSON lines are."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = " ".join(f"{key}={value}" for key, value in _fields(record).items())
+        return scrub(f"{line} {fields}" if fields else line)
 
 
 class RequestIdFilter(logging.Filter):
@@ -60,12 +80,8 @@ def init_logging(app: Flask) -> None:
     # touch the root logger; a test runner does).
     if not app.testing and not root.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        if app.config["LOG_FORMAT"] == "json":
-            handler.setFormatter(JsonFormatter())
-        else:
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-            )
+        json_lines = app.config["LOG_FORMAT"] == "json"
+        handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
         root.setLevel(logging.INFO)
