@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from babel import support
 from flask import Flask, current_app, has_app_context, has_request_context, request
 from flask_babel import Babel, get_locale, get_translations
+from werkzeug.exceptions import HTTPException
 
 ENVIRON_KEY = "petition.language"
 
@@ -170,7 +171,24 @@ def address_in(code: str) -> str:
     """This page's address in another language (the switch and hreflang links): its path
     only, since a query may carry something personal (a signer's own thanks link)."""
     prefix = "" if code == DEFAULT else f"/{code}"
-    return current_app.config["PUBLIC_URL"] + prefix + request.path
+    return current_app.config["PUBLIC_URL"] + prefix + _readable_path()
+
+
+def _readable_path() -> str:
+    """This page's path, or, for a page answering a form posted to an address that takes only
+    posts (a sign form with a mistake in it), the nearest address above it that can be read:
+    the petition's page, not a link to "method not allowed"."""
+    path = request.path
+    if request.method in ("GET", "HEAD"):
+        return path
+    adapter = current_app.url_map.bind("localhost")
+    while path not in ("", "/"):
+        try:
+            adapter.match(path, method="GET")
+            return path
+        except HTTPException:  # only posted to, or no page at all: look above it
+            path = path.rsplit("/", 1)[0]
+    return "/"
 
 
 def init_i18n(app: Flask) -> None:

@@ -95,6 +95,25 @@ def test_mistakes_are_explained_in_the_readers_language(client):
     assert done.headers["Location"].startswith(f"/uk{PAGE}/thanks")
 
 
+def test_the_switch_on_a_page_answering_a_post_leads_to_a_page(client):
+    """A sign form with a mistake comes back from an address that only takes posts: its
+    language switch and alternates lead to the petition's page (a link to the address itself
+    would answer 405). Pages that can be read where they were posted keep their address."""
+    fields = {**signer(name=""), "form_token": form_token(client)}
+    mistaken = client.post(f"{PAGE}/sign", data=fields, headers={"Origin": ORIGIN})
+    assert mistaken.status_code == 422
+    switch = re.search(r'<a href="http://petition.test([^"]+)" hreflang="uk"', mistaken.text)
+    assert switch is not None and switch[1] == f"/uk{PAGE}"
+    assert f'hreflang="x-default" href="http://petition.test{PAGE}"' in mistaken.text
+    assert client.get(switch[1]).status_code == 200
+    assert client.get(f"/uk{PAGE}/sign").status_code == 405  # where it pointed before
+    back = client.post(f"/uk{PAGE}/sign", data=fields, headers={"Origin": ORIGIN})
+    assert f'<a href="http://petition.test{PAGE}" hreflang="en-GB"' in back.text
+    # Read where it was posted: the address stays (the receipt check answers both ways).
+    checked = client.post("/verify", data={"code": "nope"}, headers={"Origin": ORIGIN})
+    assert 'href="http://petition.test/uk/verify" hreflang="uk"' in checked.text
+
+
 @pytest.mark.parametrize(
     ("count", "words"),
     [
