@@ -80,7 +80,6 @@ class Watchdog:
         self._hang_up = hang_up
         self._until: float | None = None
         self._closed = False
-        self._idle = False  # waiting for an exchange to start, with no deadline to watch
         self._changed = threading.Condition()
         threading.Thread(target=self._watch, name="petition-mail-watchdog", daemon=True).start()
 
@@ -89,8 +88,7 @@ class Watchdog:
         """Time what happens inside; raise TimeoutError if it was cut off."""
         with self._changed:
             self._until = time.monotonic() + self.limit
-            if self._idle:  # else it wakes at the last deadline and finds this one
-                self._changed.notify()
+            self._changed.notify()
         try:
             yield
         except (OSError, smtplib.SMTPException) as exc:
@@ -110,9 +108,7 @@ class Watchdog:
         with self._changed:
             while not self._closed:
                 if self._until is None:
-                    self._idle = True
                     self._changed.wait()
-                    self._idle = False
                     continue
                 left = self._until - time.monotonic()
                 if left > 0:
