@@ -145,7 +145,8 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
 
 @pytest.fixture
 def make_app(app_config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
-    """Build another app on the test's database, with some settings changed."""
+    """Build another app on the test's database, with some settings changed. The database is
+    emptied and seeded again on PostgreSQL: build it before writing what the test reads."""
     apps: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
