@@ -16,8 +16,7 @@ def public_json(payload: Any, max_age: int = 5) -> Response:
 
 
 def encode(payload: Any) -> dict[str, str]:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return {"body": body, "etag": hashlib.sha256(body.encode()).hexdigest()[:32]}
+    return encode_text(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
 
 
 def encoded_json(
