@@ -26,7 +26,8 @@ class Defaults:
     MAIL_RETRY_BASE_SECONDS = 5.0
     MAIL_RETRY_MAX_SECONDS = 300.0
     # How long a worker holds the messages it took before another may take them. A worker
-    # renews its hold before each message it sends, so this only needs to outlast one send.
+    # renews its hold before each send and keeps it while a send waits, so this only decides
+    # how soon the messages of a worker that died go out.
     OUTBOX_LEASE_SECONDS = 300.0
     # Campaign mailings: messages per second per worker, within what a shared relay accepts.
     # Transactional mail (confirmations, privacy links) is never held back by it.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -198,6 +200,50 @@ def test_a_batch_whose_hold_passed_to_another_worker_sends_nothing_of_it(app, ma
         Deliverer()._send(second, report)
         assert report.sent == 5
     assert len(mailbox.wait_for(5)) == 5
+
+
+def test_a_send_that_outlasts_its_hold_keeps_it_and_goes_once(app, mailbox):
+    """A relay slow to answer the final dot: 2.5 s a message, against holds of one second.
+    While the first worker waits, a second looks for due mail twice the hold later. It takes
+    a message whose worker died (the control: an ended hold is taken), never the one being
+    sent, whose hold is kept for as long as the send waits."""
+    app.config["OUTBOX_LEASE_SECONDS"] = 1.0
+    mailbox.delay = 2.5
+    try:
+        with app.app_context():
+            queue_confirmations(1, prefix="slow")
+            queue_confirmations(1, prefix="orphan")
+            # The orphan was taken by a worker that died: its hold ends in a second.
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.to_address == "orphan0@example.org")
+                .values(claim="dead-worker", next_attempt_at=utcnow() + timedelta(seconds=1))
+            )
+            db.session.commit()
+        reports: list[mail_delivery.DeliveryReport] = []
+
+        def first_worker() -> None:
+            with app.app_context():
+                reports.append(deliver_due())
+
+        sending = threading.Thread(target=first_worker)
+        sending.start()
+        mailbox_seen = time.monotonic()
+        time.sleep(2.0)  # two holds' length into the first send
+        assert sending.is_alive() and mailbox.messages == []
+        with app.app_context():
+            second = deliver_due()
+        sending.join(timeout=10)
+        assert time.monotonic() - mailbox_seen >= 2.5
+    finally:
+        mailbox.delay = 0.0
+    assert [r.sent for r in reports] == [1] and second.sent == 1
+    arrived = sorted(str(m["To"]) for m in mailbox.wait_for(2))
+    time.sleep(0.5)
+    assert sorted(str(m["To"]) for m in mailbox.messages) == arrived
+    assert arrived == ["orphan0@example.org", "slow0@example.org"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None))) == 0
 
 
 def test_the_bulk_rate_paces_a_worker():

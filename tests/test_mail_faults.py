@@ -51,9 +51,9 @@ def received(mailbox: Mailbox) -> Counter[str]:
 
 def test_three_workers_with_a_short_lease_and_a_slow_relay_send_each_message_once(database):
     """Holds of three seconds, renewed every 0.3 s, passing between 24 threads in three
-    processes. Each message is sent once as long as sending one fits in a hold (the README's
-    promise). With one-second holds, a half-second relay under a loaded CI run took longer
-    than a hold for a few messages of the thousand, and another worker sent those again."""
+    processes, with a relay taking half a second a message. (Before holds were kept while a
+    send waits, one-second holds under a loaded CI run ended mid-send for a few messages of
+    the thousand, and another worker sent those again.)"""
     mailbox = start_mailbox(delay=0.5)  # half a second per message, like a busy relay
     env = production_env(
         database,

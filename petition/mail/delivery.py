@@ -1,9 +1,9 @@
-"""Delivering the outbox: small claims, a hold renewed before each send, each message once.
+"""Delivering the outbox: small claims, a hold kept while sending, each message once.
 
 A worker takes a few due messages at a time (transactional mail first), holding them for
-OUTBOX_LEASE_SECONDS. Before each send it makes sure it still holds the message, renewing its
-hold when a tenth of the lease has gone by; a message whose hold passed to another worker is
-left to that worker. Each message is marked as soon as it has gone. If the database goes away
+OUTBOX_LEASE_SECONDS (petition.mail.holds): before each send it makes sure it still holds the
+message, and a message whose hold passed to another worker is left to that worker. Each message
+is marked as soon as it has gone. If the database goes away
 mid-batch, the worker remembers what it sent and what it still held, and settles both as soon
 as the database answers again, so the rest goes out within seconds, not at the end of a lease.
 """
@@ -17,7 +17,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from petition.database import execute_alone
 from petition.extensions import db
 from petition.mail import suppression
+from petition.mail.holds import KEEPER, RENEW_AFTER, Batch, renew
 from petition.mail.message import Email, build_email
 from petition.mail.outbox import KINDS
 from petition.mail.transport import MailConnection, PermanentFailure
@@ -40,6 +41,9 @@ log = logging.getLogger("petition.mail")
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 # How often a worker sending bulk mail looks for transactional mail that has come in.
 TRANSACTIONAL_CHECK_SECONDS = 0.5
+# How long to wait for each answer from the relay (and to connect) before trying again later.
+# A send may take longer than a hold: the hold is kept while it waits (petition.mail.holds).
+SMTP_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass
@@ -109,17 +113,6 @@ class Outgoing:
     suppressed: bool = False
 
 
-@dataclass
-class Batch:
-    token: str
-    lane: Lane
-    rows: list[Row[Any]]
-    held: set[int]
-    renewed: float  # when the hold was last taken or renewed (time.monotonic)
-    # Sent, but not yet marked so in the database.
-    unmarked: set[int] = field(default_factory=set)
-
-
 class Deliverer:
     """Sends due mail; one per thread (it keeps what it must settle after a database fault)."""
 
@@ -169,7 +162,10 @@ class Deliverer:
         bulk = batch.lane == Lane.BULK
         looked = time.monotonic()
         try:
-            with MailConnection(current_app.config["MAIL_URL"], _smtp_timeout()) as connection:
+            with (
+                KEEPER.keeping(batch, db.engine, _lease()),
+                MailConnection(current_app.config["MAIL_URL"], SMTP_TIMEOUT_SECONDS) as connection,
+            ):
                 for row in batch.rows:
                     if gives_way:
                         if bulk and self.bulk_rate:
@@ -249,11 +245,6 @@ def _lease() -> float:
     return float(current_app.config["OUTBOX_LEASE_SECONDS"])
 
 
-def _smtp_timeout() -> float:
-    # One send has to fit in a renewed hold (nine tenths of a lease).
-    return max(1.0, min(30.0, 0.8 * _lease()))
-
-
 def _still_due(now: datetime) -> tuple[Any, ...]:
     return (
         OUTBOX.c.sent_at.is_(None),
@@ -313,22 +304,11 @@ def claim_statement(lane: Lane, limit: int, token: str, now: datetime, lease: fl
 def _renew_if_due(batch: Batch) -> None:
     """Make sure the batch still holds its messages, renewing the hold now and then."""
     lease = _lease()
-    if time.monotonic() - batch.renewed < 0.1 * lease:
+    if time.monotonic() - batch.renewed < RENEW_AFTER * lease:
         return
-    started = time.monotonic()
-    held = db.session.scalars(
-        update(OUTBOX)
-        .where(
-            OUTBOX.c.claim == batch.token,
-            OUTBOX.c.sent_at.is_(None),
-            OUTBOX.c.failed_at.is_(None),
-        )
-        .values(next_attempt_at=utcnow() + timedelta(seconds=lease))
-        .returning(OUTBOX.c.id)
-    ).all()
-    db.session.commit()
-    batch.held = set(held)
-    batch.renewed = started
+    with batch.renewing:
+        renew(batch, db.session.connection(), lease)
+        db.session.commit()
 
 
 def _transactional_waiting() -> bool:
