@@ -114,6 +114,27 @@ def test_the_switch_on_a_page_answering_a_post_leads_to_a_page(client):
     assert 'href="http://petition.test/uk/verify" hreflang="uk"' in checked.text
 
 
+def test_a_language_spoken_for_a_while_gives_way_to_the_pages_again(app):
+    """An email rendered in its signer's language inside a Ukrainian request: the language is
+    remembered per context for speed, and `speaking` changes and restores it, for our lookups
+    and Flask-Babel's alike."""
+    import flask_babel
+
+    sign = "Sign the petition"
+    with app.test_request_context("/", environ_base={i18n.ENVIRON_KEY: "uk"}):
+        assert i18n.gettext(sign) == "Підписати петицію"  # remembered from here on
+        with i18n.speaking("en"):
+            assert (i18n.current().code, i18n.gettext(sign)) == ("en", sign)
+            assert flask_babel.gettext(sign) == sign
+            with i18n.speaking("uk"):
+                assert i18n.gettext(sign) == "Підписати петицію"
+            assert i18n.gettext(sign) == sign
+        assert (i18n.current().code, i18n.gettext(sign)) == ("uk", "Підписати петицію")
+        assert flask_babel.get_locale().language == "uk"
+    with app.test_request_context("/"):  # the control: a request of its own speaks its own
+        assert i18n.gettext(sign) == sign
+
+
 @pytest.mark.parametrize(
     ("count", "words"),
     [

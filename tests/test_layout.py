@@ -57,6 +57,17 @@ def test_services_and_mail_import_no_blueprint():
     assert crossings(PACKAGE / "mail", set()) == []
 
 
+def test_only_i18n_changes_the_language_spoken():
+    """The language is remembered per context; `i18n.speaking` changes it for Flask-Babel and
+    for that memory together. Flask-Babel's force_locale alone would leave the two apart."""
+    forcing = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "flask_babel.force_locale" in _imports(path)
+    )
+    assert forcing == ["i18n.py"]
+
+
 def test_the_check_sees_a_crossing(tmp_path):
     """Positive control: a module importing another blueprint's views is reported."""
     (tmp_path / "views.py").write_text("from petition.api.views import public_json\n")

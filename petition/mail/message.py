@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import force_locale
 
+from petition import i18n
 from petition.models import utcnow
 
 CRLF = "\r\n"
@@ -65,7 +65,7 @@ def build_email(
         ).encode("ascii")
     subject = " ".join(subject.split())  # one line, whatever it was given
     # In the language the reader signed in (the subject was written in it when queued).
-    with force_locale(context.get("language") or "en"):
+    with i18n.speaking(context.get("language") or "en"):
         text = render_template(f"emails/{kind}.txt", **context)
         html = render_template(f"emails/{kind}.html", subject=subject, **context)
     # A boundary of our own: the parts are base64, which can never contain it.

@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
 from petition import i18n
@@ -77,7 +76,7 @@ def _send_batch(now: datetime, signed_before: datetime) -> int:
             False,
             signature.language,
         )
-        with force_locale(signature.language):
+        with i18n.speaking(signature.language):
             subject = _("Reminder: please confirm your signature: %(title)s", title=title)
         tokens, email = confirmation_email(
             recipient, REMINDER, subject, signed_on=signature.created_at.date().isoformat()

@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -249,7 +248,7 @@ def record_for_partner(
         raise NotAllowed("This key may read only.")
     attribution = replace(attribution, partner=caller.slug, source=f"partner:{caller.slug}")
     # Written in the signer's language (the title, the subjects), not the API request's.
-    with force_locale(entry.language):
+    with i18n.speaking(entry.language):
         signed = sign_petition(slug, entry, attribution, confirmed_by_partner=caller.trusted)
     if caller.trusted:
         actor = Actor(f"partner {caller.slug} (API key {caller.key_prefix})")
@@ -577,7 +576,7 @@ def _confirm(signature: Signature, details: Details) -> bool:
 def _receipt_email(signature: Signature) -> dict[str, Any]:
     """A short email with the receipt code, queued with the confirmation itself and written
     when it is sent (the code is never stored)."""
-    with force_locale(signature.language):
+    with i18n.speaking(signature.language):
         title = signature.petition.title_in(signature.language)
         subject = _("Your receipt: %(title)s", title=title)
     return {**compose_email(RECEIPT, signature.email or "", subject), "signature_id": signature.id}

@@ -5,7 +5,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import abort, current_app, render_template, request
-from flask_babel import force_locale
 from werkzeug.wrappers import Response
 
 from petition import i18n
@@ -104,7 +103,7 @@ def loader() -> Response:
     """The loader news pages include: tiny, dependency-free and cacheable."""
     titles = {}
     for code in i18n.LANGUAGES:
-        with force_locale(code):
+        with i18n.speaking(code):
             titles[code] = gettext("Sign the petition")
     body = render_template(
         "widget/embed.js", origin=current_app.config["PUBLIC_URL"], titles=titles
@@ -137,7 +136,7 @@ def oembed() -> Any:
     if lang not in i18n.LANGUAGES:
         lang = i18n.language_in(pasted)
     try:
-        with force_locale(lang):
+        with i18n.speaking(lang):
             petition = petition_snapshot(slug) if slug else None
     except NotFound:
         petition = None
@@ -147,7 +146,7 @@ def oembed() -> Any:
     # The host page's attribution, from the address the editor pasted (the frame itself, in a
     # sandbox, cannot tell where it is).
     src = external_url("widget.petition", slug=slug, _language=lang, **_attribution_in(pasted))
-    with force_locale(lang):
+    with i18n.speaking(lang):
         html = render_template(
             "widget/oembed.html", src=src, width=width, height=height, title=petition["title"]
         )
