@@ -202,7 +202,7 @@ def test_a_batch_whose_hold_passed_to_another_worker_sends_nothing_of_it(app, ma
     assert len(mailbox.wait_for(5)) == 5
 
 
-def test_a_send_that_outlasts_its_hold_keeps_it_and_goes_once(app, mailbox):
+def test_a_send_that_outlasts_its_hold_keeps_it_and_goes_once(app, mailbox, caplog):
     """A relay slow to answer the final dot: 2.5 s a message, against holds of one second.
     While the first worker waits, a second looks for due mail twice the hold later. It takes
     a message whose worker died (the control: an ended hold is taken), never the one being
@@ -226,6 +226,7 @@ def test_a_send_that_outlasts_its_hold_keeps_it_and_goes_once(app, mailbox):
             with app.app_context():
                 reports.append(deliver_due())
 
+        caplog.set_level(logging.INFO, logger="petition.mail")
         sending = threading.Thread(target=first_worker)
         sending.start()
         mailbox_seen = time.monotonic()
@@ -242,6 +243,7 @@ def test_a_send_that_outlasts_its_hold_keeps_it_and_goes_once(app, mailbox):
     time.sleep(0.5)
     assert sorted(str(m["To"]) for m in mailbox.messages) == arrived
     assert arrived == ["orphan0@example.org", "slow0@example.org"]
+    assert any("hold kept" in r.getMessage() for r in caplog.records)  # the operator is told
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None))) == 0
 

@@ -126,6 +126,10 @@ class HoldKeeper:
             if batch.kept:
                 with kept.engine.begin() as connection:
                     renew(batch, connection, kept.lease)
+                # Worth an operator's eye when it recurs: the relay is slow to answer.
+                log.info(
+                    "a send is waiting on the relay; hold kept on %d messages", len(batch.held)
+                )
         except SQLAlchemyError as exc:  # tried again a fifth of a lease later
             log.warning("could not renew the hold on mail being sent: %s", exc)
         finally:
