@@ -271,6 +271,8 @@ def test_signing_in_ukrainian_gets_a_ukrainian_email_and_confirms_in_ukrainian(
     assert confirmed.status_code == 200
     page = html.unescape(confirmed.get_data(as_text=True))
     assert "Дякуємо: ваш підпис зараховано" in page and "Ваша квитанція" in page
+    # Where to check the receipt: the Ukrainian page, as linked and as written out to copy.
+    assert '<a href="/uk/verify">http://petition.test/uk/verify</a>' in page
     # The English thank-you page, cached a moment ago for the same count, is not served here.
     assert "Thank you: your signature is counted" not in page
 

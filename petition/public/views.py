@@ -178,7 +178,7 @@ def _receipt_block(code: str | None) -> str:
     if not code:
         return ""
     block = cache.get(
-        f"receipt-block:v2:{i18n.current().code}",
+        f"receipt-block:v3:{i18n.current().code}",
         3600,
         lambda: render_template("public/_receipt.html", code=CODE_SLOT),
     )
