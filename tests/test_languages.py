@@ -273,6 +273,11 @@ def test_signing_in_ukrainian_gets_a_ukrainian_email_and_confirms_in_ukrainian(
     assert "Дякуємо: ваш підпис зараховано" in page and "Ваша квитанція" in page
     # Where to check the receipt: the Ukrainian page, as linked and as written out to copy.
     assert '<a href="/uk/verify">http://petition.test/uk/verify</a>' in page
+    [code] = re.findall(r"[A-Z0-9]{4}(?:-[A-Z0-9]{4}){4}", page)
+    checked = client.post("/uk/verify", data={"code": code}, headers={"Origin": ORIGIN})
+    verdict = html.unescape(checked.get_data(as_text=True))
+    # Ukrainian quotes around the title, as everywhere else in Ukrainian.
+    assert "Цей підпис зараховано" in verdict and "Під петицією «<a href=" in verdict
     # The English thank-you page, cached a moment ago for the same count, is not served here.
     assert "Thank you: your signature is counted" not in page
 
