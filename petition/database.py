@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from select import POLLIN, poll
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 from sqlalchemy import Select, cast, event, func, select
@@ -185,6 +186,25 @@ def count_up_to(query: Select[Any], limit: int | None = None) -> int:
     if limit is not None:
         counted = counted.limit(limit + 1)
     return db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+
+
+Loaded = TypeVar("Loaded")
+
+
+def read_alone(load: Callable[[], Loaded]) -> Loaded:
+    """Run a read through the session and end the transaction it began, if it began one.
+
+    For cached loaders, which run in the middle of whatever request finds the cache stale: the
+    request goes on with no transaction open (none idling on a pooled connection, and a sign
+    request's insert still takes its one-statement path). A caller's own transaction is left
+    as it was.
+    """
+    began = not db.session().in_transaction()
+    try:
+        return load()
+    finally:
+        if began:
+            db.session.rollback()
 
 
 def execute_alone(statement: Any, params: dict[str, Any] | None = None) -> int:

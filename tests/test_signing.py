@@ -418,3 +418,27 @@ def test_after_confirming_the_petition_page_shows_the_readers_signature_at_once(
     forget_cached()
     later = client.get(f"/petitions/{SLUG}?seen={stale}").get_data(as_text=True)
     assert re.search(r"data-count>1<", later)
+
+
+def test_cached_loaders_leave_no_transaction_open_behind_them(app):
+    """A request that finds the petition's snapshot (or a partner's offer) stale loads it in
+    passing; no transaction is left idling on its connection, and a sign request's insert
+    keeps its one-statement path. A caller's own transaction is left as it was."""
+    from petition.services import campaigns, partners
+
+    def forget() -> None:
+        forget_cached()
+        campaigns.forget_petitions(SLUG)  # from the shared cache too: the loader runs
+
+    with app.test_request_context():
+        forget()
+        campaigns.petition_snapshot(SLUG)
+        partners.offer("no-such-partner")  # never cached: loaded every time
+        assert not db.session().in_transaction()
+        # The control: a transaction the caller had open stays open, with what it holds.
+        db.session.execute(select(Signature.id).limit(1))
+        forget()
+        campaigns.petition_snapshot(SLUG)
+        partners.offer("no-such-partner")
+        assert db.session().in_transaction()
+        db.session.rollback()

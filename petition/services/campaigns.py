@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import Select, select
 
 from petition import i18n
+from petition.database import read_alone
 from petition.extensions import cache, db
 from petition.models import (
     Campaign,
@@ -87,7 +88,7 @@ def petition_snapshot(slug: str) -> dict[str, Any]:
     """What the public sees of a petition in the reader's language, cached briefly; raises
     NotFound for drafts."""
     ttl = current_app.config["COUNT_CACHE_SECONDS"]
-    snapshot = cache.get(_cache_key(slug), ttl, lambda: _load_snapshot(slug))
+    snapshot = cache.get(_cache_key(slug), ttl, lambda: read_alone(lambda: _load_snapshot(slug)))
     if snapshot is None:
         raise NotFound(f"no petition {slug!r}")
     language = i18n.current().code

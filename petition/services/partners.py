@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import and_, case, func, select, update
 
+from petition.database import read_alone
 from petition.extensions import cache, db
 from petition.models import (
     Partner,
@@ -104,24 +105,23 @@ def offer(slug: str | None) -> dict[str, Any] | None:
     id) if it asks one. None for anything that is not one of our partners."""
     if not slug or not SLUG.match(slug):
         return None
-    return cache.get(f"partner:v1:{slug}", OFFER_SECONDS, lambda: _load_offer(slug))
+    return cache.get(
+        f"partner:v1:{slug}", OFFER_SECONDS, lambda: read_alone(lambda: _load_offer(slug))
+    )
 
 
 def _load_offer(slug: str) -> dict[str, Any] | None:
     partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
     if partner is None:
-        db.session.rollback()
         return None
     question = partner.question
-    found = {
+    return {
         "id": partner.id,
         "slug": partner.slug,
         "name": partner.name,
         "question_id": question.id if question else None,
         "question": question.text if question else None,
     }
-    db.session.rollback()
-    return found
 
 
 def forget(slug: str) -> None:
