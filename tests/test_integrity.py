@@ -295,6 +295,32 @@ def test_the_hourly_history_is_open_data_as_json_and_csv(app, client):
     assert client.get("/api/v1/petitions/no-such-petition/history").status_code == 404
 
 
+CHART = '{% from "_macros/charts.html" import total_chart %}{{ total_chart(points, "h", "T") }}'
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_the_running_total_chart_in_a_petitions_first_hour_and_after(app, language):
+    """One hour of data is drawn level across and labelled once (it was a ramp between two
+    labels naming the same hour); its description, what a screen reader says, is in the
+    page's language."""
+    from flask import render_template_string
+
+    first = [{"label": "2026-11-30 22:00", "total": 1200}]
+    later = [*first, {"label": "2026-11-30 23:00", "total": 2400}]
+    with app.test_request_context("/", environ_base={"petition.language": language}):
+        one = render_template_string(CHART, points=first)
+        more = render_template_string(CHART, points=later)
+    assert one.count('class="chart__label"') == 1 and more.count('class="chart__label"') == 2
+    [level] = re.findall(r'points="([^"]*)"', one)
+    assert level.split() == ["0,160", "0,16.0", "720,16.0", "720,160"]
+    [rising] = re.findall(r'points="([^"]*)"', more)
+    assert rising.split() == ["0,160", "0.0,88.0", "720.0,16.0", "720,160"]
+    if language == "uk":
+        assert "лічильник показував 1\u00a0200." in one and "лічильник зріс до 2\u00a0400" in more
+    else:
+        assert "the count stood at 1,200." in one and "the count rose to 2,400" in more
+
+
 def test_the_integrity_api_is_described_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     for path in (
