@@ -3,9 +3,9 @@
 A worker takes a few due messages at a time (transactional mail first), holding them for
 OUTBOX_LEASE_SECONDS (petition.mail.holds): before each send it makes sure it still holds the
 message, and a message whose hold passed to another worker is left to that worker. Each message
-is marked as soon as it has gone. If the database goes away
-mid-batch, the worker remembers what it sent and what it still held, and settles both as soon
-as the database answers again, so the rest goes out within seconds, not at the end of a lease.
+is marked as soon as it has gone. If the database goes away mid-batch, the worker remembers
+what it sent and what it still held, and settles both as soon as the database answers again,
+so the rest goes out within seconds, not at the end of a lease.
 """
 
 from __future__ import annotations
