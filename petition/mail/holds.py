@@ -42,9 +42,8 @@ class Batch:
     renewed: float  # when the hold was last taken or renewed (time.monotonic)
     # Sent, but not yet marked so in the database.
     unmarked: set[int] = field(default_factory=set)
-    # One renewal at a time, and none once the batch is handed back.
+    # One renewal at a time, the worker's or the keeper's.
     renewing: threading.Lock = field(default_factory=threading.Lock)
-    kept: bool = False
 
 
 def renew(batch: Batch, connection: Connection, lease: float) -> None:
@@ -88,7 +87,6 @@ class HoldKeeper:
     @contextmanager
     def keeping(self, batch: Batch, engine: Engine, lease: float) -> Iterator[None]:
         """Keep the batch's hold for as long as the block runs."""
-        batch.kept = True
         with self._changed:
             self._kept[id(batch)] = _Kept(batch, engine, lease)
             if self._thread is None or not self._thread.is_alive():
@@ -103,7 +101,7 @@ class HoldKeeper:
             with self._changed:
                 del self._kept[id(batch)]
             with batch.renewing:  # a renewal under way ends before the batch is handed back
-                batch.kept = False
+                pass
 
     def _run(self) -> None:
         while True:
@@ -123,7 +121,7 @@ class HoldKeeper:
         if not batch.renewing.acquire(blocking=False):
             return  # the worker is renewing it just now
         try:
-            if batch.kept:
+            if self._kept.get(id(batch)) is kept:  # not handed back meanwhile
                 with kept.engine.begin() as connection:
                     renew(batch, connection, kept.lease)
                 # Worth an operator's eye when it recurs: the relay is slow to answer.
