@@ -1,4 +1,5 @@
-"""Input no reader could have typed is refused at the door with 400, before any form sees it."""
+"""Input no reader could have typed is refused at the door with 400, before any form sees it;
+what a refusal left unread is read to its end, so the refusal reaches the reader."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
 
 UNREADABLE = "The request contained characters we cannot read."
 
@@ -25,6 +28,29 @@ def reject_unreadable_input() -> None:
     # Werkzeug would otherwise keep bad bytes as literal "%FF"; NUL would reach the database.
     if "\x00" in text:
         abort(400, description=UNREADABLE)
+
+
+# Above the largest body nginx lets through (a picture, 13 MB); a bigger one is not read.
+READ_UNREAD_AT_MOST = 16 * 1024 * 1024
+
+
+def read_what_was_not_read(error: BaseException | None = None) -> None:
+    """The rest of a body the answer did not need (a stranger's upload sent to sign in, a form
+    refused with 413) is read and dropped, so the connection carries the answer. Left unread,
+    gunicorn drops a connection with more than 64 KB waiting, and the reset can reach nginx
+    before the answer does: the reader gets a 502 instead."""
+    length = request.content_length
+    if not length or length > READ_UNREAD_AT_MOST:
+        return
+    try:
+        stream = request.stream
+    except RequestEntityTooLarge:  # refused on its declared length, before a byte was read
+        stream = LimitedStream(request.environ["wsgi.input"], length)
+    try:
+        while stream.read(64 * 1024):
+            pass
+    except (OSError, HTTPException):  # the client went away, or sent more than it said
+        pass
 
 
 MAX_JSON_DEPTH = 32
@@ -81,3 +107,4 @@ def _has_lone_surrogate(value: Any) -> bool:
 def init_input_checks(app: Flask) -> None:
     app.json = GuardedJSONProvider(app)
     app.before_request(reject_unreadable_input)
+    app.teardown_request(read_what_was_not_read)
