@@ -6,11 +6,11 @@ import re
 import struct
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from petition.extensions import db
 from petition.mail import deliver_due
-from petition.models import ConsentWording, OutboxMessage, Signature, SignatureState
+from petition.models import ConsentWording, OutboxMessage, Petition, Signature, SignatureState
 from petition.services.consent import CONSENT_TEXT
 from petition.services.counting import flush_counts
 from tests.factories import (
@@ -418,6 +418,33 @@ def test_after_confirming_the_petition_page_shows_the_readers_signature_at_once(
     forget_cached()
     later = client.get(f"/petitions/{SLUG}?seen={stale}").get_data(as_text=True)
     assert re.search(r"data-count>1<", later)
+
+
+def test_a_consent_wording_is_recorded_without_touching_the_callers_transaction(app):
+    """The first signature in a language records its consent wording. Inside a caller's
+    transaction that record is the caller's to commit or roll back (it used to commit the
+    caller's work halfway); outside one, no transaction is left open."""
+    from petition.services import consent
+
+    with app.test_request_context():
+        known = app.extensions.setdefault("petition_consent_ids", {})
+        known.clear()
+        uk = select(ConsentWording.id).where(ConsentWording.version.endswith("/uk"))
+        assert db.session.scalar(uk) is None
+        # A caller's own transaction, with work of its own, then rolled back.
+        db.session.execute(update(Petition).values(title="Half-way"))
+        consent.current_wording("uk")
+        db.session.rollback()
+        assert db.session.scalar(select(Petition.title).limit(1)) != "Half-way"
+        assert db.session.scalar(uk) is None
+        db.session.rollback()
+        # The control: on its own, the wording is recorded, remembered, and nothing left open.
+        recorded = consent.current_wording("uk")
+        assert not db.session().in_transaction()
+        assert db.session.scalar(uk) == recorded
+        db.session.rollback()
+        assert consent.current_wording() == known[consent.CONSENT_VERSION]
+        assert not db.session().in_transaction()
 
 
 def test_cached_loaders_leave_no_transaction_open_behind_them(app):

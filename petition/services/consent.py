@@ -70,12 +70,17 @@ def show_publicly_text(language: str | None = None) -> str:
 
 def current_wording(language: str | None = None) -> int:
     """The id of the consent wording shown now in the reader's language (each language's
-    words are a wording of their own), recorded the first time it is used."""
+    words are a wording of their own), recorded the first time it is used.
+
+    Called in no transaction, it ends the one it began. Called inside a caller's transaction,
+    a wording recorded now is part of that transaction (committed or rolled back with it, and
+    remembered only once found committed); the caller's work is never committed early."""
     language = language if language in CONSENT_TEXTS else i18n.current().code
     version = CONSENT_VERSION if language == i18n.DEFAULT else f"{CONSENT_VERSION}/{language}"
     known = current_app.extensions.setdefault("petition_consent_ids", {})
     if version in known:
         return known[version]
+    began = not db.session().in_transaction()
     find = select(ConsentWording.id).where(ConsentWording.version == version)
     wording_id = db.session.scalar(find)
     if wording_id is None:
@@ -84,8 +89,12 @@ def current_wording(language: str | None = None) -> int:
             .values(version=version, text=CONSENT_TEXTS[language], created_at=utcnow())
             .on_conflict_do_nothing()
         )
-        db.session.commit()
         wording_id = db.session.scalar(find)
+        if not began:
+            return wording_id
+        db.session.commit()
+    elif began:
+        db.session.rollback()
     known[version] = wording_id
     return wording_id
 
