@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from sqlalchemy import inspect, text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petition.config import load_config
@@ -146,14 +147,26 @@ def register_microcache(app: Flask) -> None:
 
 
 def set_up_database(app: Flask) -> None:
-    """On a laptop (SQLite, development) bring the schema up to date and seed it, unasked."""
+    """On a laptop (SQLite, development) bring the schema up to date and seed it, unasked.
+    Alembic runs (and reports what it applies) only when a migration is waiting, so every
+    `flask` command does not start with its log lines."""
     if not app.config["AUTO_SETUP"]:
         return
+    from alembic.script import ScriptDirectory
     from flask_migrate import upgrade
 
     from petition.services.seed import seed
 
     with app.app_context():
-        upgrade(directory=str(MIGRATIONS))
+        if applied_migrations() != set(ScriptDirectory(str(MIGRATIONS)).get_heads()):
+            upgrade(directory=str(MIGRATIONS))
         seed()
         db.session.remove()
+
+
+def applied_migrations() -> set[str]:
+    """The revisions the database says it is at (none for a new one)."""
+    with db.engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return set()
+        return set(connection.scalars(text("SELECT version_num FROM alembic_version")))

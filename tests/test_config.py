@@ -95,3 +95,26 @@ def test_production_without_who_holds_the_data_stops_with_one_line(tmp_path, mis
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith(message)
+
+
+def test_on_a_laptop_the_first_command_sets_up_the_database_and_the_next_say_only_theirs(
+    tmp_path,
+):
+    """The first `flask` command on a new laptop applies the migrations (saying so) and seeds;
+    later ones find the schema up to date and print only their own output."""
+    env = {"PATH": "/usr/bin:/bin", "APP_ENV": "development", "INSTANCE_PATH": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "recount"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        assert "help-ukraine-refugees: counts already right" in run.stdout  # seeded
+    assert "Running upgrade" in runs[0].stderr
+    assert runs[1].stderr == ""
