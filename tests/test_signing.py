@@ -198,6 +198,25 @@ def test_withdrawing_takes_the_signature_out_of_the_count(app, client, mailbox):
         assert count_of() == 0
 
 
+@pytest.mark.parametrize("updates", [None, "y"])
+def test_each_link_in_an_emails_text_stands_apart_from_the_words_before_it(
+    app, client, mailbox, updates
+):
+    """Mail clients make a link of an address only where it stands apart from the words before
+    it; the confirmation and "already signed" emails sent theirs as "here:http://…"."""
+    sign(client, consent_updates=updates)
+    sign(client, consent_updates=updates)  # the same address again: "you have already signed"
+    with app.app_context():
+        deliver_due()
+    emails = mailbox.wait_for(2)
+    assert "tried to sign" in text_of(emails[1])
+    for email in emails:
+        text = text_of(email)
+        assert "/signatures/withdraw/" in text  # the control: the link is there
+        assert not re.search(r"\S(?=https?://)", text), text
+        assert "\n\n\n" not in text, text
+
+
 def test_a_signer_can_stop_updates_and_stay_counted(app, client, mailbox):
     sign(client, consent_updates="y")
     with app.app_context():
