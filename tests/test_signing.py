@@ -198,6 +198,43 @@ def test_withdrawing_takes_the_signature_out_of_the_count(app, client, mailbox):
         assert count_of() == 0
 
 
+def test_the_withdraw_page_says_what_withdrawing_changes_in_each_state(app, client, mailbox):
+    """Only a counted signature is "no longer counted" once withdrawn. One waiting for
+    confirmation was never counted; one taken out of the count can still be withdrawn, so that
+    it stays off the petition if it is restored."""
+    from petition.services import moderation
+    from petition.services.audit import Actor
+
+    sign(client)
+    sign(client, email="grace@example.org")
+    with app.app_context():
+        deliver_due()
+    ada, grace = (links_in(mailbox.to(a)[0]) for a in ("ada@example.org", "grace@example.org"))
+    client.post(ada["confirm"])
+    counted = client.get(ada["withdraw"]).get_data(as_text=True)  # the control
+    assert "and no longer counted" in counted and "not confirmed yet" not in counted
+
+    waiting = client.get(grace["withdraw"]).get_data(as_text=True)
+    assert "is not confirmed yet, so it is not counted" in waiting
+    assert "no longer counted" not in waiting
+    done = client.post(grace["withdraw"]).get_data(as_text=True)
+    assert "has been withdrawn" in done and "It is not counted towards" in done
+    assert "no longer counts" not in done
+
+    with app.app_context():
+        only_ada = moderation.SignatureFilter(email="ada@example.org")
+        assert moderation.invalidate(only_ada, "a test", 1, Actor("test")) == 1
+    checked = client.get(ada["withdraw"]).get_data(as_text=True)
+    assert "taken out of the count when the signatures were checked" in checked
+    assert "Withdraw my signature" in checked
+    client.post(ada["withdraw"])
+    assert "has already been withdrawn" in client.get(ada["withdraw"]).get_data(as_text=True)
+    with app.app_context():
+        everyone = moderation.SignatureFilter(state=SignatureState.INVALIDATED)
+        assert moderation.restore(everyone, 1, Actor("test")) == 1
+        assert signature_for("ada@example.org").state == SignatureState.WITHDRAWN
+
+
 @pytest.mark.parametrize("updates", [None, "y"])
 def test_each_link_in_an_emails_text_stands_apart_from_the_words_before_it(
     app, client, mailbox, updates
