@@ -352,6 +352,7 @@ def test_a_reader_sees_downloads_and_erases_their_own_data(app, client, mailbox)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     html = page.get_data(as_text=True)
     assert html.count("Withdraw this signature") == 2 and "Stop all campaign updates" in html
+    assert '<dt>Postcode</dt><dd translate="no">SW1A 1AA</dd>' in html  # under its own name
     with app.app_context():  # looking changed nothing
         assert count_of() == 1 and wants_updates("ada@example.org")
 
