@@ -414,6 +414,8 @@ def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, 
             if violations:
                 failures[name] = violations
             failures.update(page_rules(page, name))
+            if name == "dashboard" and bar_colours(page) != [BRAND, TRACK]:
+                failures[name] = [{"id": "bar-colours", "help": str(bar_colours(page))}]
             if name in failures:
                 page.screenshot(
                     path=str(artifacts / f"a11y-admin-{width}-{name.replace(' ', '-')}.png"),
@@ -422,6 +424,23 @@ def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, 
     finally:
         context.close()
     assert not failures, failures
+
+
+BRAND, TRACK = (11, 61, 145), (219, 228, 243)  # --brand and --track in site.css
+
+
+def bar_colours(page: Any) -> list[tuple[int, ...]]:
+    """The colours of the dashboard's progress bar, filled halfway: a quarter of the way along
+    (the done part), and three quarters (the track)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    bar = page.locator("progress.tally__bar").first
+    bar.evaluate("el => { el.value = el.max / 2 }")
+    shot = Image.open(BytesIO(bar.screenshot())).convert("RGB")
+    middle = shot.height // 2
+    return [shot.getpixel((shot.width * x // 4, middle)) for x in (1, 3)]
 
 
 DESCRIBE_FOCUS = """() => {
