@@ -152,6 +152,15 @@ def states(
         page.goto(f"{site}/petitions/{SLUG}?utm_source=signers")
         page.wait_for_selector("text=" + t("Where signers live"))
 
+    def integrity_with_its_chart(page: Any) -> None:
+        """How the count is made, once there is a running total to draw."""
+        confirmed(page)
+        with app.app_context():
+            flush_counts()
+            forget_cached()
+        page.goto(f"{site}/petitions/{SLUG}/integrity?utm_source=chart")
+        page.wait_for_selector("figure.chart svg")
+
     def petition_with_news(page: Any) -> None:
         with app.app_context():
             post_some_news()
@@ -249,6 +258,8 @@ def states(
         "your data: ask for a link": "/privacy/me",
         "your data: link sent": "/privacy/me/sent",
         "accessibility": "/accessibility",
+        "how the count is made": f"/petitions/{SLUG}/integrity",
+        "check a receipt": "/verify",
         "link not valid": "/signatures/confirm/not-a-token",
         "not found": "/no-such-page",
     }
@@ -268,6 +279,7 @@ def states(
             "your data: a copy": own_data_copy,
             "your data: erased": own_data_erased,
             "petition with signers": petition_with_signers,
+            "how the count is made, with its chart": integrity_with_its_chart,
             "petition with news": petition_with_news,
             "withdraw": withdraw,
             "updates stopped": updates_stopped,
@@ -314,7 +326,8 @@ def test_every_page_and_state_has_no_wcag_violations(
 
 
 def page_rules(page: Any, name: str, one_h1: bool = True) -> dict[str, list[dict[str, str]]]:
-    """What axe cannot see: one h1, and reflow (WCAG 1.4.10): nothing scrolls sideways."""
+    """What axe cannot see: one h1, reflow (WCAG 1.4.10): nothing scrolls sideways, and the
+    charts' labels readable."""
     broken = []
     h1s = page.locator("h1").count()
     if one_h1 and h1s != 1:
@@ -322,6 +335,9 @@ def page_rules(page: Any, name: str, one_h1: bool = True) -> dict[str, list[dict
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     if overflow > 0:
         broken.append({"id": "reflow", "help": f"the page scrolls sideways by {overflow} px"})
+    labels = page.evaluate(CHART_LABEL_PROBLEMS)
+    if labels:
+        broken.append({"id": "chart-labels", "help": labels})
     return {name: broken} if broken else {}
 
 
@@ -424,6 +440,30 @@ def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, 
     finally:
         context.close()
     assert not failures, failures
+
+
+# The charts' time labels, as a reader sees them: big enough to read, none overlapping
+# another or running out of its chart. Measured on the text itself, not its cell.
+CHART_LABEL_PROBLEMS = """() => {
+    const problems = [];
+    for (const chart of document.querySelectorAll("figure.chart")) {
+        const box = chart.getBoundingClientRect();
+        let previous = null;
+        const shown = [...chart.querySelectorAll(".chart__label")]
+            .filter(l => getComputedStyle(l).visibility !== "hidden");
+        for (const label of shown) {
+            const range = document.createRange();
+            range.selectNodeContents(label);
+            const text = range.getBoundingClientRect();
+            const name = label.textContent;
+            if (text.height < 12) problems.push(`${name} ${text.height.toFixed(1)}px high`);
+            if (text.right > box.right + 0.5) problems.push(`${name} runs out`);
+            if (previous && text.left < previous.right) problems.push(`${name} overlaps`);
+            previous = text;
+        }
+    }
+    return problems.join("; ");
+}"""
 
 
 BRAND, TRACK = (11, 61, 145), (219, 228, 243)  # --brand and --track in site.css
