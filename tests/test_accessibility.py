@@ -142,22 +142,23 @@ def states(
         page.get_by_role("button", name=t("Confirm my signature")).click()
         page.wait_for_selector("text=" + t("Thank you: your signature is counted"))
 
-    def petition_with_signers(page: Any) -> None:
-        """The petition page once confirmed signers fill its count and where-they-live chart."""
+    def counted(page: Any) -> None:
+        """A confirmed signature, in the counts and in the pages showing them."""
         confirmed(page)
         with app.app_context():
             flush_counts()
             forget_cached()
+
+    def petition_with_signers(page: Any) -> None:
+        """The petition page once confirmed signers fill its count and where-they-live chart."""
+        counted(page)
         # A new address: this browser already holds the page from before, cacheable for a while.
         page.goto(f"{site}/petitions/{SLUG}?utm_source=signers")
         page.wait_for_selector("text=" + t("Where signers live"))
 
     def integrity_with_its_chart(page: Any) -> None:
         """How the count is made, once there is a running total to draw."""
-        confirmed(page)
-        with app.app_context():
-            flush_counts()
-            forget_cached()
+        counted(page)
         page.goto(f"{site}/petitions/{SLUG}/integrity?utm_source=chart")
         page.wait_for_selector("figure.chart svg")
 
