@@ -116,10 +116,13 @@ def reads() -> list[Row]:
             count = compare(Target(f"{ours}/api/v1/petitions/{SEED_SLUG}"), Target(f"{bare}/json"))
             page = compare(Target(f"{ours}/petitions/{SEED_SLUG}"), Target(f"{bare}/html"))
             widget = compare(Target(f"{ours}/embed/petitions/{SEED_SLUG}"), Target(f"{bare}/html"))
+            # What our request cycle costs with nothing to do: every hook, header and log line.
+            cycle = compare(Target(f"{ours}/healthz"), Target(f"{bare}/healthz"))
     return [
         Row("count API (JSON)", "bare Flask: jsonify a dict", count),
         Row("petition page (HTML)", "bare Flask: render a template", page),
         Row("widget page (HTML)", "bare Flask: render a template", widget),
+        Row("health check (every hook, no database)", "bare Flask: return a string", cycle),
     ]
 
 
