@@ -66,14 +66,15 @@ def sign(
     slug: str = SLUG,
     token: str | None = None,
     headers: dict[str, str] | None = None,
+    language: str = "en",
     **fields: Any,
 ) -> TestResponse:
-    """Post the sign form the way a browser on our page (at PUBLIC_URL) does."""
+    """Post the sign form the way a browser on our page (at PUBLIC_URL) does, in its language."""
     data = signer(**fields)
     data.setdefault("form_token", token or form_token(client, slug))
     ours = client.application.config["PUBLIC_URL"].rstrip("/")
     return client.post(
-        f"/petitions/{slug}/sign",
+        ("" if language == "en" else f"/{language}") + f"/petitions/{slug}/sign",
         data=data,
         headers={"Origin": ours, "Sec-Fetch-Site": "same-origin", **(headers or {})},
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import secrets
 import threading
 import time
@@ -18,11 +20,14 @@ from petition.mail import delivery as mail_delivery
 from petition.mail.delivery import Deliverer, RateLimiter
 from petition.models import Lane, OutboxMessage, Suppression, utcnow
 from tests.factories import (
+    SLUG,
     confirmed_signatures,
+    links_in,
     log_in,
     make_admin,
     send_all_mail,
     sign,
+    signature_for,
     signer,
 )
 from tests.parts import text_of
@@ -304,6 +309,75 @@ def test_mail_text_survives_the_trip(app, client, mailbox):
     send_all_mail(app)
     [message] = mailbox.messages
     assert "Hello Zoë Ørsted" in text_of(message)
+
+
+QUOTES = str.maketrans("“”", '""')  # the HTML part's typographic quotes, the text's plain ones
+
+
+def said_in_html(message: Any) -> str:
+    """The HTML part as a reader sees it: its text, without tags, in single spaces."""
+    part = message.get_body(("html",))
+    assert part is not None
+    seen = re.sub(
+        r"<[^>]+>", " ", re.sub(r"<(style|head)\b.*?</\1>", "", part.get_content(), flags=re.S)
+    )
+    return " ".join(html.unescape(seen).translate(QUOTES).split())
+
+
+def sentences_in_text(message: Any) -> list[str]:
+    """What the plain part says, sentence by sentence; links and the words leading to one
+    ("Withdraw your signature here:") are said with buttons and link text in the HTML."""
+    said = []
+    for line in text_of(message).splitlines():
+        line = " ".join(line.split())
+        if not line or "://" in line or line.endswith(":") or line.startswith("--"):
+            continue
+        # A letter's sign-off ("Thank you for signing,") may end a sentence in the HTML.
+        said += [s.rstrip(".,") for s in re.split(r"(?<=[.!?])\s+", line) if s]
+    return said
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_every_email_says_the_same_in_its_html_as_in_its_text(app, client, mailbox, language):
+    """Mail apps show one part or the other: a reader must not be told less in one."""
+    from petition.services import mailings, reminders
+    from petition.services.audit import Actor
+    from petition.services.petitions import NewsDraft, post_news
+
+    prefix = "" if language == "en" else f"/{language}"
+    sign(client, email="reader@example.org", consent_updates="y", language=language)
+    sign(client, email="late@example.org", language=language)
+    with app.app_context():  # old enough for its one reminder
+        signature_for("late@example.org").created_at = utcnow() - timedelta(hours=30)
+        db.session.commit()
+    send_all_mail(app)
+    confirm = next(m for m in mailbox.messages if m["To"] == "reader@example.org")
+    client.post(links_in(confirm)["confirm"])
+    sign(client, email="reader@example.org", language=language)  # already signed
+    with app.app_context():
+        reminders.send_due()
+    page = client.get(f"{prefix}/privacy/me").get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    client.post(
+        f"{prefix}/privacy/me",
+        data={"email": "reader@example.org", "form_token": token},
+        headers={"Origin": "http://petition.test", "Sec-Fetch-Site": "same-origin"},
+    )
+    send_all_mail(app)
+    with app.test_request_context():  # campaign news, to the signer who asked for it
+        editor = Actor("editor@example.org")
+        news = post_news(SLUG, NewsDraft("We handed it in", "It went to Downing Street."), editor)
+        mailings.start(SLUG, news.id, editor)
+    send_all_mail(app)
+    kinds = {}
+    for message in mailbox.messages:
+        kinds.setdefault(message["Subject"].split(":")[0], message)
+    assert len(kinds) == 6, list(kinds)  # confirm, receipt, already signed, reminder, privacy, news
+    missing = {
+        subject: [s for s in sentences_in_text(message) if s not in said_in_html(message)]
+        for subject, message in kinds.items()
+    }
+    assert not any(missing.values()), missing
 
 
 class NoWaiting(RateLimiter):
