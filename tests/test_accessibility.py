@@ -369,6 +369,8 @@ ADMIN_PAGES = {
     "campaign": "/admin/campaign",
     "articles": "/admin/articles",
     "article form": f"/admin/articles/{ARTICLE.rsplit('/', 1)[1]}",
+    "article preview": f"/admin/articles/{ARTICLE.rsplit('/', 1)[1]}/preview",
+    "closing a petition": f"/admin/petitions/{SLUG}/close",
     "signatures found": "/admin/signatures?domain=example.org",
     "signature search errors": "/admin/signatures?ip=not-an-address",
     "donations": "/admin/donations",
