@@ -282,17 +282,15 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # A laptop's data is its own: a key derived from the development secret will do.
         derived = hmac.new(app.config["SECRET_KEY"].encode(), b"email-hash-key", "sha256")
         app.config["EMAIL_HASH_KEY"] = derived.hexdigest()
-    fallbacks = app.config["EMAIL_HASH_KEY_FALLBACKS"]
-    if isinstance(fallbacks, str):
-        app.config["EMAIL_HASH_KEY_FALLBACKS"] = tuple(fallbacks.split())
+    for name in ("SECRET_KEY_FALLBACKS", "EMAIL_HASH_KEY_FALLBACKS"):
+        if isinstance(app.config[name], str):
+            app.config[name] = tuple(app.config[name].split())
+    _check_keys(app.config, env)
 
     _check_organisation(app.config, env)
     _check_fundraiser(app.config)
     _check_safe_for_production(app.config, env)
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
-    fallbacks = app.config["SECRET_KEY_FALLBACKS"]
-    if isinstance(fallbacks, str):
-        app.config["SECRET_KEY_FALLBACKS"] = tuple(fallbacks.split())
     app.config["PUBLIC_URL_FROM_REQUEST"] &= env == "development"
     if app.config["EMBEDDED_WORKER"] is None:
         app.config["EMBEDDED_WORKER"] = env == "development"
@@ -301,6 +299,34 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if app.config["LOG_FORMAT"] not in ("json", "text"):
         raise SystemExit("Configuration error: LOG_FORMAT must be json or text")
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+
+
+# Whoever guesses SECRET_KEY can forge an admin's session and any reader's privacy link, and
+# whoever guesses EMAIL_HASH_KEY can test addresses against the suppression list: in production
+# each must be long enough that nobody can (secrets.token_hex(32) makes 64 characters).
+SHORTEST_KEY = 32
+
+
+def _check_keys(config: dict[str, Any], env: str) -> None:
+    """Refuse, in production, a key short enough to guess, or one key doing both jobs."""
+    if env != "production":
+        return
+    keys = [("SECRET_KEY", config["SECRET_KEY"]), ("EMAIL_HASH_KEY", config["EMAIL_HASH_KEY"])]
+    keys += [("SECRET_KEY_FALLBACKS", key) for key in config["SECRET_KEY_FALLBACKS"]]
+    keys += [("EMAIL_HASH_KEY_FALLBACKS", key) for key in config["EMAIL_HASH_KEY_FALLBACKS"]]
+    for name, key in keys:
+        if len(key) < SHORTEST_KEY:
+            raise SystemExit(
+                f"{name} has a key of {len(key)} characters: one that short can be guessed. "
+                f"Use at least {SHORTEST_KEY} random characters "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+    if config["SECRET_KEY"] == config["EMAIL_HASH_KEY"]:
+        raise SystemExit(
+            "EMAIL_HASH_KEY is the same as SECRET_KEY: give each a random key of its own "
+            "(SECRET_KEY is changed whenever it may have leaked; what EMAIL_HASH_KEY hashes is "
+            "kept for years)."
+        )
 
 
 # Host names that mean this machine (not addresses to bind to).

@@ -97,6 +97,36 @@ def test_production_without_who_holds_the_data_stops_with_one_line(tmp_path, mis
     assert result.stderr.startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("SECRET_KEY", "change-me", "SECRET_KEY has a key of 9 characters"),
+        ("EMAIL_HASH_KEY", "y" * 31, "EMAIL_HASH_KEY has a key of 31 characters"),
+        ("SECRET_KEY_FALLBACKS", f"{'o' * 40} old", "SECRET_KEY_FALLBACKS has a key of 3"),
+        ("EMAIL_HASH_KEY_FALLBACKS", "short", "EMAIL_HASH_KEY_FALLBACKS has a key of 5"),
+        ("EMAIL_HASH_KEY", "x" * 32, "EMAIL_HASH_KEY is the same as SECRET_KEY"),
+    ],
+)
+def test_production_refuses_keys_that_can_be_guessed(tmp_path, setting, value, message):
+    """Whoever guesses SECRET_KEY can sign in as any admin and open any reader's privacy page."""
+    env = production_settings(tmp_path)
+    good = {**env, "SECRET_KEY_FALLBACKS": "o" * 40, "EMAIL_HASH_KEY_FALLBACKS": "p" * 32}
+    started = subprocess.run(
+        [sys.executable, "-c", "import app"], env=good, capture_output=True, text=True, cwd=ROOT
+    )
+    assert started.returncode == 0, started.stderr  # the positive control: 32 and more start
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        env={**env, setting: value},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(message)
+
+
 def test_on_a_laptop_the_first_command_sets_up_the_database_and_the_next_say_only_theirs(
     tmp_path,
 ):

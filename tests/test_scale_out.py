@@ -39,8 +39,8 @@ def test_two_servers_share_rate_limits_counts_and_links(app, postgres_url, share
     env = {
         **os.environ,
         "APP_ENV": "production",
-        "SECRET_KEY": "shared-secret-across-hosts",
-        "EMAIL_HASH_KEY": "shared-email-hash-key",
+        "SECRET_KEY": "a-secret-key-shared-by-every-host-of-the-service",
+        "EMAIL_HASH_KEY": "an-email-hash-key-shared-by-every-host-of-the-service",
         "ORGANISATION_NAME": "Example News Ltd",
         "PRIVACY_CONTACT": "privacy@example.org",
         "ALLOW_LOCAL_PUBLIC_URL": "true",
