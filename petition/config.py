@@ -334,17 +334,24 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # nosec B104
 
 
 def _check_safe_for_production(config: dict[str, Any], env: str) -> None:
-    """Refuse the defaults that would quietly break production: links to this machine, mail
-    printed to a log nobody reads."""
+    """Refuse the defaults that would quietly break production: links to this machine or
+    unencrypted, mail printed to a log nobody reads."""
     if env != "production":
         return
-    host = (urlsplit(config["PUBLIC_URL"]).hostname or "").lower()
+    address = urlsplit(config["PUBLIC_URL"])
+    host = (address.hostname or "").lower()
     if host in LOOPBACK_HOSTS or host.startswith("127.") or not host:
         if not config["ALLOW_LOCAL_PUBLIC_URL"]:
             raise SystemExit(
                 f"PUBLIC_URL is {config['PUBLIC_URL']!r}: every link in every email would point "
                 "at this machine. Set PUBLIC_URL to the address readers use (https://…)."
             )
+    elif address.scheme != "https":
+        raise SystemExit(
+            f"PUBLIC_URL is {config['PUBLIC_URL']!r}: readers' links would carry their secrets, "
+            "and staff their passwords, unencrypted. Serve the site over TLS (at nginx or the "
+            "load balancer) and set PUBLIC_URL=https://…."
+        )
     if config["MAIL_URL"] == "console" and not config["ALLOW_CONSOLE_MAIL"]:
         raise SystemExit(
             "MAIL_URL is console: no email would leave. Set MAIL_URL=smtp://… (or "

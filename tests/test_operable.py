@@ -241,6 +241,7 @@ def test_made_up_addresses_cannot_grow_the_caches(app, client):
     [
         ({"PUBLIC_URL": None}, "PUBLIC_URL is 'http://127.0.0.1:5000'"),
         ({"PUBLIC_URL": "http://localhost:8000"}, "every link in every email would point"),
+        ({"PUBLIC_URL": "http://petition.example"}, "unencrypted"),
         ({"MAIL_URL": "console"}, "MAIL_URL is console"),
     ],
 )
