@@ -289,6 +289,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
     _check_organisation(app.config, env)
     _check_fundraiser(app.config)
+    _check_card_donations(app.config)
     _check_safe_for_production(app.config, env)
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["PUBLIC_URL_FROM_REQUEST"] &= env == "development"
@@ -366,6 +367,17 @@ def image_origins(config: Any) -> tuple[str, ...]:
         entry.rstrip("/").lower() if "://" in entry else f"https://{entry.lower()}"
         for entry in entries
     )
+
+
+def _check_card_donations(config: dict[str, Any]) -> None:
+    """Card donations are recorded when Stripe's webhook says they were paid: without its
+    secret, no webhook can be believed, and money would be taken and never recorded."""
+    if config["STRIPE_SECRET_KEY"] and not config["STRIPE_WEBHOOK_SECRET"]:
+        raise SystemExit(
+            "STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: donations would be taken "
+            "and never recorded. Add the webhook's signing secret (whsec_…, from Stripe's "
+            "dashboard for the endpoint /stripe/webhook), or unset both to offer GoFundMe only."
+        )
 
 
 def _check_fundraiser(config: dict[str, Any]) -> None:

@@ -243,6 +243,7 @@ def test_made_up_addresses_cannot_grow_the_caches(app, client):
         ({"PUBLIC_URL": "http://localhost:8000"}, "every link in every email would point"),
         ({"PUBLIC_URL": "http://petition.example"}, "unencrypted"),
         ({"MAIL_URL": "console"}, "MAIL_URL is console"),
+        ({"STRIPE_SECRET_KEY": "sk_live_x"}, "donations would be taken and never recorded"),
     ],
 )
 def test_production_refuses_defaults_that_would_quietly_break_it(tmp_path, changes, message):
@@ -263,6 +264,8 @@ def test_production_refuses_defaults_that_would_quietly_break_it(tmp_path, chang
     assert message in result.stderr
     if "MAIL_URL" in changes:  # a staging site may print mail on purpose
         assert run({**env, "ALLOW_CONSOLE_MAIL": "true"}).returncode == 0
+    if "STRIPE_SECRET_KEY" in changes:  # with the webhook's secret, cards are taken
+        assert run({**env, "STRIPE_WEBHOOK_SECRET": "whsec_x"}).returncode == 0
 
 
 def test_production_runs_no_worker_in_web_processes_unless_asked(tmp_path):
