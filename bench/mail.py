@@ -228,6 +228,7 @@ def _app_config(env: dict[str, str]) -> dict[str, Any]:
         "PUBLIC_URL": "http://127.0.0.1",
         "ALLOW_LOCAL_PUBLIC_URL": True,
         "MAIL_URL": env["MAIL_URL"],
+        "MAIL_FROM": env["MAIL_FROM"],
     }
 
 

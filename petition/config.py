@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -336,7 +337,7 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # nosec B104
 
 def _check_safe_for_production(config: dict[str, Any], env: str) -> None:
     """Refuse the defaults that would quietly break production: links to this machine or
-    unencrypted, mail printed to a log nobody reads."""
+    unencrypted, mail printed to a log nobody reads or sent from this machine's name."""
     if env != "production":
         return
     address = urlsplit(config["PUBLIC_URL"])
@@ -357,6 +358,14 @@ def _check_safe_for_production(config: dict[str, Any], env: str) -> None:
         raise SystemExit(
             "MAIL_URL is console: no email would leave. Set MAIL_URL=smtp://… (or "
             "ALLOW_CONSOLE_MAIL=true on a staging site)."
+        )
+    sender = parseaddr(config["MAIL_FROM"])[1]
+    domain = sender.rpartition("@")[2].lower()
+    if config["MAIL_URL"] != "console" and (domain in LOOPBACK_HOSTS or "." not in domain):
+        raise SystemExit(
+            f"MAIL_FROM is {config['MAIL_FROM']!r}: relays refuse mail from such an address, "
+            "and mailbox providers bin it. Set MAIL_FROM to an address on your own domain "
+            "(e.g. 'Refugees Welcome <petition@news.example>'), one the relay may send for."
         )
 
 

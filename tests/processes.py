@@ -37,6 +37,7 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         # Every request comes from one address here; real readers come from many.
         "RATELIMIT_ENABLED": "false",
         "MAIL_URL": "console",
+        "MAIL_FROM": "Refugees Welcome <petition@petition.example>",
         # A test run on one machine: links point here and mail may go to the log.
         "ALLOW_LOCAL_PUBLIC_URL": "true",
         "ALLOW_CONSOLE_MAIL": "true",
@@ -54,6 +55,7 @@ def production_settings(tmp_path: Path) -> dict[str, str]:
         "PRIVACY_CONTACT": "privacy@example.org",
         "PUBLIC_URL": "https://petition.example",
         "MAIL_URL": "smtp://mail.example:25",
+        "MAIL_FROM": "Refugees Welcome <petition@petition.example>",
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
         "INSTANCE_PATH": str(tmp_path),
     }

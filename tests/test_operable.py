@@ -244,6 +244,8 @@ def test_made_up_addresses_cannot_grow_the_caches(app, client):
         ({"PUBLIC_URL": "http://petition.example"}, "unencrypted"),
         ({"MAIL_URL": "console"}, "MAIL_URL is console"),
         ({"STRIPE_SECRET_KEY": "sk_live_x"}, "donations would be taken and never recorded"),
+        ({"MAIL_FROM": None}, "MAIL_FROM is 'Refugees Welcome <petition@localhost>'"),
+        ({"MAIL_FROM": "petition@mailhost"}, "relays refuse mail from such an address"),
     ],
 )
 def test_production_refuses_defaults_that_would_quietly_break_it(tmp_path, changes, message):

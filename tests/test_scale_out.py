@@ -47,6 +47,7 @@ def test_two_servers_share_rate_limits_counts_and_links(app, postgres_url, share
         "DATABASE_URL": postgres_url,
         "REDIS_URL": shared_redis,
         "MAIL_URL": mailbox.url,
+        "MAIL_FROM": "Refugees Welcome <petition@petition.example>",
         "SIGN_RATE_LIMIT": "3 per minute",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
