@@ -80,7 +80,8 @@ class Mailbox:
     """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives.
 
     `refuse` maps a recipient address to the reply it gets instead of being accepted (e.g.
-    "550 5.1.1 No such user"), and `delay` slows every message down, like a busy relay.
+    "550 5.1.1 No such user"), `refuse_data` to the reply its message gets once sent (e.g.
+    "554 5.7.1 Sender not verified"), and `delay` slows every message down, like a busy relay.
     """
 
     def __init__(self, port: int | None = None, delay: float = 0.0) -> None:
@@ -89,6 +90,7 @@ class Mailbox:
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []  # each message's bytes exactly as they arrived
         self.refuse: dict[str, str] = {}
+        self.refuse_data: dict[str, str] = {}
         self._arrived = threading.Condition()
         self._controller: Controller | None = None
 
@@ -108,6 +110,9 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        for address in envelope.rcpt_tos:
+            if address.lower() in self.refuse_data:
+                return self.refuse_data[address.lower()]
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self._arrived:
             self.messages.append(message)  # type: ignore[arg-type]
@@ -130,6 +135,7 @@ class Mailbox:
             self.messages.clear()
             self.raw.clear()
             self.refuse.clear()
+            self.refuse_data.clear()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         """Block until at least `count` messages have arrived; fail after `timeout`."""

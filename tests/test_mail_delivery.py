@@ -140,6 +140,57 @@ def test_a_reader_acting_again_still_gets_their_link_and_comes_off_the_list(app,
         assert db.session.scalar(select(func.count()).select_from(Suppression)) == 0
 
 
+@pytest.mark.parametrize(
+    ("when", "answer", "the_address_is_blamed"),
+    [
+        ("recipient", "554 5.7.1 <ada@example.org>: Relay access denied", False),
+        ("data", "554 5.7.1 Message rejected: Email address is not verified", False),
+        ("data", "550 5.6.0 Message content rejected", False),
+        ("data", "552 5.2.2 Mailbox full", False),
+        ("data", "550 5.1.1 Mailbox unavailable", True),
+        ("recipient", "550 5.4.4 Unable to route: no mail servers for domain", True),
+        ("recipient", "550 No such user here", True),  # a server with no enhanced codes
+    ],
+)
+def test_only_a_refusal_of_the_address_suppresses_it(
+    app, client, mailbox, when, answer, the_address_is_blamed
+):
+    """A relay that will not take mail from us (relaying denied, a sender it does not know)
+    refuses every reader alike: nobody is suppressed for our mistake, and their mail goes once
+    the relay is mended. A mailbox that does not exist is refused for good."""
+    refusals = mailbox.refuse if when == "recipient" else mailbox.refuse_data
+    refusals["ada@example.org"] = answer
+    assert sign(client).status_code == 303
+    with app.app_context():
+        report = deliver_due()
+        message = db.session.scalar(select(OutboxMessage))
+        suppressed = db.session.scalar(select(func.count()).select_from(Suppression))
+        assert answer.split()[0] in message.last_error
+    if the_address_is_blamed:
+        assert (report.failed, report.deferred, suppressed) == (1, 0, 1)
+        assert message.failed_at is not None
+        return
+    assert (report.failed, report.deferred, suppressed) == (0, 1, 0)
+    assert message.failed_at is None and message.attempts == 1
+    refusals.clear()  # the operator mends the relay: the confirmation goes, once
+    with app.app_context():
+        db.session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+        db.session.commit()
+    send_all_mail(app)
+    assert [m["To"] for m in mailbox.messages] == ["ada@example.org"]
+
+
+def test_one_reader_refused_for_now_holds_up_nobody_else(app, client, mailbox):
+    """Greylisting one address defers its message alone; the rest of the batch goes."""
+    mailbox.refuse["r1@example.org"] = "451 4.7.1 Greylisted, try again later"
+    for n in range(3):
+        assert sign(client, email=f"r{n}@example.org").status_code == 303
+    with app.app_context():
+        report = deliver_due()
+    assert (report.sent, report.deferred, report.failed) == (2, 1, 0)
+    assert sorted(m["To"] for m in mailbox.messages) == ["r0@example.org", "r2@example.org"]
+
+
 def test_a_451_is_retried_with_backoff(app, client, mailbox):
     mailbox.refuse["ada@example.org"] = "451 4.7.1 Greylisted, try again later"
     assert sign(client).status_code == 303

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import logging
+import re
 import smtplib
 import ssl
 import sys
@@ -46,7 +47,29 @@ def parse_mail_url(url: str) -> SmtpSettings | None:
 
 
 class PermanentFailure(Exception):
-    """The server refused this message for good (a 5xx answer): retrying will not help."""
+    """The server refused this message for good because of its address (no such mailbox, a
+    domain that takes no mail): retrying will not help, and the address should rest."""
+
+
+# Enhanced status codes (RFC 3463) that blame the address: 5.1.x a mailbox or domain that does
+# not exist, 5.2.1 a mailbox turned off, 5.4.4 a domain no mail can be routed to. Any other
+# 5xx is about us or this message (5.7.x: relaying denied, a sender not verified, a policy;
+# 5.3.x, 5.6.x, …): it is retried with backoff until MAIL_GIVE_UP_HOURS, so that an operator
+# who mends the relay loses no confirmation, and no reader is suppressed for our mistake.
+ADDRESS_CODES = re.compile(r"5\.(1\.\d{1,3}|2\.1|4\.4)")
+ENHANCED_CODE = re.compile(rb"\s*([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def blames_the_address(code: int, answer: bytes, at_recipient: bool) -> bool:
+    """Whether a 5xx answer refuses the recipient's address, not us or this message."""
+    if code < 500:
+        return False
+    enhanced = ENHANCED_CODE.match(answer)
+    if enhanced:
+        return ADDRESS_CODES.fullmatch(enhanced.group(1).decode()) is not None
+    # A server too old for enhanced codes: refusing a recipient (550 no such user, 551, 553)
+    # is about its address; refusing after the data is about the message.
+    return at_recipient and code in (550, 551, 553)
 
 
 def _readable(data: bytes) -> str:
@@ -94,12 +117,16 @@ class MailConnection:
         try:
             self._smtp.sendmail(message.sender, [message.recipient], message.data)
         except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            if all(code >= 500 for code in codes):
-                raise PermanentFailure(str(exc)) from exc
-            raise
+            [(code, answer)] = exc.recipients.values()
+            if blames_the_address(code, answer, at_recipient=True):
+                raise PermanentFailure(f"{code} {answer.decode(errors='replace')}") from exc
+            # Refused for now (greylisting, a relay's policy): this message only, which waits
+            # for a retry; smtplib has reset the session, so the rest of the batch goes on.
+            raise smtplib.SMTPResponseException(code, answer) from exc
         except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPSenderRefused):
+            if isinstance(exc, smtplib.SMTPSenderRefused):
+                raise
+            if blames_the_address(exc.smtp_code, exc.smtp_error, at_recipient=False):
                 raise PermanentFailure(str(exc)) from exc
             raise
 
