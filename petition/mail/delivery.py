@@ -415,11 +415,20 @@ def _drop(batch: Batch, row: Row[Any]) -> None:
     batch.held.discard(row.id)
 
 
+def _reason(exc: BaseException) -> str:
+    """An SMTP answer as the server gave it ("451 4.7.1 Greylisted"); anything else as it says."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        answer = exc.smtp_error
+        text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+        return f"{exc.smtp_code} {text}"
+    return str(exc)
+
+
 def _defer(batch: Batch, row: Row[Any], exc: BaseException) -> None:
     attempts = row.attempts + 1
     now = utcnow()
     give_up = row.created_at + timedelta(hours=current_app.config["MAIL_GIVE_UP_HOURS"])
-    error = str(exc)[:500] or exc.__class__.__name__
+    error = _reason(exc)[:500] or exc.__class__.__name__
     if now >= give_up:
         _fail(batch, row, row.to_address or "", f"gave up after {attempts} attempts: {error}")
         return

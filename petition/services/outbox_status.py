@@ -27,6 +27,8 @@ class LaneStatus:
     oldest_due: datetime | None  # when the longest-waiting due message was queued
     sent_last_day: int
     failed_last_week: int
+    # Why one of those retrying was refused (a relay refusing everyone shows here first).
+    retry_reason: str | None = None
 
     @property
     def label(self) -> str:
@@ -67,12 +69,36 @@ def lanes(now: datetime | None = None) -> list[LaneStatus]:
     result = []
     for lane in LANES_IN_ORDER:
         due, retrying, in_flight, oldest = rows.get(lane, (0, 0, 0, None))
+        reason = _retry_reason(lane, now) if retrying else None
         result.append(
             LaneStatus(
-                lane, due, retrying, in_flight, oldest, sent.get(lane, 0), failed.get(lane, 0)
+                lane,
+                due,
+                retrying,
+                in_flight,
+                oldest,
+                sent.get(lane, 0),
+                failed.get(lane, 0),
+                reason,
             )
         )
     return result
+
+
+def _retry_reason(lane: Lane, now: datetime) -> str | None:
+    """The refusal of the retrying message due last (the queue's index, read backwards)."""
+    return db.session.scalar(
+        select(OUTBOX.c.last_error)
+        .where(
+            OUTBOX.c.lane == lane,
+            OUTBOX.c.sent_at.is_(None),
+            OUTBOX.c.failed_at.is_(None),
+            OUTBOX.c.next_attempt_at > now,
+            OUTBOX.c.claim.is_(None),
+        )
+        .order_by(OUTBOX.c.next_attempt_at.desc())
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)
