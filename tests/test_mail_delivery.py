@@ -180,14 +180,16 @@ def test_only_a_refusal_of_the_address_suppresses_it(
     assert [m["To"] for m in mailbox.messages] == ["ada@example.org"]
 
 
-def test_staff_see_why_mail_is_waiting_for_a_retry(admin, mailbox):
-    """A relay refusing everyone shows on the mail page, with its words, not only as a count."""
+def test_staff_see_why_mail_is_waiting_for_a_retry(admin, mailbox, caplog):
+    """A relay refusing everyone shows on the mail page, with its words, not only as a count,
+    and in the log."""
     mailbox.refuse["ada@example.org"] = "554 5.7.1 <ada@example.org>: Relay access denied"
     assert sign(admin).status_code == 303
     page = admin.get("/admin/mail").get_data(as_text=True)
     assert "Relay access denied" not in page  # the control: nothing has been tried yet
-    with admin.application.app_context():
+    with admin.application.app_context(), caplog.at_level(logging.WARNING, "petition.mail"):
         assert deliver_due().deferred == 1
+    assert "not for its address; will retry: 554 5.7.1" in caplog.text
     page = admin.get("/admin/mail").get_data(as_text=True)
     retrying = re.search(r"<dt>Retrying later</dt><dd>(\d+)</dd>(.*?)</div>", page, re.S)
     assert retrying is not None and retrying.group(1) == "1"

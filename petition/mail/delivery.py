@@ -213,7 +213,12 @@ class Deliverer:
             _fail(batch, row, outgoing.to_address, str(exc), suppress=True)
             report.failed += 1
         except smtplib.SMTPResponseException as exc:
-            # A temporary refusal (4xx) of this one message: the connection is still good.
+            # Refused for now (4xx), or for a reason that is not the reader's (a 5xx about us
+            # or the message): this one waits for a retry; the connection is still good.
+            if exc.smtp_code >= 500:
+                log.warning(
+                    "mail %s refused, not for its address; will retry: %s", row.id, _reason(exc)
+                )
             _defer(batch, row, exc)
             report.deferred += 1
         else:
