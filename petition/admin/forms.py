@@ -94,7 +94,18 @@ def _slug_shape(form: FlaskForm, field: StringField) -> None:
         raise ValidationError("Use lower-case letters, numbers and single hyphens only")
 
 
-class LoginForm(FlaskForm):
+class StaffForm(FlaskForm):
+    """Every admin form. A page holding several forms holds several CSRF fields: they carry no
+    id, which would be the same ("csrf_token") on each and so not an id at all."""
+
+    class Meta:
+        def render_field(self, field: Any, render_kw: dict[str, Any]) -> Any:
+            if field.type == "CSRFTokenField":
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)  # type: ignore[misc]
+
+
+class LoginForm(StaffForm):
     email = EmailField(
         "Email address",
         validators=[DataRequired("Enter your email address"), Length(max=254)],
@@ -105,7 +116,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(StaffForm):
     code = StringField(
         "Code from your authenticator app",
         validators=[DataRequired("Enter the 6-digit code from your app"), Length(max=20)],
@@ -113,7 +124,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class TwoFactorSetupForm(FlaskForm):
+class TwoFactorSetupForm(StaffForm):
     """Turning two-step verification on: the password again, and a code from the new app."""
 
     password = PasswordField(
@@ -126,7 +137,7 @@ class TwoFactorSetupForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(StaffForm):
     current_password = PasswordField(
         "Current password",
         validators=[InputRequired("Enter your current password"), Length(max=1024)],
@@ -144,7 +155,7 @@ class PasswordChangeForm(FlaskForm):
             raise ValidationError("The two new passwords are not the same")
 
 
-class PasswordCheckForm(FlaskForm):
+class PasswordCheckForm(StaffForm):
     """An action that asks for the password again (turning two-step verification off)."""
 
     password = PasswordField(
@@ -197,7 +208,7 @@ def with_translations(form: type) -> type:
 
 
 @with_translations
-class NewsForm(Translatable, FlaskForm):
+class NewsForm(Translatable, StaffForm):
     TRANSLATED = (("title", StringField, 120), ("body", TextAreaField, 5000))
 
     title = StringField(
@@ -221,11 +232,11 @@ class NewsForm(Translatable, FlaskForm):
         )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(StaffForm):
     """A button that changes something: carries nothing but its CSRF token."""
 
 
-class PartnerForm(FlaskForm):
+class PartnerForm(StaffForm):
     slug = StringField("Short name, for addresses", validators=[InputRequired(), Length(max=60)])
     name = StringField("Name", validators=[InputRequired(), Length(max=120)])
     website = StringField("Website", validators=[Optional(), Length(max=300)])
@@ -234,21 +245,21 @@ class PartnerForm(FlaskForm):
     )
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(StaffForm):
     question = TextAreaField("Their own question", validators=[Optional(), Length(max=500)])
 
 
-class KeyForm(FlaskForm):
+class KeyForm(StaffForm):
     write = BooleanField("May record signatures")
     trusted = BooleanField("Trusted: its signatures count at once, without our email")
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(StaffForm):
     url = StringField("Address (https://…)", validators=[InputRequired(), Length(max=500)])
 
 
 @with_translations
-class PetitionForm(Translatable, FlaskForm):
+class PetitionForm(Translatable, StaffForm):
     TRANSLATED = (
         ("title", StringField, 200),
         ("ask", TextAreaField, 2000),
@@ -308,7 +319,7 @@ class PetitionForm(Translatable, FlaskForm):
         )
 
 
-class PictureForm(FlaskForm):
+class PictureForm(StaffForm):
     """The petition's hero picture: a file (optional once there is one) and its description."""
 
     picture = FileField("Picture")
@@ -320,7 +331,7 @@ class PictureForm(FlaskForm):
 
 
 @with_translations
-class ArticleForm(Translatable, FlaskForm):
+class ArticleForm(Translatable, StaffForm):
     TRANSLATED = (
         ("headline", StringField, 200),
         ("standfirst", TextAreaField, 400),
@@ -422,7 +433,7 @@ class ArticleForm(Translatable, FlaskForm):
 
 
 @with_translations
-class CampaignForm(Translatable, FlaskForm):
+class CampaignForm(Translatable, StaffForm):
     TRANSLATED = (
         ("tagline", StringField, 200),
         ("intro", TextAreaField, 5000),
@@ -446,7 +457,7 @@ class CampaignForm(Translatable, FlaskForm):
         )
 
 
-class FundraiserForm(FlaskForm):
+class FundraiserForm(StaffForm):
     """Where every donate link leads: admins only (the rules live in services/fundraiser.py)."""
 
     gofundme_url = StringField(
@@ -459,7 +470,7 @@ STATE_CHOICES = [SelectChoice("", "Any state")] + [
 ]
 
 
-class SearchForm(FlaskForm):
+class SearchForm(StaffForm):
     """The signature search: read-only, sent by GET, so no CSRF token."""
 
     class Meta:
@@ -495,7 +506,7 @@ class SearchForm(FlaskForm):
         )
 
 
-class BulkForm(FlaskForm):
+class BulkForm(StaffForm):
     reason = StringField(
         "Reason (kept in the audit log)", validators=[Optional(), Length(max=200)], filters=[_strip]
     )
@@ -507,7 +518,7 @@ class BulkForm(FlaskForm):
     expected = IntegerField(validators=[InputRequired()])
 
 
-class PrivacyForm(FlaskForm):
+class PrivacyForm(StaffForm):
     class Meta:
         csrf = False
 
@@ -518,7 +529,7 @@ class PrivacyForm(FlaskForm):
     )
 
 
-class SuppressionForm(FlaskForm):
+class SuppressionForm(StaffForm):
     email = EmailField(
         "Email address",
         validators=[DataRequired("Enter an email address"), Length(max=254)],
@@ -526,12 +537,12 @@ class SuppressionForm(FlaskForm):
     )
 
 
-class PrivacyActionForm(FlaskForm):
+class PrivacyActionForm(StaffForm):
     email = HiddenField(validators=[InputRequired(), Length(max=254)])
     confirm = BooleanField("I have checked this is the reader's own request")
 
 
-class ExportForm(FlaskForm):
+class ExportForm(StaffForm):
     class Meta:
         csrf = False
 

@@ -1,0 +1,149 @@
+"""Every page is valid HTML, as the W3C's Nu Html Checker (vnu, from the npm registry) reads
+it: readers' pages in both languages and in the states they meet, and every admin page.
+Browsers forgive broken markup; screen readers and mail programs' previews are less kind, and
+a duplicated id quietly breaks the label or the heading that points at it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.factories import (
+    SLUG,
+    confirmed_signatures,
+    forget_cached,
+    links_in,
+    log_in,
+    make_admin,
+    send_all_mail,
+    sign,
+    signer,
+)
+from tests.parts import NODE_MODULES, require_part
+
+VNU = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
+ARTICLE = "/articles/krasnodar-riot-police-sue-over-dismissal"  # the seed's
+
+
+@pytest.fixture(scope="module")
+def checker() -> list[str]:
+    """The command that checks files: Java running vnu.jar (npm ci installs it)."""
+    if not VNU.exists() and shutil.which("npm"):
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=NODE_MODULES.parent,
+            check=False,
+            capture_output=True,
+        )
+    if not VNU.exists():
+        require_part("the Nu Html Checker", str(VNU), "not installed (npm ci)")
+    java = shutil.which("java")
+    if java is None:
+        require_part("Java", "java", "not installed (apt-get install default-jre-headless)")
+    return [str(java), "-jar", str(VNU), "--errors-only", "--format", "json"]
+
+
+def routes_to_read(app: Flask) -> list[str]:
+    """Every page a GET reaches with nothing to fill in but the petition's slug."""
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static" or rule.arguments - {"slug"}:
+            continue
+        paths.append(rule.rule.replace("<slug>", SLUG))
+    return sorted(set(paths))
+
+
+def html_of(response: Any) -> bytes | None:
+    """A page's bytes, read at once (an open response keeps its request's context alive)."""
+    html = response.get_data() if response.mimetype == "text/html" else None
+    response.close()
+    return html if response.status_code < 500 else None
+
+
+def reader_states(
+    app: Flask, client: FlaskClient, mailbox: Any, prefix: str
+) -> dict[str, bytes | None]:
+    """Pages readers meet on the way: a form sent back with mistakes, the links in their mail,
+    the pages after each button."""
+    from petition.services import digests
+
+    email = f"markup{prefix.strip('/')}@example.org"
+    signed = sign(client, email=email, consent_updates="y", language=prefix.strip("/") or "en")
+    thanks = signed.headers["Location"]  # with the signer's own link: a form to correct it
+    send_all_mail(app)
+    links = links_in(next(m for m in mailbox.messages if m["To"] == email))
+    confirm, withdraw = (re.sub(r"^https?://[^/]+", "", links[k]) for k in ("confirm", "withdraw"))
+    with app.app_context():
+        digests.publish_due(every=timedelta(0))
+        forget_cached()
+    steps = {
+        "thanks, to the signer": lambda: client.get(thanks),
+        "article": lambda: client.get(f"{prefix}{ARTICLE}"),
+        "sign form with mistakes": lambda: client.post(
+            f"{prefix}/petitions/{SLUG}/sign", data={"name": "", "email": "not an address"}
+        ),
+        "confirm page": lambda: client.get(confirm),
+        "confirm form with mistakes": lambda: client.post(confirm, data={"details_shown": "y"}),
+        "confirmed": lambda: client.post(confirm),
+        "withdraw page": lambda: client.get(withdraw),
+        "withdrawn": lambda: client.post(withdraw),
+        "receipt check, wrong code": lambda: client.post(f"{prefix}/verify", data={"code": "X"}),
+        "donate form with mistakes": lambda: client.post(f"{prefix}/donate", data={"amount": "x"}),
+        "not found": lambda: client.get(f"{prefix}/no-such-page"),
+    }
+    return {name: html_of(step()) for name, step in steps.items()}
+
+
+def test_every_page_is_valid_html(app, client, mailbox, checker, tmp_path):
+    with app.app_context():
+        make_admin()
+    confirmed_signatures(app, client, [signer(email="counted@example.org")])
+    pages: dict[str, bytes | None] = {}
+    for prefix in ("", "/uk"):
+        for name, html in reader_states(app, client, mailbox, prefix).items():
+            pages[f"{prefix or '/en'}: {name}"] = html
+    staff = app.test_client()
+    assert log_in(staff).status_code == 303
+    article = ARTICLE.rsplit("/", 1)[1]
+    for path in [
+        *routes_to_read(app),
+        f"/admin/articles/{article}",
+        f"/admin/articles/{article}/preview",
+    ]:
+        if path.startswith("/admin"):
+            pages[path] = html_of(staff.get(path))
+        else:
+            pages[path] = html_of(client.get(path))
+            pages[f"/uk{path}"] = html_of(client.get(f"/uk{path}"))
+    for message in mailbox.messages:  # and the HTML part of every email they were sent
+        part = message.get_body(("html",))
+        pages[f"email: {message['Subject']}"] = part.get_content().encode() if part else None
+    files = {}
+    for name, html in pages.items():
+        if html is not None:
+            file = tmp_path / f"{len(files):03d}.html"
+            file.write_bytes(html)
+            files[file.name] = name
+    assert len(files) > 70, sorted(pages)  # readers' pages twice over, and the staff's
+    checked = subprocess.run(
+        [*checker, *(tmp_path / f for f in files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    messages = json.loads(checked.stderr)["messages"]
+    problems = [
+        f"{files.get(Path(m.get('url', '')).name, m.get('url'))}, line {m.get('lastLine')}: "
+        f"{m['message']}"
+        for m in messages
+    ]
+    assert not problems, "\n".join(problems)
