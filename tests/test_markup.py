@@ -85,25 +85,65 @@ def reader_states(
     with app.app_context():
         digests.publish_due(every=timedelta(0))
         forget_cached()
-    steps = {
-        "thanks, to the signer": lambda: client.get(thanks),
-        "article": lambda: client.get(f"{prefix}{ARTICLE}"),
-        "sign form with mistakes": lambda: client.post(
-            f"{prefix}/petitions/{SLUG}/sign", data={"name": "", "email": "not an address"}
+
+    def sent_from(page: str, action: str, data: dict[str, str]) -> Any:
+        """A form posted as a browser on our page posts it: its token, our origin."""
+        html = client.get(page).get_data(as_text=True)
+        token = re.search(r'name="form_token" value="([^"]+)"', html)
+        fields = {**data, **({"form_token": token.group(1)} if token else {})}
+        return client.post(action, data=fields, headers={"Origin": "http://petition.test"})
+
+    steps = {  # each with the status it answers: a 403 would check the wrong page
+        "thanks, to the signer": (200, lambda: client.get(thanks)),
+        "article": (200, lambda: client.get(f"{prefix}{ARTICLE}")),
+        "sign form with mistakes": (
+            422,
+            lambda: sent_from(
+                f"{prefix}/petitions/{SLUG}",
+                f"{prefix}/petitions/{SLUG}/sign",
+                {"name": "", "email": "not an address", "country": "GB"},
+            ),
         ),
-        "confirm page": lambda: client.get(confirm),
-        "confirm form with mistakes": lambda: client.post(confirm, data={"details_shown": "y"}),
-        "confirmed": lambda: client.post(confirm),
-        "withdraw page": lambda: client.get(withdraw),
-        "withdrawn": lambda: client.post(withdraw),
-        "receipt check, wrong code": lambda: client.post(f"{prefix}/verify", data={"code": "X"}),
-        "donate form with mistakes": lambda: client.post(f"{prefix}/donate", data={"amount": "x"}),
-        "not found": lambda: client.get(f"{prefix}/no-such-page"),
+        "widget form with mistakes": (
+            422,
+            lambda: sent_from(
+                f"{prefix}/embed/petitions/{SLUG}",
+                f"{prefix}/embed/petitions/{SLUG}/sign",
+                {"name": "", "email": "not an address", "country": "GB"},
+            ),
+        ),
+        "your data: form with mistakes": (
+            422,
+            lambda: sent_from(f"{prefix}/privacy/me", f"{prefix}/privacy/me", {"email": "x"}),
+        ),
+        "donate form with mistakes": (
+            422,
+            lambda: sent_from(f"{prefix}/donate", f"{prefix}/donate", {"amount": "abc"}),
+        ),
+        "confirm page": (200, lambda: client.get(confirm)),
+        "confirm form with mistakes": (
+            422,
+            lambda: client.post(confirm, data={"details_shown": "y"}),
+        ),
+        "confirmed": (200, lambda: client.post(confirm)),
+        "withdraw page": (200, lambda: client.get(withdraw)),
+        "withdrawn": (200, lambda: client.post(withdraw)),
+        "receipt check, no such code": (
+            404,
+            lambda: client.post(f"{prefix}/verify", data={"code": "X"}),
+        ),
+        "not found": (404, lambda: client.get(f"{prefix}/no-such-page")),
     }
-    return {name: html_of(step()) for name, step in steps.items()}
+    pages = {}
+    for name, (status, step) in steps.items():
+        response = step()
+        assert response.status_code == status, (prefix, name, response.status_code)
+        pages[name] = html_of(response)
+    return pages
 
 
-def test_every_page_is_valid_html(app, client, mailbox, checker, tmp_path):
+def test_every_page_is_valid_html(stripe_app, mailbox, checker, tmp_path):
+    app, client = stripe_app, stripe_app.test_client()  # card donations on: the donate form
     with app.app_context():
         make_admin()
     confirmed_signatures(app, client, [signer(email="counted@example.org")])
