@@ -19,6 +19,7 @@ from tests.factories import (
     forget_cached,
     links_in,
     make_admin,
+    sign,
     signature_for,
     signer,
 )
@@ -428,7 +429,7 @@ def admin_states(page: Any, server: LiveServer) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, width):
+def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, mailbox, width):
     """Staff use screen readers and phones too: the admin side meets the same bar."""
     app, server = site
     client = app.test_client()
@@ -438,6 +439,15 @@ def test_every_admin_page_has_no_wcag_violations(site, browser, axe, artifacts, 
         confirmed_signatures(app, client, [signer(email="reader@example.org", consent_updates="y")])
         post_some_news()  # the petition form lists it, with a button to remove it
         add_a_partner()  # with a key, a webhook endpoint and a delivery in its log
+    # A relay refusing us: the mail page says why mail waits, in the relay's (long) words.
+    mailbox.refuse["refused@example.org"] = (
+        "554 5.7.1 <refused@example.org>: Relay access denied; "
+        "see https://relay.example/help/relay-access-denied-for-unauthenticated-senders"
+    )
+    app.config.update(MAIL_RETRY_BASE_SECONDS=300, MAIL_RETRY_MAX_SECONDS=300)  # as deployed
+    sign(client, email="refused@example.org")
+    with app.app_context():
+        assert deliver_due().deferred == 1
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.goto(f"{server.url}/admin/login")
