@@ -265,15 +265,20 @@ NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 
 
-def axe_source() -> str:
-    """axe-core from the npm registry (package.json); installed on first use where npm exists."""
-    if not AXE.exists() and shutil.which("npm"):
+def from_npm(name: str, file: Path) -> Path:
+    """A file of a package from the npm registry (package.json); installed on first use where
+    npm exists."""
+    if not file.exists() and shutil.which("npm"):
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund"],
             cwd=NODE_MODULES.parent,
             check=False,
             capture_output=True,
         )
-    if not AXE.exists():
-        require_part("axe-core", str(AXE), "not installed (npm ci)")
-    return AXE.read_text()
+    if not file.exists():
+        require_part(name, str(file), "not installed (npm ci)")
+    return file
+
+
+def axe_source() -> str:
+    return from_npm("axe-core", AXE).read_text()

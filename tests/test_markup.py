@@ -30,7 +30,7 @@ from tests.factories import (
     sign,
     signer,
 )
-from tests.parts import NODE_MODULES, require_part
+from tests.parts import NODE_MODULES, from_npm, require_part
 
 VNU = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 ARTICLE = f"/articles/{ARTICLE_SLUG}"
@@ -39,19 +39,11 @@ ARTICLE = f"/articles/{ARTICLE_SLUG}"
 @pytest.fixture(scope="module")
 def checker() -> list[str]:
     """The command that checks files: Java running vnu.jar (npm ci installs it)."""
-    if not VNU.exists() and shutil.which("npm"):
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_MODULES.parent,
-            check=False,
-            capture_output=True,
-        )
-    if not VNU.exists():
-        require_part("the Nu Html Checker", str(VNU), "not installed (npm ci)")
+    vnu = from_npm("the Nu Html Checker", VNU)
     java = shutil.which("java")
     if java is None:
         require_part("Java", "java", "not installed (apt-get install default-jre-headless)")
-    return [str(java), "-jar", str(VNU), "--errors-only", "--format", "json"]
+    return [str(java), "-jar", str(vnu), "--errors-only", "--format", "json"]
 
 
 def routes_to_read(app: Flask) -> list[str]:
