@@ -102,6 +102,17 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for it)
     return message
 
 
+def first_we_speak(tags: Iterable[Any]) -> str:
+    """The first of someone's language tags that we have a catalogue for, by its primary
+    subtag (RFC 5646: "uk", "uk-UA", "UK"; "uk_UA" as some systems write it), or English."""
+    for tag in tags:
+        if isinstance(tag, str):
+            code = tag.strip().replace("_", "-").partition("-")[0].lower()
+            if code in LANGUAGES:
+                return code
+    return DEFAULT
+
+
 def language_in(url: str) -> str:
     """The language of one of our addresses, by its prefix (`…/uk/petitions/…` → "uk")."""
     path = urlsplit(url.strip()[:2000]).path

@@ -3,6 +3,7 @@ petitions for any partner, signers only for the partner they came through and sa
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -103,10 +104,19 @@ def follow(client: Any, key: str, href: str, embedded: str) -> list[dict[str, An
 
 
 def test_petitions_page_through_their_links(app, runner, client):
+    from PIL import Image as Pillow
+
+    from petition.services import images
+
     key = new_partner(runner, "refugee-action")
+    picture = io.BytesIO()
+    Pillow.new("RGB", (1200, 900), (200, 60, 40)).save(picture, "JPEG")
     with app.app_context():
-        make_petition("second-petition", addressee="The Home Secretary")
+        image = images.store_upload(picture.getvalue(), "editor@example.org")
+        db.session.flush()
+        make_petition("second-petition", addressee="The Home Secretary", image_id=image.id)
         make_petition("third-petition")
+        largest = image.renditions[-1].digest
     first = get(client, f"{OSDI}/petitions?per_page=2", key).get_json()
     assert (first["total_records"], first["total_pages"], first["page"]) == (3, 2, 1)
     assert "prev" not in first["_links"]
@@ -117,6 +127,25 @@ def test_petitions_page_through_their_links(app, runner, client):
     assert second["identifiers"] == ["refugees_welcome:second-petition"]
     one = get(client, f"{OSDI}/petitions/second-petition", key).get_json()
     assert one["total_signatures"] == 0 and one["browser_url"].endswith("/second-petition")
+    # Its picture, at its largest, as on the petition's own page.
+    assert one["featured_image_url"] == f"{ORIGIN}/media/{largest}.jpg"
+    assert "featured_image_url" not in get(client, f"{OSDI}/petitions/third-petition", key).json
+    # OSDI's common fields, as its datetimes: in UTC, to the second.
+    for field in ("created_date", "modified_date"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", one[field]), one
+    # A read-only key is not shown where to record signatures; a key that may write is, and
+    # the link it follows takes them.
+    assert "osdi:record_signature_helper" not in one["_links"]
+    writer = cli(runner, "key", "refugee-action", "--write").stdout.strip()
+    mine = get(client, f"{OSDI}/petitions/{SLUG}", writer).get_json()
+    helper = mine["_links"]["osdi:record_signature_helper"]["href"]
+    assert helper == f"{ORIGIN}{OSDI}/petitions/{SLUG}/record_signature_helper"
+    sent = client.post(
+        helper.removeprefix(ORIGIN),
+        json=osdi_person("mariam.haddad@gmail.com"),
+        headers={"OSDI-API-Token": writer},
+    )
+    assert sent.status_code == 202, sent.get_data(as_text=True)
     assert get(client, f"{OSDI}/petitions/no-such", key).status_code == 404
     for bad in ("page=0", "per_page=1000", "page=x"):
         assert get(client, f"{OSDI}/petitions?{bad}", key).status_code == 400, bad
@@ -330,6 +359,26 @@ def test_a_partner_records_signatures_it_collected_under_the_same_rules(
     send_all_mail(app)
     [to_olha] = mailbox.to("olha@example.org")
     assert str(to_olha["Subject"]).startswith("Підтвердьте, будь ласка, свій підпис: Більше")
+    # Languages are RFC 5646 tags, as CRMs write them: a region after the language, or the
+    # person's preferred_language before the others.
+    for email, person in (
+        ("petro@example.org", {"languages_spoken": ["uk-UA"]}),
+        ("iryna@example.org", {"languages_spoken": ["de", "uk_UA"]}),
+        ("taras@example.org", {"preferred_language": "uk", "languages_spoken": ["en", "uk"]}),
+        ("anna@example.org", {"preferred_language": "en-GB", "languages_spoken": ["uk"]}),
+    ):
+        body = osdi_person(email)
+        body["person"].update(person)
+        assert post(client, writer, body).status_code == 202
+    send_all_mail(app)
+    with app.app_context():
+        spoken = {
+            e: signature_for(f"{e}@example.org").language
+            for e in ("petro", "iryna", "taras", "anna")
+        }
+    assert spoken == {"petro": "uk", "iryna": "uk", "taras": "uk", "anna": "en"}
+    [to_petro] = mailbox.to("petro@example.org")
+    assert str(to_petro["Subject"]).startswith("Підтвердьте")
     # Not a person we can take: told why, nothing written.
     bad = post(client, writer, osdi_person("not an address"))
     assert bad.status_code == 422 and "email" in bad.get_json()["error"]["errors"]

@@ -73,7 +73,14 @@ def _person(required: list[str], sent: bool) -> dict[str, Any]:
                 "type": "array",
                 "items": {"type": "object", "properties": postal},
             },
-            "languages_spoken": {"type": "array", "items": {"type": "string"}},
+            "languages_spoken": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "RFC 5646 tags (`uk`, `uk-UA`). Taking a person, our emails "
+                "speak the first of preferred_language and these that we have (English, "
+                "Ukrainian); English otherwise.",
+            },
+            **({"preferred_language": {"type": "string"}} if sent else {}),
         },
     }
 
@@ -104,18 +111,30 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "identifiers": {"type": "array", "items": {"type": "string"}},
             "origin_system": {"type": "string"},
+            "created_date": DATE,
+            "modified_date": DATE,
             "name": {"type": "string"},
             "title": {"type": "string"},
             "description": {"type": "string"},
             "petition_text": {"type": "string"},
             "browser_url": {"type": "string"},
+            "featured_image_url": {"type": "string"},
             "total_signatures": {"type": "integer", "minimum": 0},
             "status": {"type": "string"},
             "target": {
                 "type": "array",
                 "items": {"type": "object", "properties": {"name": {"type": "string"}}},
             },
-            "_links": {"type": "object", "required": ["self"]},
+            "_links": {
+                "type": "object",
+                "required": ["self", "osdi:signatures"],
+                "description": "osdi:record_signature_helper is there for a key that may write.",
+                "properties": {
+                    "self": LINK,
+                    "osdi:signatures": LINK,
+                    "osdi:record_signature_helper": LINK,
+                },
+            },
         },
     },
     "OsdiPerson": _person(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, abort, g, request
@@ -129,9 +129,18 @@ def collection(
 
 def petition_resource(snapshot: dict[str, Any]) -> dict[str, Any]:
     slug = snapshot["slug"]
+    links = {
+        "self": link("osdi.petition", slug=slug),
+        "osdi:signatures": link("osdi.signatures", slug=slug),
+    }
+    if g.partner.can_write:
+        # Where a CRM that follows links finds how to send the signatures it collected.
+        links["osdi:record_signature_helper"] = link("osdi.record_signature", slug=slug)
     resource = {
         "identifiers": [f"{NAMESPACE}:{slug}"],
         "origin_system": "Refugees Welcome",
+        "created_date": _date(snapshot["created_at"]),
+        "modified_date": _date(snapshot["updated_at"]),
         "name": slug,
         "title": snapshot["title"],
         "description": snapshot["background"],
@@ -139,11 +148,11 @@ def petition_resource(snapshot: dict[str, Any]) -> dict[str, Any]:
         "browser_url": snapshot["url"],
         "total_signatures": snapshot["signature_count"],
         "status": snapshot["state"],
-        "_links": {
-            "self": link("osdi.petition", slug=slug),
-            "osdi:signatures": link("osdi.signatures", slug=slug),
-        },
+        "_links": links,
     }
+    if snapshot["image"]:
+        largest = snapshot["image"]["renditions"][-1]
+        resource["featured_image_url"] = external_url("public.media", digest=largest["digest"])
     if snapshot["addressee"]:
         resource["target"] = [{"name": snapshot["addressee"]}]
     return resource
@@ -220,8 +229,11 @@ def signature_resource(slug: str, signer: partners.Signer) -> dict[str, Any]:
     }
 
 
-def _date(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+def _date(value: datetime | str | None) -> str | None:
+    """OSDI's datetimes, in UTC to the second: "2026-12-01T09:13:15Z"."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 @bp.post("/petitions/<slug>/signatures")
@@ -238,14 +250,11 @@ def record_signature(slug: str) -> Any:
     form = SignatureForm(fields)
     if not form.validate():
         return hal({"error": {"code": "invalid", "errors": form.error_messages()}}, 422)
+    # Our emails to them speak their language where it is one we have: OSDI's
+    # preferred_language first, then languages_spoken in order.
     spoken = body["person"].get("languages_spoken")
-    language = spoken[0] if isinstance(spoken, list) and spoken else ""
-    # Our emails to them speak their language where it is one we have (OSDI's languages_spoken).
-    entry = replace(
-        form.entry(),
-        consent_partner=subscribed,
-        language=language if language in i18n.LANGUAGES else i18n.DEFAULT,
-    )
+    tags = [body["person"].get("preferred_language"), *(spoken if isinstance(spoken, list) else [])]
+    entry = replace(form.entry(), consent_partner=subscribed, language=i18n.first_we_speak(tags))
     referrer = body.get("referrer_data") if isinstance(body.get("referrer_data"), dict) else {}
     seen = attribution(
         {"utm_source": referrer.get("source"), "ref": referrer.get("website")},

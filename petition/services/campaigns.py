@@ -137,6 +137,8 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
         "opens_at": _iso(petition.opens_at),
         "closes_at": _iso(petition.closes_at),
         "counted_at": _iso(petition.counted_at),
+        "created_at": _iso(petition.created_at),
+        "updated_at": _iso(petition.updated_at),
         "milestones": [
             {"threshold": m.threshold, "reached_at": _iso(m.reached_at)}
             for m in petition.milestones
