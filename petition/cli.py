@@ -40,6 +40,7 @@ def register_commands(app: Flask) -> None:
         reset_two_factor_command,
         export_command,
         purge_command,
+        dkim_record_command,
         partner_group,
     ):
         app.cli.add_command(command)
@@ -202,6 +203,26 @@ def export_command(slug: str, state: str, consent: str, layout: str, output: str
 def purge_command() -> None:
     """Apply retention now: old unconfirmed signatures, old IP addresses, old mail records."""
     click.echo(f"Purge: {retention.purge(actor=Actor('command line'))}.")
+
+
+@click.command("dkim-record")
+@with_appcontext
+def dkim_record_command() -> None:
+    """The DNS record that lets mailbox providers check our DKIM signatures."""
+    key = current_app.extensions["dkim"]
+    if key is None:
+        raise click.ClickException(
+            "Mail is not signed here: set MAIL_DKIM_KEY_FILE and MAIL_DKIM_SELECTOR first."
+        )
+    name, text = key.dns_record()
+    # A TXT record's strings hold 255 characters each; a 2048-bit key needs two.
+    strings = " ".join(f'"{text[i : i + 255]}"' for i in range(0, len(text), 255))
+    click.echo(f"{name}. IN TXT {strings}")
+    click.echo(
+        f"Publish it in the DNS of {key.domain}; mail is signed from now on, and checks out "
+        "once the record is there.",
+        err=True,
+    )
 
 
 def _operator() -> Actor:

@@ -7,10 +7,13 @@ import os
 import secrets
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+
+if TYPE_CHECKING:
+    from petition.mail.dkim import DkimKey
 
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -22,6 +25,10 @@ class Defaults:
     PUBLIC_URL = "http://127.0.0.1:5000"
     MAIL_URL = "console"
     MAIL_FROM = "Refugees Welcome <petition@localhost>"
+    # Sign mail with DKIM for MAIL_FROM's domain (for a relay that does not sign it): an RSA
+    # private key in a PEM file, and the selector its public key is published under.
+    MAIL_DKIM_KEY_FILE = ""
+    MAIL_DKIM_SELECTOR = ""
     # A server that is down delays mail; only after this long does a message count as failed.
     MAIL_GIVE_UP_HOURS = 72
     MAIL_RETRY_BASE_SECONDS = 5.0
@@ -155,6 +162,8 @@ ENV_VARS: dict[str, type] = {
     "PUBLIC_URL": str,
     "MAIL_URL": str,
     "MAIL_FROM": str,
+    "MAIL_DKIM_KEY_FILE": str,
+    "MAIL_DKIM_SELECTOR": str,
     "MAIL_GIVE_UP_HOURS": float,
     "MAIL_BULK_RATE": float,
     "MAIL_BATCH_SIZE": int,
@@ -292,6 +301,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     _check_fundraiser(app.config)
     _check_card_donations(app.config)
     _check_safe_for_production(app.config, env)
+    app.extensions["dkim"] = _dkim_key(app.config)
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["PUBLIC_URL_FROM_REQUEST"] &= env == "development"
     if app.config["EMBEDDED_WORKER"] is None:
@@ -367,6 +377,29 @@ def _check_safe_for_production(config: dict[str, Any], env: str) -> None:
             "and mailbox providers bin it. Set MAIL_FROM to an address on your own domain "
             "(e.g. 'Refugees Welcome <petition@news.example>'), one the relay may send for."
         )
+
+
+def _dkim_key(config: dict[str, Any]) -> DkimKey | None:
+    """The key that signs our mail, read once at start: a key that cannot sign stops the start
+    rather than every message."""
+    path, selector = config["MAIL_DKIM_KEY_FILE"], config["MAIL_DKIM_SELECTOR"]
+    if not path and not selector:
+        return None
+    if not (path and selector):
+        raise SystemExit(
+            "MAIL_DKIM_KEY_FILE and MAIL_DKIM_SELECTOR go together: the key signs, and the "
+            "selector says where in DNS its public half is (selector._domainkey.your-domain)."
+        )
+    from petition.mail.dkim import load_key
+
+    domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2]
+    try:
+        return load_key(path, selector, domain)
+    except ValueError as exc:
+        raise SystemExit(
+            f"MAIL_DKIM_KEY_FILE: {exc}. Make one with `openssl genpkey -algorithm RSA "
+            "-pkeyopt rsa_keygen_bits:2048 -out dkim.pem`."
+        ) from None
 
 
 def image_origins(config: Any) -> tuple[str, ...]:

@@ -92,7 +92,9 @@ def build_email(
             f"--{boundary}--\r\n".encode(),
         )
     )
-    return Email(sender, to_address, extra + head.encode("ascii") + b"\r\n" + body)
+    data = extra + head.encode("ascii") + b"\r\n" + body
+    dkim_key = current_app.extensions["dkim"]
+    return Email(sender, to_address, dkim_key.sign(data) if dkim_key else data)
 
 
 @lru_cache(maxsize=8)
