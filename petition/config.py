@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import secrets
 from email.utils import parseaddr
 from pathlib import Path
@@ -132,6 +133,9 @@ class Defaults:
     ORGANISATION_ADDRESS = ""
     PRIVACY_CONTACT = ""
     DPO_CONTACT = ""
+    # Where to report a security problem (an address or https:// page, space separated):
+    # /.well-known/security.txt (RFC 9116) says it; unset, there is none.
+    SECURITY_CONTACT = ""
     DONATIONS_RECIPIENT = ""
     # The lawful basis for keeping a signature, as the organisation decides it (updates are
     # always by consent).
@@ -217,6 +221,7 @@ ENV_VARS: dict[str, type] = {
     "ORGANISATION_ADDRESS": str,
     "PRIVACY_CONTACT": str,
     "DPO_CONTACT": str,
+    "SECURITY_CONTACT": str,
     "DONATIONS_RECIPIENT": str,
     "PETITION_LAWFUL_BASIS": str,
     "LIVE_COUNT_SECONDS": int,
@@ -298,6 +303,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     _check_keys(app.config, env)
 
     _check_organisation(app.config, env)
+    _check_security_contact(app.config)
     _check_fundraiser(app.config)
     _check_card_donations(app.config)
     _check_safe_for_production(app.config, env)
@@ -451,6 +457,22 @@ def _check_organisation(config: dict[str, Any], env: str) -> None:
             "data and how to reach them (e.g. ORGANISATION_NAME='Example News Ltd', "
             "PRIVACY_CONTACT=privacy@example.org)."
         )
+
+
+def _check_security_contact(config: dict[str, Any]) -> None:
+    """SECURITY_CONTACT as security.txt's Contact lines: mailto: for an address, or https."""
+    contacts = []
+    for contact in config["SECURITY_CONTACT"].split():
+        if contact.startswith("https://") and urlsplit(contact).hostname:
+            contacts.append(contact)
+        elif re.fullmatch(r"(mailto:)?[^@\s:/]+@[^@\s:/]+\.[^@\s:/]+", contact):
+            contacts.append(contact if contact.startswith("mailto:") else f"mailto:{contact}")
+        else:
+            raise SystemExit(
+                f"SECURITY_CONTACT {contact!r} is neither an email address nor an https:// "
+                "address: security.txt would send researchers nowhere."
+            )
+    config["SECURITY_CONTACT"] = tuple(contacts)
 
 
 def _development_secret(instance: Path) -> str:

@@ -333,6 +333,7 @@ NOT_PAGES = {
     "public.favicon",
     "public.media",
     "public.robots",
+    "public.security_txt",
     "public.sitemap",
     "donations.gofundme",  # a redirect
     "donations.stripe_webhook",

@@ -97,3 +97,42 @@ def test_pages_announce_their_stylesheet_in_the_headers(client):
     # Not on what is not a page.
     assert "Link" not in client.get(f"/api/v1/petitions/{SLUG}").headers
     assert "Link" not in client.get("/embed.js").headers
+
+
+def test_security_txt_says_where_to_report_a_problem_once_there_is_somewhere(make_app, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from petition import create_app
+    from tests.conftest import make_config
+
+    # Nobody named: no file, rather than one sending researchers nowhere.
+    assert make_app().test_client().get("/.well-known/security.txt").status_code == 404
+    client = make_app(
+        SECURITY_CONTACT="security@example.org https://example.org/security"
+    ).test_client()
+    response = client.get("/.well-known/security.txt")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert "Set-Cookie" not in response.headers
+    fields = [line.split(": ", 1) for line in response.get_data(as_text=True).splitlines()]
+    fields = [field for field in fields if not field[0].startswith("#")]
+    named = [value for name, value in fields if name == "Contact"]
+    assert named == ["mailto:security@example.org", "https://example.org/security"]
+    values = dict(fields)
+    assert values["Canonical"] == "http://petition.test/.well-known/security.txt"
+    assert values["Preferred-Languages"] == "en, uk"
+    # RFC 9116: it must expire, within a year.
+    expires = datetime.strptime(values["Expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    assert now + timedelta(days=30) < expires < now + timedelta(days=365)
+    # A contact that is neither an address nor https stops the start, with one line.
+    for contact in ("http://example.org/security", "security at example.org", "javascript:x"):
+        config = make_config(
+            tmp_path, f"sqlite:///{tmp_path}/db", "console", SECURITY_CONTACT=contact
+        )
+        try:
+            create_app(config)
+        except SystemExit as stop:
+            assert "SECURITY_CONTACT" in str(stop) and "\n" not in str(stop)
+        else:
+            raise AssertionError(f"{contact!r} was taken")
