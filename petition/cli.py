@@ -13,7 +13,10 @@ import time
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import OperationalError
 
+from petition.extensions import db
+from petition.mail import bounces
 from petition.models import Role, SignatureState
 from petition.services import (
     accounts,
@@ -29,6 +32,11 @@ from petition.services.errors import InvalidInput, NotFound
 from petition.services.exports import ExportFilter
 from petition.services.seed import seed
 
+# A notification carries the headers of what bounced, sometimes the whole message: ours are
+# tens of kilobytes.
+MAX_BOUNCE_BYTES = 1024 * 1024
+EX_TEMPFAIL = 75  # sysexits.h: the mail server tries the delivery again later
+
 
 def register_commands(app: Flask) -> None:
     for command in (
@@ -41,6 +49,7 @@ def register_commands(app: Flask) -> None:
         export_command,
         purge_command,
         dkim_record_command,
+        bounce_command,
         partner_group,
     ):
         app.cli.add_command(command)
@@ -223,6 +232,27 @@ def dkim_record_command() -> None:
         "once the record is there.",
         err=True,
     )
+
+
+@click.command("bounce")
+@click.option("--recipient", help="The address it was delivered to (Postfix: ${recipient}).")
+@with_appcontext
+def bounce_command(recipient: str | None) -> None:
+    """Read a message sent back to MAIL_BOUNCE_ADDRESS on standard input, and suppress the
+    address it says failed for good. For a mail server's pipe: a message that is not ours is
+    left alone (exit 0, nothing to bounce again); a database that is down is exit 75, so the
+    mail server keeps the message and tries again."""
+    if not current_app.config["MAIL_BOUNCE_ADDRESS"]:
+        raise click.ClickException("MAIL_BOUNCE_ADDRESS is not set: no bounces come back here.")
+    raw = sys.stdin.buffer.read(MAX_BOUNCE_BYTES)
+    try:
+        done = bounces.take(raw, recipient)
+    except OperationalError as exc:
+        db.session.rollback()
+        click.echo(f"Bounce not read, the database is unavailable: {exc.orig}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    for line in done:
+        click.echo(line)
 
 
 def _operator() -> Actor:

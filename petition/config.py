@@ -30,6 +30,9 @@ class Defaults:
     # private key in a PEM file, and the selector its public key is published under.
     MAIL_DKIM_KEY_FILE = ""
     MAIL_DKIM_SELECTOR = ""
+    # Where bounces come back, one address per message (bounces+token@domain), to be piped to
+    # `flask bounce`; unset, the envelope sender is MAIL_FROM's address.
+    MAIL_BOUNCE_ADDRESS = ""
     # A server that is down delays mail; only after this long does a message count as failed.
     MAIL_GIVE_UP_HOURS = 72
     MAIL_RETRY_BASE_SECONDS = 5.0
@@ -168,6 +171,7 @@ ENV_VARS: dict[str, type] = {
     "MAIL_FROM": str,
     "MAIL_DKIM_KEY_FILE": str,
     "MAIL_DKIM_SELECTOR": str,
+    "MAIL_BOUNCE_ADDRESS": str,
     "MAIL_GIVE_UP_HOURS": float,
     "MAIL_BULK_RATE": float,
     "MAIL_BATCH_SIZE": int,
@@ -308,6 +312,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     _check_card_donations(app.config)
     _check_safe_for_production(app.config, env)
     app.extensions["dkim"] = _dkim_key(app.config)
+    _check_bounce_address(app.config)
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["PUBLIC_URL_FROM_REQUEST"] &= env == "development"
     if app.config["EMBEDDED_WORKER"] is None:
@@ -406,6 +411,24 @@ def _dkim_key(config: dict[str, Any]) -> DkimKey | None:
             f"MAIL_DKIM_KEY_FILE: {exc}. Make one with `openssl genpkey -algorithm RSA "
             "-pkeyopt rsa_keygen_bits:2048 -out dkim.pem`."
         ) from None
+
+
+def _check_bounce_address(config: dict[str, Any]) -> None:
+    """A plain address on a real domain, short enough to carry each message's token."""
+    from petition.mail.bounces import LOCAL_PART_ROOM
+
+    address = config["MAIL_BOUNCE_ADDRESS"]
+    if not address:
+        return
+    local, _, domain = address.rpartition("@")
+    if not re.fullmatch(rf"[A-Za-z0-9._-]{{1,{LOCAL_PART_ROOM}}}", local) or not re.fullmatch(
+        r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", domain
+    ):
+        raise SystemExit(
+            f"MAIL_BOUNCE_ADDRESS {address!r} is not a plain address: give one like "
+            f"bounces@news.example (up to {LOCAL_PART_ROOM} letters, digits, dots or hyphens "
+            "before the @; each message adds +token to it)."
+        )
 
 
 def image_origins(config: Any) -> tuple[str, ...]:

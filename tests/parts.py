@@ -89,6 +89,7 @@ class Mailbox:
         self.delay = delay
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []  # each message's bytes exactly as they arrived
+        self.senders: list[str] = []  # each message's envelope sender (MAIL FROM)
         self.refuse: dict[str, str] = {}
         self.refuse_data: dict[str, str] = {}
         self._arrived = threading.Condition()
@@ -117,6 +118,7 @@ class Mailbox:
         with self._arrived:
             self.messages.append(message)  # type: ignore[arg-type]
             self.raw.append(envelope.original_content or envelope.content)
+            self.senders.append(envelope.mail_from)
             self._arrived.notify_all()
         return "250 Message accepted for delivery"
 
@@ -134,6 +136,7 @@ class Mailbox:
         with self._arrived:
             self.messages.clear()
             self.raw.clear()
+            self.senders.clear()
             self.refuse.clear()
             self.refuse_data.clear()
 

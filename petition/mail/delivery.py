@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from petition.database import execute_alone
 from petition.extensions import db
-from petition.mail import suppression
+from petition.mail import bounces, suppression
 from petition.mail.holds import KEEPER, RENEW_AFTER, Batch, renew
 from petition.mail.message import Email, build_email
 from petition.mail.outbox import KINDS
@@ -360,6 +360,9 @@ def _prepare(rows: list[Row[Any]]) -> dict[int, Outgoing | Drop]:
 def _build(row: Row[Any], outgoing: Outgoing) -> Email:
     if row.kind not in KINDS:
         raise LookupError(f"no such kind of email: {row.kind!r}")
+    returns_to = None
+    if current_app.config["MAIL_BOUNCE_ADDRESS"]:
+        returns_to = bounces.return_path(outgoing.to_address, KINDS[row.kind].lane)
     return build_email(
         message_id=row.id,
         kind=row.kind,
@@ -367,6 +370,7 @@ def _build(row: Row[Any], outgoing: Outgoing) -> Email:
         subject=outgoing.subject,
         context=outgoing.context,
         unsubscribe_url=outgoing.unsubscribe_url,
+        envelope_sender=returns_to,
     )
 
 

@@ -48,7 +48,10 @@ def build_email(
     subject: str,
     context: dict[str, Any],
     unsubscribe_url: str | None = None,
+    envelope_sender: str | None = None,
 ) -> Email:
+    """A message, its envelope sender MAIL_FROM's address unless another is given (where its
+    bounces go)."""
     if not to_address or any(ch.isspace() or ch in "<>," for ch in to_address):
         raise ValueError(f"not a single address: {to_address!r}")
     config = current_app.config
@@ -94,7 +97,8 @@ def build_email(
     )
     data = extra + head.encode("ascii") + b"\r\n" + body
     dkim_key = current_app.extensions["dkim"]
-    return Email(sender, to_address, dkim_key.sign(data) if dkim_key else data)
+    signed = dkim_key.sign(data) if dkim_key else data
+    return Email(envelope_sender or sender, to_address, signed)
 
 
 @lru_cache(maxsize=8)

@@ -1,8 +1,9 @@
 """The suppression list: addresses that refused mail for good get no more campaign mail.
 
-An address lands here when a mail server answers 5xx for it. Campaign mail (bulk) is not sent to
-it again; mail a reader asks for by acting (signing, asking for their data) still is, and when
-that gets through the address comes off the list.
+An address lands here when a mail server refuses it for good, while sending (a 5xx) or later, in
+a bounce that comes back by mail (bounces.py). Campaign mail (bulk) is not sent to it again;
+mail a reader asks for by acting (signing, asking for their data) still is, and when that gets
+through the address comes off the list.
 """
 
 from __future__ import annotations

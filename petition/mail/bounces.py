@@ -1,0 +1,138 @@
+"""Bounces that arrive later, by email: a relay that took a message and could not deliver it.
+
+A relay that accepts every message (the usual smarthost) learns only afterwards that an address
+does not exist, and says so in a delivery status notification (RFC 3464) sent to the message's
+envelope sender. With MAIL_BOUNCE_ADDRESS set, each message goes out with an envelope sender of
+its own (VERP): `bounces+<token>@domain`, the token a keyed hash of the recipient and the lane.
+Deliver that address's mail to `flask --app app bounce` (a Postfix pipe, a procmail or fetchmail
+rule): a notification that a message failed for good because of its address puts the address on
+the suppression list, exactly as a refusal while sending does.
+
+The token is what makes a notification believable: only we can make it for an address, so
+nobody can mail us a forged bounce to stop someone else's mail. A notification whose token does
+not match its failed address, a delay (4.x.x), a refusal about us or the message (5.7.1), an
+auto-reply or anything else is left alone.
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+
+from flask import current_app
+
+from petition.extensions import db
+from petition.mail import suppression
+from petition.mail.transport import ADDRESS_CODES
+from petition.services.addresses import canonical_email, masked_email
+
+TOKEN_LENGTH = 20  # hex: 80 bits, and `bounces+` + lane + token stays within 64 characters
+LOCAL_PART_ROOM = 64 - 2 - TOKEN_LENGTH
+STATUS = re.compile(r"\d\.\d{1,3}\.\d{1,3}")
+
+
+def return_path(recipient: str, lane: int) -> str:
+    """The envelope sender for a message to `recipient`: where its bounce will come back."""
+    local, _, domain = current_app.config["MAIL_BOUNCE_ADDRESS"].rpartition("@")
+    return f"{local}+{lane}{_token(current_app.config['EMAIL_HASH_KEY'], recipient, lane)}@{domain}"
+
+
+def _token(key: str, recipient: str, lane: int) -> str:
+    message = f"bounce:{lane}:{canonical_email(recipient)}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:TOKEN_LENGTH]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """One recipient a notification says failed, as it says it."""
+
+    address: str
+    status: str
+    diagnostic: str
+
+
+def failures(message: EmailMessage) -> list[Failed]:
+    """The recipients a delivery status notification reports as failed (Action: failed)."""
+    if message.get_content_type() != "multipart/report":
+        return []
+    if message.get_param("report-type", "") != "delivery-status":
+        return []
+    found = []
+    for part in message.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        # The first block is about the message; each later one about a recipient.
+        for block in part.get_payload()[1:]:
+            action = str(block.get("Action", "")).strip().lower()
+            status = STATUS.search(str(block.get("Status", "")))
+            kind, _, address = str(block.get("Final-Recipient", "")).partition(";")
+            if action != "failed" or not status or kind.strip().lower() != "rfc822":
+                continue
+            diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+            found.append(Failed(address.strip().strip("<>"), status.group(0), diagnostic))
+    return found
+
+
+def take(raw: bytes, recipient: str | None = None) -> list[str]:
+    """Act on a message that came back to a bounce address (committed); what was done, a line
+    each.
+    `recipient` is the address it was delivered to, when the delivery agent says (else the
+    notification's own To, Delivered-To or X-Original-To)."""
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    failed = failures(message)
+    if not failed:
+        return ["not a notification of a failed delivery: left alone"]
+    returned_to = [recipient] if recipient else _delivered_to(message)
+    tokens = {_token_in(address) for address in returned_to} - {None}
+    keys = [current_app.config["EMAIL_HASH_KEY"], *current_app.config["EMAIL_HASH_KEY_FALLBACKS"]]
+    done = []
+    for failure in failed:
+        masked = masked_email(canonical_email(failure.address))
+        lane = next(
+            (
+                int(token[0])
+                for token in tokens
+                for key in keys
+                if token
+                and hmac.compare_digest(token[1:], _token(key, failure.address, int(token[0])))
+            ),
+            None,
+        )
+        if lane is None:
+            done.append(f"{masked}: not a message we sent to that address: left alone")
+        elif not ADDRESS_CODES.fullmatch(failure.status):
+            done.append(f"{masked}: {failure.status} is not about the address: left alone")
+        else:
+            reason = f"{failure.status} {failure.diagnostic}".strip()
+            suppression.suppress(failure.address, f"bounced later: {reason}", lane)
+            done.append(f"{masked}: suppressed ({failure.status})")
+    db.session.commit()
+    return done
+
+
+def _delivered_to(message: EmailMessage) -> list[str]:
+    names = ("Delivered-To", "X-Original-To", "To")
+    headers = [str(value) for name in names for value in message.get_all(name, [])]
+    return [address for _, address in getaddresses(headers) if address]
+
+
+def _token_in(address: str) -> str | None:
+    """`1ab12…` from `bounces+1ab12…@domain`, if the address is our bounce address's."""
+    local, _, domain = parseaddr(address)[1].rpartition("@")
+    ours_local, _, ours_domain = current_app.config["MAIL_BOUNCE_ADDRESS"].rpartition("@")
+    base, plus, token = local.partition("+")
+    if (
+        plus
+        and base.lower() == ours_local.lower()
+        and domain.lower() == ours_domain.lower()
+        and re.fullmatch(rf"\d[0-9a-f]{{{TOKEN_LENGTH}}}", token.lower())
+    ):
+        return token.lower()
+    return None
