@@ -14,7 +14,7 @@ from petition.mail import bounces
 from petition.models import Suppression
 from tests.conftest import make_config
 from tests.factories import confirmed_signatures, log_in, make_admin, send_all_mail
-from tests.test_mailings import email_the_news, keen, news_received, post_news
+from tests.test_mailings import HEADLINE, email_the_news, keen, news_received, post_news
 
 BOUNCES = "bounces@petition.test"
 VERP = re.compile(r"bounces\+[0-2][0-9a-f]{20}@petition\.test")
@@ -187,3 +187,83 @@ def test_a_bounce_address_that_cannot_carry_a_token_stops_the_start(tmp_path):
     ):
         stopped = start(address)
         assert "MAIL_BOUNCE_ADDRESS" in stopped and "\n" not in stopped, address
+
+
+def feedback_report(reported: bytes, kind: str = "abuse", whole: bool = True) -> bytes:
+    """A mailbox provider's abuse report (ARF, RFC 5965), as a feedback loop sends one: the
+    reported message whole, or only its headers."""
+    returned = (
+        b"Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n" + reported
+        if whole
+        else b"Content-Type: text/rfc822-headers\r\n\r\n" + reported.split(b"\r\n\r\n")[0]
+    )
+    return (
+        (
+            "From: staff@fbl.mailbox.example\r\n"
+            f"To: {BOUNCES}\r\n"
+            "Subject: Email Feedback Report for IP 192.0.2.1\r\n"
+            "MIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=feedback-report; boundary="arf"\r\n'
+            "\r\n"
+            "--arf\r\n"
+            "Content-Type: text/plain; charset=us-ascii\r\n"
+            "\r\n"
+            "This is an email abuse report for an email message received from IP 192.0.2.1.\r\n"
+            "\r\n"
+            "--arf\r\n"
+            "Content-Type: message/feedback-report\r\n"
+            "\r\n"
+            f"Feedback-Type: {kind}\r\n"
+            "User-Agent: SomeFeedbackLoop/1.0\r\n"
+            "Version: 1\r\n"
+            "Source-IP: 192.0.2.1\r\n"
+            "Reported-Domain: petition.test\r\n"
+            "\r\n"
+            "--arf\r\n"
+        ).encode()
+        + returned
+        + b"\r\n--arf--\r\n"
+    )
+
+
+def test_a_spam_complaint_stops_the_readers_updates_as_their_stop_link_would(make_app, mailbox):
+    from tests.factories import consent_history, wants_updates
+
+    app = make_app(MAIL_BOUNCE_ADDRESS=BOUNCES)
+    admin = app.test_client()
+    with app.app_context():
+        make_admin()
+    log_in(admin)
+    confirmed_signatures(app, admin, keen(2))
+    email_the_news(admin, post_news(admin))
+    send_all_mail(app)
+    received = list(zip(mailbox.messages, mailbox.raw, strict=True))
+    news = {str(m["To"]): r for m, r in received if str(m["Subject"]).startswith(HEADLINE)}
+    assert set(news) == {"keen0@example.org", "keen1@example.org"}
+    [confirmation, *_] = (r for m, r in received if str(m["Subject"]).startswith("Please"))
+
+    forged = re.sub(
+        rb"(/signatures/stop-updates/)[^>]+", rb"\1MQ.forged", news["keen0@example.org"]
+    )
+    for report, said in (
+        (feedback_report(news["keen0@example.org"], kind="not-spam"), "'not-spam': left alone"),
+        (feedback_report(forged), "not ours: left alone"),
+        (feedback_report(confirmation), "no stop link of ours: left alone"),
+    ):
+        answer = piped(app, report)
+        assert answer.exit_code == 0 and said in answer.output, (said, answer.output)
+        with app.app_context():
+            assert wants_updates("keen0@example.org")
+
+    answer = piped(app, feedback_report(news["keen0@example.org"]))
+    assert "a spam complaint: updates stopped" in answer.output, answer.output
+    # Only the headers came back: the same.
+    answer = piped(app, feedback_report(news["keen1@example.org"], whole=False))
+    assert "a spam complaint: updates stopped" in answer.output, answer.output
+    with app.app_context():
+        assert not wants_updates("keen0@example.org") and not wants_updates("keen1@example.org")
+        assert consent_history("keen0@example.org")[-1].route == "marked as spam"
+    mailbox.clear()
+    email_the_news(admin, post_news(admin, "More news"))
+    send_all_mail(app)
+    assert news_received(mailbox, "More news") == []

@@ -32,10 +32,12 @@ from petition.extensions import db
 from petition.mail import suppression
 from petition.mail.transport import ADDRESS_CODES
 from petition.services.addresses import canonical_email, masked_email
+from petition.services.errors import LinkInvalid
 
 TOKEN_LENGTH = 20  # hex: 80 bits, and `bounces+` + lane + token stays within 64 characters
 LOCAL_PART_ROOM = 64 - 2 - TOKEN_LENGTH
 STATUS = re.compile(r"\d\.\d{1,3}\.\d{1,3}")
+STOP_LINK = re.compile(r"/signatures/stop-updates/([A-Za-z0-9_.-]{1,100})>")
 
 
 def return_path(recipient: str, lane: int) -> str:
@@ -58,11 +60,15 @@ class Failed:
     diagnostic: str
 
 
+def _report_type(message: EmailMessage) -> str:
+    if message.get_content_type() != "multipart/report":
+        return ""
+    return str(message.get_param("report-type", "")).lower()
+
+
 def failures(message: EmailMessage) -> list[Failed]:
     """The recipients a delivery status notification reports as failed (Action: failed)."""
-    if message.get_content_type() != "multipart/report":
-        return []
-    if message.get_param("report-type", "") != "delivery-status":
+    if _report_type(message) != "delivery-status":
         return []
     found = []
     for part in message.walk():
@@ -87,6 +93,8 @@ def take(raw: bytes, recipient: str | None = None) -> list[str]:
     notification's own To, Delivered-To or X-Original-To)."""
     # policy.default parses into EmailMessage (the stubs say only Message).
     message = cast(EmailMessage, email.message_from_bytes(raw, policy=policy.default))
+    if _report_type(message) == "feedback-report":
+        return [complaint(message)]
     failed = failures(message)
     if not failed:
         return ["not a notification of a failed delivery: left alone"]
@@ -116,6 +124,50 @@ def take(raw: bytes, recipient: str | None = None) -> list[str]:
             done.append(f"{masked}: suppressed ({failure.status})")
     db.session.commit()
     return done
+
+
+def complaint(message: EmailMessage) -> str:
+    """A mailbox provider's report that a reader marked our mail as spam (ARF, RFC 5965, from
+    a feedback loop such as Yahoo's or Microsoft's): the reported message's own stop link stops
+    their updates, as if they had pressed it. Only we can make such a link, so a forged report
+    can stop nobody's mail but the forger's; a report on mail without one (a confirmation, where
+    the address is usually blanked out) is left alone."""
+    feedback = next(
+        (p for p in message.walk() if p.get_content_type() == "message/feedback-report"), None
+    )
+    payload = feedback.get_payload() if feedback is not None else None
+    fields = payload[0] if isinstance(payload, list) and payload else None
+    kind = str(fields.get("Feedback-Type", "")).strip().lower() if fields is not None else ""
+    if kind != "abuse":
+        return f"a feedback report of type {kind or 'unknown'!r}: left alone"
+    # The service that owns stopping updates (and calls on mail to send them).
+    from petition.services import signing
+
+    token = _stop_token_in(message)
+    if token is None:
+        return "a spam complaint about mail with no stop link of ours: left alone"
+    try:
+        link = signing.stop_updates_after_complaint(token)
+    except LinkInvalid:
+        return "a spam complaint with a stop link that is not ours: left alone"
+    return f"a spam complaint: updates stopped for a signer of {link.petition_slug!r}"
+
+
+def _stop_token_in(report: EmailMessage) -> str | None:
+    """The token of the stop link in the reported message's List-Unsubscribe header (it comes
+    back whole, as message/rfc822, or as its headers, text/rfc822-headers)."""
+    for part in report.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            text = str(part.get_payload()[0].get("List-Unsubscribe", ""))
+        elif kind == "text/rfc822-headers":
+            text = part.get_content()
+        else:
+            continue
+        found = STOP_LINK.search(text)
+        if found:
+            return found.group(1)
+    return None
 
 
 def _delivered_to(message: EmailMessage) -> list[str]:

@@ -55,6 +55,7 @@ SHOW_PUBLICLY_TEXTS = {
 CONFIRMED_SIGNATURE = N_("signature confirmed")
 STOP_LINK = N_("stop link")
 ONE_CLICK = N_("one-click unsubscribe")
+COMPLAINT = N_("marked as spam")
 WITHDRAWAL = N_("withdrawal")
 PRIVACY_PAGE = N_("privacy page")
 

@@ -664,6 +664,12 @@ def stop_updates_from_email(token: str, one_click: bool = False) -> SignatureLin
     return _stop_updates(_signature_for_stop_link(token), route)
 
 
+def stop_updates_after_complaint(token: str) -> SignatureLink:
+    """A mailbox provider reports that the signer marked an update as spam (its feedback loop
+    returns the message, with its stop link): nothing more goes to them."""
+    return _stop_updates(_signature_for_stop_link(token), consent.COMPLAINT)
+
+
 def _signature_for_stop_link(token: str) -> Signature:
     signature_id = stop_links.signature_in(token)
     signature = db.session.get(Signature, signature_id) if signature_id is not None else None
