@@ -425,3 +425,111 @@ class Nginx:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# Postfix's own services, none chrooted (the instance lives in a temporary folder).
+POSTFIX_SERVICES = """\
+pickup     unix  n  -  n  60     1  pickup
+cleanup    unix  n  -  n  -      0  cleanup
+qmgr       unix  n  -  n  300    1  qmgr
+tlsmgr     unix  -  -  n  1000?  1  tlsmgr
+rewrite    unix  -  -  n  -      -  trivial-rewrite
+bounce     unix  -  -  n  -      0  bounce
+defer      unix  -  -  n  -      0  bounce
+trace      unix  -  -  n  -      0  bounce
+verify     unix  -  -  n  -      1  verify
+flush      unix  n  -  n  1000?  0  flush
+proxymap   unix  -  -  n  -      -  proxymap
+proxywrite unix  -  -  n  -      1  proxymap
+smtp       unix  -  -  n  -      -  smtp
+relay      unix  -  -  n  -      -  smtp
+showq      unix  n  -  n  -      -  showq
+error      unix  -  -  n  -      -  error
+retry      unix  -  -  n  -      -  error
+discard    unix  -  -  n  -      -  discard
+anvil      unix  -  -  n  -      1  anvil
+scache     unix  -  -  n  -      1  scache
+postlog    unix-dgram n - n -    1  postlogd
+"""
+
+
+class Postfix:
+    """Debian's Postfix as the relay a newspaper runs: it takes our mail on a loopback port and
+    passes it on to the domains' mail servers (here, SMTP servers of the tests', by
+    `routes`: domain → port), and when one refuses an address it writes the bounce itself and
+    sends it to the message's envelope sender, as a real smarthost does."""
+
+    def __init__(self, routes: dict[str, int]) -> None:
+        binary = shutil.which("postfix") or "/usr/sbin/postfix"
+        if not Path(binary).exists():
+            require_part("Postfix", "postfix", "not installed (apt-get install postfix)")
+        if os.geteuid() != 0:
+            require_part("Postfix", "postfix", "a Postfix instance of its own needs root")
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.folder = Path(tempfile.mkdtemp(prefix="postfix-"))
+        self.folder.chmod(0o755)
+        conf = self.folder / "conf"
+        conf.mkdir()
+        (self.folder / "queue").mkdir()
+        data = self.folder / "data"
+        data.mkdir()
+        shutil.chown(data, "postfix")
+        (self.folder / "transport").write_text(
+            "".join(f"{domain} smtp:[127.0.0.1]:{port}\n" for domain, port in routes.items())
+        )
+        (conf / "main.cf").write_text(
+            "compatibility_level = 3.6\n"
+            f"queue_directory = {self.folder}/queue\n"
+            f"data_directory = {data}\n"
+            f"maillog_file = {self.folder}/maillog\n"
+            f"maillog_file_prefixes = {self.folder}\n"
+            "myhostname = relay.test\nmydestination =\n"
+            "inet_protocols = ipv4\nmynetworks = 127.0.0.0/8\n"
+            f"transport_maps = texthash:{self.folder}/transport\n"
+            "smtp_tls_security_level = none\nbiff = no\n"
+            "alias_maps =\nalias_database =\n"
+        )
+        (conf / "master.cf").write_text(
+            f"127.0.0.1:{self.port} inet n - n - - smtpd\n" + POSTFIX_SERVICES
+        )
+        self.conf = conf
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Postfix:
+        # Makes the queue's folders, owned as Postfix wants them.
+        made = subprocess.run(
+            [self.binary, "-c", str(self.conf), "check"], capture_output=True, text=True
+        )
+        if made.returncode:
+            raise RuntimeError(f"postfix check: {made.stderr}{self.log()[-2000:]}")
+        self.process = subprocess.Popen(
+            [self.binary, "-c", str(self.conf), "start-fg"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Postfix did not start: {self.log()[-2000:]}") from None
+                time.sleep(0.1)
+
+    def log(self) -> str:
+        path = self.folder / "maillog"
+        return path.read_text(errors="replace") if path.exists() else "no log"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            subprocess.run([self.binary, "-c", str(self.conf), "stop"], capture_output=True)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -13,7 +13,7 @@ from petition.extensions import db
 from petition.mail import bounces
 from petition.models import Suppression
 from tests.conftest import make_config
-from tests.factories import confirmed_signatures, log_in, make_admin, send_all_mail
+from tests.factories import confirmed_signatures, log_in, make_admin, send_all_mail, sign
 from tests.test_mailings import HEADLINE, email_the_news, keen, news_received, post_news
 
 BOUNCES = "bounces@petition.test"
@@ -267,3 +267,35 @@ def test_a_spam_complaint_stops_the_readers_updates_as_their_stop_link_would(mak
     email_the_news(admin, post_news(admin, "More news"))
     send_all_mail(app)
     assert news_received(mailbox, "More news") == []
+
+
+def test_a_bounce_postfix_writes_comes_back_to_its_address_and_suppresses_it(make_app):
+    """The whole way round with a real relay: Postfix takes both messages, the domain's server
+    refuses one address, Postfix writes the notification and sends it to that message's own
+    envelope sender, and what arrives there, piped to `flask bounce`, suppresses the address."""
+    from tests.parts import start_mailbox
+    from tests.processes import Postfix
+
+    far, home = start_mailbox(), start_mailbox()  # example.org's mail server; ours
+    far.refuse["gone@example.org"] = "550 5.1.1 <gone@example.org>: User unknown"
+    relay = Postfix({"example.org": far.port, "petition.test": home.port}).start()
+    try:
+        app = make_app(MAIL_URL=relay.url, MAIL_BOUNCE_ADDRESS=BOUNCES)
+        client = app.test_client()
+        for address in ("gone@example.org", "here@example.org"):
+            assert sign(client, email=address).status_code == 303
+        send_all_mail(app)  # the relay takes both
+        assert suppressed(app) == []
+        [delivered] = far.wait_for(1, timeout=30)
+        assert str(delivered["To"]) == "here@example.org" and VERP.fullmatch(far.senders[0])
+        [notice] = home.wait_for(1, timeout=30)
+        assert str(notice["Subject"]) == "Undelivered Mail Returned to Sender"
+        answer = piped(app, home.raw[0])
+    finally:
+        log = relay.log()
+        relay.stop()
+        far.stop()
+        home.stop()
+    assert "g***@example.org: suppressed (5.1.1)" in answer.output, (answer.output, log[-3000:])
+    [(masked, reason, lane)] = suppressed(app)
+    assert masked == "g***@example.org" and lane == 0 and "User unknown" in reason
