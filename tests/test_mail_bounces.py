@@ -269,18 +269,28 @@ def test_a_spam_complaint_stops_the_readers_updates_as_their_stop_link_would(mak
     assert news_received(mailbox, "More news") == []
 
 
-def test_a_bounce_postfix_writes_comes_back_to_its_address_and_suppresses_it(make_app):
+def test_a_bounce_postfix_writes_comes_back_to_its_address_and_suppresses_it(make_app, tmp_path):
     """The whole way round with a real relay: Postfix takes both messages, the domain's server
     refuses one address, Postfix writes the notification and sends it to that message's own
-    envelope sender, and what arrives there, piped to `flask bounce`, suppresses the address."""
+    envelope sender, and what arrives there, piped to `flask bounce`, suppresses the address.
+    On the way, the message that got through keeps a DKIM signature that checks out."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     from tests.parts import start_mailbox
     from tests.processes import Postfix
+    from tests.test_mail_dkim import SELECTOR, checks_out, key_file, published
 
     far, home = start_mailbox(), start_mailbox()  # example.org's mail server; ours
     far.refuse["gone@example.org"] = "550 5.1.1 <gone@example.org>: User unknown"
     relay = Postfix({"example.org": far.port, "petition.test": home.port}).start()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     try:
-        app = make_app(MAIL_URL=relay.url, MAIL_BOUNCE_ADDRESS=BOUNCES)
+        app = make_app(
+            MAIL_URL=relay.url,
+            MAIL_BOUNCE_ADDRESS=BOUNCES,
+            MAIL_DKIM_KEY_FILE=key_file(tmp_path, key),
+            MAIL_DKIM_SELECTOR=SELECTOR,
+        )
         client = app.test_client()
         for address in ("gone@example.org", "here@example.org"):
             assert sign(client, email=address).status_code == 303
@@ -288,6 +298,9 @@ def test_a_bounce_postfix_writes_comes_back_to_its_address_and_suppresses_it(mak
         assert suppressed(app) == []
         [delivered] = far.wait_for(1, timeout=30)
         assert str(delivered["To"]) == "here@example.org" and VERP.fullmatch(far.senders[0])
+        # Postfix added its own headers on the way; our DKIM signature still checks out.
+        assert far.raw[0].startswith(b"Received: from ")
+        assert checks_out(far.raw[0], published(app))
         [notice] = home.wait_for(1, timeout=30)
         assert str(notice["Subject"]) == "Undelivered Mail Returned to Sender"
         answer = piped(app, home.raw[0])
