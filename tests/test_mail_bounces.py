@@ -312,3 +312,31 @@ def test_a_bounce_postfix_writes_comes_back_to_its_address_and_suppresses_it(mak
     assert "g***@example.org: suppressed (5.1.1)" in answer.output, (answer.output, log[-3000:])
     [(masked, reason, lane)] = suppressed(app)
     assert masked == "g***@example.org" and lane == 0 and "User unknown" in reason
+
+
+def test_whatever_else_arrives_is_left_alone_without_a_fault(make_app, mailbox):
+    """A bounce address receives anything: none of it stops the pipe with a traceback."""
+    import os
+
+    app = make_app(MAIL_BOUNCE_ADDRESS=BOUNCES)
+    with app.app_context():
+        returned_to = bounces.return_path("gone@example.org", 0)
+    report = 'Content-Type: multipart/report; report-type={}; boundary="b"\r\n\r\n'
+    whole = notification(returned_to, "gone@example.org")
+    for junk in (
+        b"",
+        os.urandom(4000),
+        whole[: len(whole) // 2],  # cut short
+        whole.replace(b"Content-Type: message/delivery-status", b"Content-Type: text/plain"),
+        report.format("delivery-status").encode()
+        + b"--b\r\nContent-Type: message/delivery-status\r\n\r\n\x00\xff\r\n--b--\r\n",
+        report.format("feedback-report").encode()
+        + b"--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+        + b"\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n\r\n--b--\r\n",
+        report.format("feedback-report").encode()
+        + b"--b\r\nContent-Type: text/rfc822-headers; charset=x-unknown\r\n\r\n\xff\r\n--b--\r\n",
+    ):
+        answer = piped(app, junk)
+        assert answer.exit_code == 0 and "left alone" in answer.output, (junk[:80], answer.output)
+    assert suppressed(app) == []
+    assert "suppressed (5.1.1)" in piped(app, whole).output  # the control

@@ -72,10 +72,11 @@ def failures(message: EmailMessage) -> list[Failed]:
         return []
     found = []
     for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
+        blocks = part.get_payload()
+        if part.get_content_type() != "message/delivery-status" or not isinstance(blocks, list):
             continue
         # The first block is about the message; each later one about a recipient.
-        for block in part.get_payload()[1:]:
+        for block in blocks[1:]:
             action = str(block.get("Action", "")).strip().lower()
             status = STATUS.search(str(block.get("Status", "")))
             kind, _, address = str(block.get("Final-Recipient", "")).partition(";")
@@ -88,9 +89,8 @@ def failures(message: EmailMessage) -> list[Failed]:
 
 def take(raw: bytes, recipient: str | None = None) -> list[str]:
     """Act on a message that came back to a bounce address (committed); what was done, a line
-    each.
-    `recipient` is the address it was delivered to, when the delivery agent says (else the
-    notification's own To, Delivered-To or X-Original-To)."""
+    each. `recipient` is the address it was delivered to, when the delivery agent says so
+    (else the notification's own Delivered-To, X-Original-To or To)."""
     # policy.default parses into EmailMessage (the stubs say only Message).
     message = cast(EmailMessage, email.message_from_bytes(raw, policy=policy.default))
     if _report_type(message) == "feedback-report":
@@ -99,21 +99,11 @@ def take(raw: bytes, recipient: str | None = None) -> list[str]:
     if not failed:
         return ["not a notification of a failed delivery: left alone"]
     returned_to = [recipient] if recipient else _delivered_to(message)
-    tokens = {_token_in(address) for address in returned_to} - {None}
-    keys = [current_app.config["EMAIL_HASH_KEY"], *current_app.config["EMAIL_HASH_KEY_FALLBACKS"]]
+    tokens = [token for token in map(_token_in, returned_to) if token]
     done = []
     for failure in failed:
         masked = masked_email(canonical_email(failure.address))
-        lane = next(
-            (
-                int(token[0])
-                for token in tokens
-                for key in keys
-                if token
-                and hmac.compare_digest(token[1:], _token(key, failure.address, int(token[0])))
-            ),
-            None,
-        )
+        lane = _lane_of(failure.address, tokens)
         if lane is None:
             done.append(f"{masked}: not a message we sent to that address: left alone")
         elif not ADDRESS_CODES.fullmatch(failure.status):
@@ -126,6 +116,18 @@ def take(raw: bytes, recipient: str | None = None) -> list[str]:
     return done
 
 
+def _lane_of(address: str, tokens: list[str]) -> int | None:
+    """The lane of the message to `address` that one of these tokens came back from (made with
+    the current EMAIL_HASH_KEY or an older one), or None if none was made for it."""
+    config = current_app.config
+    for token in tokens:
+        lane = int(token[0])
+        for key in (config["EMAIL_HASH_KEY"], *config["EMAIL_HASH_KEY_FALLBACKS"]):
+            if hmac.compare_digest(token[1:], _token(key, address, lane)):
+                return lane
+    return None
+
+
 def complaint(message: EmailMessage) -> str:
     """A mailbox provider's report that a reader marked our mail as spam (ARF, RFC 5965, from
     a feedback loop such as Yahoo's or Microsoft's): the reported message's own stop link stops
@@ -136,8 +138,8 @@ def complaint(message: EmailMessage) -> str:
         (p for p in message.walk() if p.get_content_type() == "message/feedback-report"), None
     )
     payload = feedback.get_payload() if feedback is not None else None
-    fields = payload[0] if isinstance(payload, list) and payload else None
-    kind = str(fields.get("Feedback-Type", "")).strip().lower() if fields is not None else ""
+    fields = payload[0] if isinstance(payload, list) and payload else {}
+    kind = str(fields.get("Feedback-Type", "")).strip().lower()
     if kind != "abuse":
         return f"a feedback report of type {kind or 'unknown'!r}: left alone"
     # The service that owns stopping updates (and calls on mail to send them).
@@ -157,11 +159,11 @@ def _stop_token_in(report: EmailMessage) -> str | None:
     """The token of the stop link in the reported message's List-Unsubscribe header (it comes
     back whole, as message/rfc822, or as its headers, text/rfc822-headers)."""
     for part in report.walk():
-        kind = part.get_content_type()
-        if kind == "message/rfc822":
-            text = str(part.get_payload()[0].get("List-Unsubscribe", ""))
+        kind, payload = part.get_content_type(), part.get_payload()
+        if kind == "message/rfc822" and isinstance(payload, list) and payload:
+            text = str(payload[0].get("List-Unsubscribe", ""))
         elif kind == "text/rfc822-headers":
-            text = part.get_content()
+            text = part.get_payload(decode=True).decode("ascii", "replace")
         else:
             continue
         found = STOP_LINK.search(text)
