@@ -415,11 +415,11 @@ def _dkim_key(config: dict[str, Any]) -> DkimKey | None:
 
 def _check_bounce_address(config: dict[str, Any]) -> None:
     """A plain address on a real domain, short enough to carry each message's token."""
-    from petition.mail.bounces import LOCAL_PART_ROOM
-
     address = config["MAIL_BOUNCE_ADDRESS"]
     if not address:
         return
+    from petition.mail.bounces import LOCAL_PART_ROOM
+
     local, _, domain = address.rpartition("@")
     if not re.fullmatch(rf"[A-Za-z0-9._-]{{1,{LOCAL_PART_ROOM}}}", local) or not re.fullmatch(
         r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", domain
@@ -484,8 +484,9 @@ def _check_organisation(config: dict[str, Any], env: str) -> None:
 
 def _check_security_contact(config: dict[str, Any]) -> None:
     """SECURITY_CONTACT as security.txt's Contact lines: mailto: for an address, or https."""
+    given = config["SECURITY_CONTACT"]
     contacts = []
-    for contact in config["SECURITY_CONTACT"].split():
+    for contact in given.split() if isinstance(given, str) else given:
         if contact.startswith("https://") and urlsplit(contact).hostname:
             contacts.append(contact)
         elif re.fullmatch(r"(mailto:)?[^@\s:/]+@[^@\s:/]+\.[^@\s:/]+", contact):
