@@ -40,7 +40,9 @@ SIGNED = (
     "mime-version",
     "content-type",
 )
-SELECTOR = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
+SELECTOR = re.compile(
+    r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$", re.IGNORECASE
+)
 MIN_BITS = 1024  # RFC 8301: verifiers refuse shorter keys (2048 is what to generate)
 FOLD = b"\r\n "
 WSP = re.compile(rb"[ \t]+")
@@ -111,7 +113,11 @@ def load_key(path: str, selector: str, domain: str) -> DkimKey:
         raise ValueError(f"{path} is not an RSA key (rsa-sha256 is what every verifier knows)")
     if key.key_size < MIN_BITS:
         raise ValueError(f"{path} is a {key.key_size}-bit key: verifiers refuse under {MIN_BITS}")
-    return DkimKey(domain.encode("idna").decode("ascii").lower(), selector, key)
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise ValueError(f"MAIL_FROM's domain {domain!r} is not a domain to sign for") from None
+    return DkimKey(ascii_domain, selector, key)
 
 
 def _fields(head: bytes) -> list[tuple[str, bytes]]:
