@@ -340,3 +340,22 @@ def test_whatever_else_arrives_is_left_alone_without_a_fault(make_app, mailbox):
         assert answer.exit_code == 0 and "left alone" in answer.output, (junk[:80], answer.output)
     assert suppressed(app) == []
     assert "suppressed (5.1.1)" in piped(app, whole).output  # the control
+
+
+def test_a_bounce_of_mail_sent_before_the_key_changed_still_counts(make_app, mailbox):
+    old_key, new_key = "an-email-hash-key-before-rotation", "an-email-hash-key-after-rotation"
+    before = make_app(MAIL_BOUNCE_ADDRESS=BOUNCES, EMAIL_HASH_KEY=old_key)
+    with before.app_context():
+        returned_to = bounces.return_path("gone@example.org", 1)
+    rotated = make_app(MAIL_BOUNCE_ADDRESS=BOUNCES, EMAIL_HASH_KEY=new_key)
+    assert (
+        "not a message we sent"
+        in piped(rotated, notification(returned_to, "gone@example.org")).output
+    )
+    after = make_app(
+        MAIL_BOUNCE_ADDRESS=BOUNCES, EMAIL_HASH_KEY=new_key, EMAIL_HASH_KEY_FALLBACKS=old_key
+    )
+    answer = piped(after, notification(returned_to, "gone@example.org"))
+    assert "suppressed (5.1.1)" in answer.output, answer.output
+    [(_, _, lane)] = suppressed(after)
+    assert lane == 1
