@@ -21,7 +21,7 @@ from petition.forms import country_choices
 from petition.i18n import gettext, ngettext
 from petition.models import display_goal
 from petition.security import form_tokens
-from petition.services import articles, donations, fundraiser, names, stripe_gateway
+from petition.services import articles, donations, fundraiser, images, names, stripe_gateway
 from petition.sharing import share_links, tagged
 from petition.urls import external_url, site_path
 
@@ -228,6 +228,7 @@ def init_templating(app: Flask) -> None:
         country_name=country_name,
         display_goal=display_goal,
         external_url=external_url,
+        largest_picture_url=images.largest_url,
         site_path=site_path,
         percent=percent,
         words_json=words_json,

@@ -166,12 +166,9 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def admin(app: Flask, client: FlaskClient) -> FlaskClient:
     """The test client, signed in as an admin (admin@example.org)."""
-    from tests.factories import log_in, make_admin
+    from tests.factories import signed_in_admin
 
-    with app.app_context():
-        make_admin()
-    assert log_in(client).status_code == 303
-    return client
+    return signed_in_admin(app, client)
 
 
 @pytest.fixture

@@ -155,6 +155,16 @@ def log_in(
     )
 
 
+def signed_in_admin(app: Any, client: FlaskClient | None = None) -> FlaskClient:
+    """A test client of `app` (a new one unless given), signed in as a new admin
+    (admin@example.org)."""
+    client = client or app.test_client()
+    with app.app_context():
+        make_admin()
+    assert log_in(client).status_code == 303
+    return client
+
+
 def admin_csrf(client: FlaskClient, path: str = "/admin/petitions/new") -> str:
     return csrf_from(client.get(path).get_data(as_text=True))
 

@@ -151,6 +151,26 @@ def background(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Pope
             process.wait(30)
 
 
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], name: str, log: Path, timeout: float
+) -> None:
+    """Until a server of ours takes connections on a loopback port; its log's end if it dies
+    or never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start: {_tail(log)}") from None
+            time.sleep(0.05)
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:] if log.exists() else "no log"
+
+
 def wait_until_up(
     url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30
 ) -> None:
@@ -321,19 +341,8 @@ class PgBouncer:
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    log = self.folder / "pgbouncer.log"
-                    raise RuntimeError(
-                        "PgBouncer did not start: "
-                        + (log.read_text()[-2000:] if log.exists() else "no log")
-                    ) from None
-                time.sleep(0.05)
+        wait_for_port(self.port, self.process, "PgBouncer", self.folder / "pgbouncer.log", 10)
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -503,26 +512,18 @@ class Postfix:
             [self.binary, "-c", str(self.conf), "check"], capture_output=True, text=True
         )
         if made.returncode:
-            raise RuntimeError(f"postfix check: {made.stderr}{self.log()[-2000:]}")
+            raise RuntimeError(f"postfix check: {made.stderr}{self.log()}")
         self.process = subprocess.Popen(
             [self.binary, "-c", str(self.conf), "start-fg"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Postfix did not start: {self.log()[-2000:]}") from None
-                time.sleep(0.1)
+        wait_for_port(self.port, self.process, "Postfix", self.folder / "maillog", 20)
+        return self
 
     def log(self) -> str:
-        path = self.folder / "maillog"
-        return path.read_text(errors="replace") if path.exists() else "no log"
+        return _tail(self.folder / "maillog")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -13,7 +13,7 @@ from petition.extensions import db
 from petition.mail import bounces
 from petition.models import Suppression
 from tests.conftest import make_config
-from tests.factories import confirmed_signatures, log_in, make_admin, send_all_mail, sign
+from tests.factories import confirmed_signatures, send_all_mail, sign, signed_in_admin
 from tests.test_mailings import HEADLINE, email_the_news, keen, news_received, post_news
 
 BOUNCES = "bounces@petition.test"
@@ -79,10 +79,7 @@ def suppressed(app: Any) -> list[tuple[str, str, int]]:
 
 def test_a_later_bounce_suppresses_the_address_and_no_more_news_goes_to_it(make_app, mailbox):
     app = make_app(MAIL_BOUNCE_ADDRESS=BOUNCES)
-    admin = app.test_client()
-    with app.app_context():
-        make_admin()
-    log_in(admin)
+    admin = signed_in_admin(app)
     confirmed_signatures(app, admin, keen(2))
     send_all_mail(app)  # a confirmation and a receipt each
     assert len(mailbox.senders) == 4
@@ -230,10 +227,7 @@ def test_a_spam_complaint_stops_the_readers_updates_as_their_stop_link_would(mak
     from tests.factories import consent_history, wants_updates
 
     app = make_app(MAIL_BOUNCE_ADDRESS=BOUNCES)
-    admin = app.test_client()
-    with app.app_context():
-        make_admin()
-    log_in(admin)
+    admin = signed_in_admin(app)
     confirmed_signatures(app, admin, keen(2))
     email_the_news(admin, post_news(admin))
     send_all_mail(app)

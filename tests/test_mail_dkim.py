@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from petition import create_app
 from tests.conftest import make_config
-from tests.factories import confirmed_signatures, log_in, make_admin, send_all_mail, sign
+from tests.factories import confirmed_signatures, send_all_mail, sign, signed_in_admin
 from tests.test_mailings import email_the_news, keen, post_news
 
 SELECTOR = "rw2026"
@@ -72,10 +72,7 @@ def checks_out(raw: bytes, zone: dict[bytes, bytes]) -> bool:
 def test_every_email_is_signed_and_checks_out_against_the_published_record(signing_app, mailbox):
     app = signing_app
     zone = published(app)
-    admin = app.test_client()
-    with app.app_context():
-        make_admin()
-    log_in(admin)
+    admin = signed_in_admin(app)
     # A confirmation, a receipt, and news with one-click unsubscribe.
     confirmed_signatures(app, admin, keen(1))
     email_the_news(admin, post_news(admin))

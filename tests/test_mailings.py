@@ -25,6 +25,7 @@ from tests.factories import (
     send_all_mail,
     sign,
     signature_for,
+    signed_in_admin,
     signer,
     wants_updates,
 )
@@ -98,10 +99,7 @@ def test_news_is_emailed_once_after_staff_see_how_many_it_will_reach(app, admin,
 def test_the_unsubscribe_header_is_one_bare_address_in_the_raw_message(make_app, mailbox):
     # A real domain makes the header longer than a folded line (78 characters).
     app = make_app(PUBLIC_URL="https://campaigns.a-newspaper-with-quite-a-long-name.example")
-    admin = app.test_client()
-    with app.app_context():
-        make_admin()
-    log_in(admin)
+    admin = signed_in_admin(app)
     confirmed_signatures(app, admin, keen(1))
     email_the_news(admin, post_news(admin))
     send_all_mail(app)
@@ -124,10 +122,7 @@ def test_the_unsubscribe_header_is_one_bare_address_in_the_raw_message(make_app,
 
 def test_a_mailing_stores_its_text_once_and_queues_recipients_a_chunk_at_a_time(make_app, mailbox):
     app = make_app(MAILING_CHUNK=2)
-    admin = app.test_client()
-    with app.app_context():
-        make_admin()
-    log_in(admin)
+    admin = signed_in_admin(app)
     confirmed_signatures(app, admin, keen(5))
     email_the_news(admin, post_news(admin))
     with app.app_context():

@@ -18,7 +18,7 @@ from petition import i18n
 from petition.forms import SignatureForm, attribution
 from petition.osdi import bp
 from petition.ratelimits import partner_limit
-from petition.services import partners, signing
+from petition.services import images, partners, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import NotAllowed, NotFound, PetitionNotOpen
 from petition.services.names import given_and_family
@@ -151,8 +151,7 @@ def petition_resource(snapshot: dict[str, Any]) -> dict[str, Any]:
         "_links": links,
     }
     if snapshot["image"]:
-        largest = snapshot["image"]["renditions"][-1]
-        resource["featured_image_url"] = external_url("public.media", digest=largest["digest"])
+        resource["featured_image_url"] = images.largest_url(snapshot["image"])
     if snapshot["addressee"]:
         resource["target"] = [{"name": snapshot["addressee"]}]
     return resource

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image as Pillow
 from PIL import ImageOps, UnidentifiedImageError
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from petition.extensions import db
 from petition.models import Image, ImageRendition
 from petition.services.errors import InvalidInput, NotFound
+from petition.urls import external_url
 
 FIELD = "picture"
 MAX_UPLOAD_BYTES = 12 * 1024 * 1024
@@ -119,6 +122,14 @@ def _jpeg(picture: Pillow.Image) -> bytes:
     # No exif= and no icc_profile=: nothing from the original file is carried over.
     picture.save(out, "JPEG", quality=QUALITY, optimize=True, progressive=True)
     return out.getvalue()
+
+
+def largest_url(image: Mapping[str, Any] | None) -> str | None:
+    """The absolute address of a snapshot's picture at its largest (link previews, OSDI's
+    featured_image_url), or None without one."""
+    if not image:
+        return None
+    return external_url("public.media", digest=image["renditions"][-1]["digest"])
 
 
 def renditions(image_id: int | None) -> list[Rendition]:
