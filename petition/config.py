@@ -325,8 +325,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 
 # Whoever guesses SECRET_KEY can forge an admin's session and any reader's privacy link, and
-# whoever guesses EMAIL_HASH_KEY can test addresses against the suppression list: in production
-# each must be long enough that nobody can (secrets.token_hex(32) makes 64 characters).
+# whoever guesses EMAIL_HASH_KEY can test addresses against the suppression list, and whoever
+# guesses METRICS_TOKEN can watch the campaign's traffic: in production each must be long enough
+# that nobody can (secrets.token_hex(32) makes 64 characters).
 SHORTEST_KEY = 32
 
 
@@ -337,6 +338,8 @@ def _check_keys(config: dict[str, Any], env: str) -> None:
     keys = [("SECRET_KEY", config["SECRET_KEY"]), ("EMAIL_HASH_KEY", config["EMAIL_HASH_KEY"])]
     keys += [("SECRET_KEY_FALLBACKS", key) for key in config["SECRET_KEY_FALLBACKS"]]
     keys += [("EMAIL_HASH_KEY_FALLBACKS", key) for key in config["EMAIL_HASH_KEY_FALLBACKS"]]
+    if config["METRICS_TOKEN"]:
+        keys.append(("METRICS_TOKEN", config["METRICS_TOKEN"]))
     for name, key in keys:
         if len(key) < SHORTEST_KEY:
             raise SystemExit(

@@ -105,12 +105,18 @@ def test_production_without_who_holds_the_data_stops_with_one_line(tmp_path, mis
         ("SECRET_KEY_FALLBACKS", f"{'o' * 40} old", "SECRET_KEY_FALLBACKS has a key of 3"),
         ("EMAIL_HASH_KEY_FALLBACKS", "short", "EMAIL_HASH_KEY_FALLBACKS has a key of 5"),
         ("EMAIL_HASH_KEY", "x" * 32, "EMAIL_HASH_KEY is the same as SECRET_KEY"),
+        ("METRICS_TOKEN", "metrics", "METRICS_TOKEN has a key of 7 characters"),
     ],
 )
 def test_production_refuses_keys_that_can_be_guessed(tmp_path, setting, value, message):
     """Whoever guesses SECRET_KEY can sign in as any admin and open any reader's privacy page."""
     env = production_settings(tmp_path)
-    good = {**env, "SECRET_KEY_FALLBACKS": "o" * 40, "EMAIL_HASH_KEY_FALLBACKS": "p" * 32}
+    good = {
+        **env,
+        "SECRET_KEY_FALLBACKS": "o" * 40,
+        "EMAIL_HASH_KEY_FALLBACKS": "p" * 32,
+        "METRICS_TOKEN": "m" * 32,
+    }
     started = subprocess.run(
         [sys.executable, "-c", "import app"], env=good, capture_output=True, text=True, cwd=ROOT
     )

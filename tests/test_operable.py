@@ -37,7 +37,7 @@ from tests.processes import (
     production_settings,
 )
 
-TOKEN = "a-metrics-token-for-tests"
+TOKEN = "a-metrics-token-long-enough-for-production"
 
 
 def get(url: str, headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, str]:
