@@ -81,12 +81,14 @@ class Mailbox:
 
     `refuse` maps a recipient address to the reply it gets instead of being accepted (e.g.
     "550 5.1.1 No such user"), `refuse_data` to the reply its message gets once sent (e.g.
-    "554 5.7.1 Sender not verified"), and `delay` slows every message down, like a busy relay.
+    "554 5.7.1 Sender not verified"), `delay` slows the answer to every message's data down,
+    like a busy relay, and `rcpt_delay` the answer to every recipient.
     """
 
     def __init__(self, port: int | None = None, delay: float = 0.0) -> None:
         self.port = port or free_port()
         self.delay = delay
+        self.rcpt_delay = 0.0
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []  # each message's bytes exactly as they arrived
         self.senders: list[str] = []  # each message's envelope sender (MAIL FROM)
@@ -102,6 +104,8 @@ class Mailbox:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         refusal = self.refuse.get(address.lower())
         if refusal:
             return refusal
@@ -139,6 +143,7 @@ class Mailbox:
             self.senders.clear()
             self.refuse.clear()
             self.refuse_data.clear()
+            self.rcpt_delay = 0.0
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         """Block until at least `count` messages have arrived; fail after `timeout`."""

@@ -323,6 +323,36 @@ def test_a_send_that_outlasts_its_hold_keeps_it_and_goes_once(app, mailbox, capl
         assert db.session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None))) == 0
 
 
+def test_a_relay_slow_to_answer_the_data_is_waited_for_so_the_message_goes_once(
+    app, mailbox, monkeypatch
+):
+    """Once the final dot is sent the relay may have taken the message: giving up on its answer
+    and trying again would send it twice. Commands before the data keep the short timeout
+    (the control: a relay as slow to answer RCPT is given up on, and nothing has gone)."""
+    monkeypatch.setattr(mail_delivery, "SMTP_TIMEOUT_SECONDS", 0.5)
+    with app.app_context():
+        mailbox.rcpt_delay = 1.5
+        queue_confirmations(1, prefix="early")
+        early = deliver_due()
+        assert (early.sent, early.deferred) == (0, 1)
+        mailbox.rcpt_delay = 0.0
+
+        # Three times the command timeout at the final dot, for the retry and a new message.
+        mailbox.delay = 1.5
+        queue_confirmations(1, prefix="slow")
+        time.sleep(0.1)  # the retry is due
+        slow = deliver_due()
+        assert (slow.sent, slow.deferred) == (2, 0)
+        mailbox.delay = 0.0
+        time.sleep(0.2)
+        assert not deliver_due()  # nothing was left to send again
+    time.sleep(0.5)
+    assert sorted(str(m["To"]) for m in mailbox.messages) == [
+        "early0@example.org",
+        "slow0@example.org",
+    ]
+
+
 def test_the_bulk_rate_paces_a_worker():
     now = [0.0]
     waited: list[float] = []

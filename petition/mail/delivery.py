@@ -41,9 +41,12 @@ log = logging.getLogger("petition.mail")
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 # How often a worker sending bulk mail looks for transactional mail that has come in.
 TRANSACTIONAL_CHECK_SECONDS = 0.5
-# How long to wait for each answer from the relay (and to connect) before trying again later.
-# A send may take longer than a hold: the hold is kept while it waits (petition.mail.holds).
+# How long to wait to connect, and for each answer up to the message's data, before trying
+# again later; and for the answer to the data itself, which, once sent, may have been taken
+# (RFC 5321's ten minutes: a retry after giving up early would send it twice). A send may take
+# longer than a hold: the hold is kept while it waits (petition.mail.holds).
 SMTP_TIMEOUT_SECONDS = 30.0
+SMTP_DATA_TIMEOUT_SECONDS = 600.0
 
 
 @dataclass
@@ -164,7 +167,9 @@ class Deliverer:
         try:
             with (
                 KEEPER.keeping(batch, db.engine, _lease()),
-                MailConnection(current_app.config["MAIL_URL"], SMTP_TIMEOUT_SECONDS) as connection,
+                MailConnection(
+                    current_app.config["MAIL_URL"], SMTP_TIMEOUT_SECONDS, SMTP_DATA_TIMEOUT_SECONDS
+                ) as connection,
             ):
                 for row in batch.rows:
                     if gives_way:

@@ -84,9 +84,10 @@ def _readable(data: bytes) -> str:
 class MailConnection:
     """One connection used for a batch of messages; raise OSError/SMTPException when down."""
 
-    def __init__(self, mail_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, mail_url: str, timeout: float = 10.0, data_timeout: float = 600.0) -> None:
         self.settings = parse_mail_url(mail_url)
         self.timeout = timeout
+        self.data_timeout = data_timeout
         self._smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> MailConnection:
@@ -115,7 +116,7 @@ class MailConnection:
             print(_readable(message.data), file=sys.stderr, flush=True)
             return
         try:
-            self._smtp.sendmail(message.sender, [message.recipient], message.data)
+            self._transaction(self._smtp, message)
         except smtplib.SMTPRecipientsRefused as exc:
             [(code, answer)] = exc.recipients.values()
             if blames_the_address(code, answer, at_recipient=True):
@@ -130,6 +131,35 @@ class MailConnection:
                 raise PermanentFailure(str(exc)) from exc
             raise
 
+    def _transaction(self, smtp: smtplib.SMTP, message: Email) -> None:
+        """MAIL, RCPT and DATA, as smtplib's sendmail does them, but patient with the answer to
+        the message itself. Once the final dot is sent the relay may have taken the message:
+        giving up on its answer and trying again later would send it twice. So the data and
+        its answer get RFC 5321's ten minutes (Postfix waits as long), while every command
+        before it, where trying again is harmless, keeps the short timeout."""
+        smtp.ehlo_or_helo_if_needed()
+        code, answer = smtp.mail(message.sender)
+        if code != 250:
+            _end_transaction(smtp, code)
+            raise smtplib.SMTPSenderRefused(code, answer, message.sender)
+        code, answer = smtp.rcpt(message.recipient)
+        if code not in (250, 251):
+            _end_transaction(smtp, code)
+            raise smtplib.SMTPRecipientsRefused({message.recipient: (code, answer)})
+        if smtp.sock is None:
+            raise smtplib.SMTPServerDisconnected("the relay hung up before the data")
+        smtp.sock.settimeout(self.data_timeout)
+        try:
+            code, answer = smtp.data(message.data)
+        except smtplib.SMTPDataError as exc:  # DATA itself refused
+            code, answer = exc.smtp_code, exc.smtp_error
+        finally:
+            if smtp.sock is not None:
+                smtp.sock.settimeout(self.timeout)
+        if code != 250:
+            _end_transaction(smtp, code)
+            raise smtplib.SMTPDataError(code, answer)
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -142,3 +172,15 @@ class MailConnection:
             except (OSError, smtplib.SMTPException):
                 self._smtp.close()
             self._smtp = None
+
+
+def _end_transaction(smtp: smtplib.SMTP, code: int) -> None:
+    """After a refusal: reset the session for the next message, or hang up on a server that is
+    closing (421), as smtplib's sendmail does."""
+    if code == 421:
+        smtp.close()
+        return
+    try:
+        smtp.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
