@@ -104,7 +104,7 @@ class Worker:
             sender.join(30)
 
     def _send_mail(self, stop: threading.Event) -> None:
-        deliverer = Deliverer(self.bulk_rate)
+        deliverer = Deliverer(self.bulk_rate, stop)
         poll = self.app.config["MAIL_POLL_SECONDS"]
         job = lambda: bool(self._in_context(deliverer.deliver_due))  # noqa: E731
         self._keep_going(stop, job, "mail", poll)

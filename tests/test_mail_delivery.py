@@ -353,6 +353,46 @@ def test_a_relay_slow_to_answer_the_data_is_waited_for_so_the_message_goes_once(
     ]
 
 
+def test_a_worker_asked_to_stop_finishes_its_message_and_hands_back_the_rest_at_once(app, mailbox):
+    """A deploy stops the worker in the middle of a batch (compose waits 10 s, then kills it).
+    It finishes the message it is sending, hands the rest back due at once rather than at the
+    end of its hold, and stops in well under a batch's time; the next worker sends each of the
+    rest once."""
+    from petition.worker import Worker
+
+    app.config["MAIL_WORKER_THREADS"] = 1
+    mailbox.delay = 0.4  # 20 messages: 8 s for the batch
+    with app.app_context():
+        queue_confirmations(20, prefix="deploy")
+    stop = threading.Event()
+    worker = threading.Thread(target=Worker(app).run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        mailbox.wait_for(2)
+        stop.set()
+        asked = time.monotonic()
+        worker.join(5)
+        stopped_in = time.monotonic() - asked
+    finally:
+        stop.set()
+        mailbox.delay = 0.0
+    assert not worker.is_alive() and stopped_in < 1.5
+    sent_before = len(mailbox.messages)
+    assert 2 <= sent_before < 5
+    with app.app_context():
+        left = db.session.execute(
+            select(OutboxMessage.claim, OutboxMessage.next_attempt_at).where(
+                OutboxMessage.sent_at.is_(None)
+            )
+        ).all()
+        assert len(left) == 20 - sent_before
+        assert all(claim is None and due <= utcnow() for claim, due in left)
+        assert deliver_due().sent == 20 - sent_before
+    time.sleep(0.3)
+    addresses = [str(m["To"]) for m in mailbox.messages]
+    assert sorted(addresses) == sorted(f"deploy{i}@example.org" for i in range(20))
+
+
 def test_the_bulk_rate_paces_a_worker():
     now = [0.0]
     waited: list[float] = []
