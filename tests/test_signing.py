@@ -174,6 +174,24 @@ def test_already_confirmed_signer_is_told_so(app, client, mailbox):
     assert "confirm" not in links_in(notice)
 
 
+def test_the_confirm_link_opened_again_says_so_and_asks_to_share(app, client, mailbox):
+    """Readers open the link in their email again once they have confirmed: the page's title
+    says what it says, and it is a good moment to pass the petition on."""
+    sign(client)
+    with app.app_context():
+        deliver_due()
+    confirm_link = links_in(mailbox.wait_for(1)[0])["confirm"]
+    before = client.get(confirm_link).get_data(as_text=True)
+    assert "<title>Confirm your signature" in before  # the control: not confirmed yet
+    assert 'class="share"' not in before and 'action="/signatures/confirm/' in before
+    client.post(confirm_link)
+    again = client.get(confirm_link).get_data(as_text=True)
+    assert "<title>You've already confirmed" in again
+    assert "<h1>You've already confirmed</h1>" in again
+    assert 'class="share"' in again and "Now ask three friends to sign" in again
+    assert 'action="/signatures/confirm/' not in again
+
+
 def test_withdrawing_takes_the_signature_out_of_the_count(app, client, mailbox):
     sign(client)
     with app.app_context():

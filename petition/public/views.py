@@ -215,14 +215,15 @@ def _form_showing(link: signing.SignatureLink) -> ConfirmForm:
 def _confirm_page(
     link: signing.SignatureLink, token: str, form: ConfirmForm, status: int = 200
 ) -> Any:
+    petition = _snapshot_or_404(link.petition_slug)
     page = render_template(
         "public/confirm.html",
         link=link,
         token=token,
         form=form,
+        petition=petition,
         consent=consent.consent_text(),
-        show_publicly=_snapshot_or_404(link.petition_slug)["show_recent_signers"]
-        and consent.show_publicly_text(),
+        show_publicly=petition["show_recent_signers"] and consent.show_publicly_text(),
     )
     return page, status
 
