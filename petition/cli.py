@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from typing import TextIO
 
 import click
 from flask import Flask, current_app
@@ -24,6 +25,7 @@ from petition.services import (
     digests,
     exports,
     partners,
+    privacy,
     retention,
     two_factor,
 )
@@ -48,6 +50,7 @@ def register_commands(app: Flask) -> None:
         reset_two_factor_command,
         export_command,
         purge_command,
+        erase_again_command,
         dkim_record_command,
         bounce_command,
         partner_group,
@@ -212,6 +215,22 @@ def export_command(slug: str, state: str, consent: str, layout: str, output: str
 def purge_command() -> None:
     """Apply retention now: old unconfirmed signatures, old IP addresses, old mail records."""
     click.echo(f"Purge: {retention.purge(actor=Actor('command line'))}.")
+
+
+@click.command("erase-again")
+@with_appcontext
+@click.argument("logs", nargs=-1, type=click.File("r", errors="replace"))
+def erase_again_command(logs: tuple[TextIO, ...]) -> None:
+    """After restoring a backup: erase again everyone the logs (files, or stdin) say was
+    erased; give it the app's logs since the backup was made."""
+    people = privacy.erased_in_log(
+        line for log in logs or (click.get_text_stream("stdin"),) for line in log
+    )
+    erased = privacy.erase_again(people)
+    click.echo(
+        f"{len(people)} erasure(s) in the log; {erased} signature(s) brought back by the "
+        "restore erased again."
+    )
 
 
 @click.command("dkim-record")

@@ -130,6 +130,9 @@ class Defaults:
     # closed petition this long after it closed (the counts stay).
     WITHDRAWN_RETENTION_DAYS = 30
     CLOSED_RETENTION_DAYS = 180
+    # How long the operator keeps database backups (README, Production: Backups); the privacy
+    # notice tells readers that erased details leave the backups this much later.
+    BACKUP_RETENTION_DAYS = 30
     # Who is responsible for readers' data, as the privacy notice and the footer say it.
     # Production refuses to start without ORGANISATION_NAME and PRIVACY_CONTACT.
     ORGANISATION_NAME = ""
@@ -221,6 +224,7 @@ ENV_VARS: dict[str, type] = {
     "IP_RETENTION_DAYS": int,
     "WITHDRAWN_RETENTION_DAYS": int,
     "CLOSED_RETENTION_DAYS": int,
+    "BACKUP_RETENTION_DAYS": int,
     "ORGANISATION_NAME": str,
     "ORGANISATION_ADDRESS": str,
     "PRIVACY_CONTACT": str,

@@ -426,6 +426,7 @@ def test_the_notice_and_footer_name_the_organisation_and_donate_names_the_recipi
         "your consent",
         f"after {app.config['WITHDRAWN_RETENTION_DAYS']} days",
         f"{app.config['CLOSED_RETENTION_DAYS']} days after it closes",
+        f"encrypted, for {app.config['BACKUP_RETENTION_DAYS']} days",
         "/privacy/me",
         "The government",
     ):

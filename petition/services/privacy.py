@@ -7,6 +7,9 @@ signature of theirs, on any petition, in any spelling, and erased ones too.
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,8 @@ from petition.urls import external_url
 
 PRIVACY_LINK = "privacy_link"
 LINK_SALT = "privacy-me"
+
+log = logging.getLogger("petition.privacy")
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,40 @@ def erase(person: Person, actor: Actor) -> int:
     consent.forget(person.hashes)
     audit.record(actor, "erase", person.label, row_count=len(ids))
     db.session.commit()
+    # A backup made before now still holds these details, and a database restored from it
+    # would not know they were erased. The log, kept apart from the database, says so: by the
+    # keyed hashes alone, never the address, for `flask erase-again` after a restore.
+    log.info(
+        "erased a person's details",
+        extra={"erased": ",".join(person.hashes), "signatures": len(ids)},
+    )
     return len(ids)
+
+
+# `erased=<hash>,<hash>` in the text format, `"erased": "<hash>,<hash>"` in a JSON line, with
+# whatever a log store puts before it.
+ERASED_IN_LOG = re.compile(r'\berased"?\s*[:=]\s*"?([0-9a-f]{64}(?:,[0-9a-f]{64})*)\b')
+RESTORED = Actor("flask erase-again (after a restore)")
+
+
+def erased_in_log(lines: Iterable[str]) -> list[tuple[str, ...]]:
+    """Each person the log says was erased, as the hashes their address may be stored under
+    (once each, in the log's order)."""
+    people: dict[tuple[str, ...], None] = {}
+    for line in lines:
+        found = ERASED_IN_LOG.search(line)
+        if found:
+            people[tuple(found.group(1).split(","))] = None
+    return list(people)
+
+
+def erase_again(people: list[tuple[str, ...]]) -> int:
+    """After a restore, erase again everyone the log says was erased (the signatures a backup
+    brought back); those still erased are left as they are. How many signatures were erased."""
+    erased = 0
+    for hashes in people:
+        erased += erase(Person(hashes, f"erased before a restore ({hashes[0][:12]}…)"), RESTORED)
+    return erased
 
 
 def anonymise(ids: list[int]) -> None:

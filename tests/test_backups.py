@@ -1,0 +1,109 @@
+"""Backups: a database restored from one made before an erasure is erased again from the log.
+
+The backup and the restore are real: SQLite's online backup of the database file, or
+PostgreSQL's pg_dump and pg_restore.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from petition.extensions import db
+from petition.models import AuditLog
+from petition.ops.logs import JsonFormatter, TextFormatter
+from petition.services import privacy
+from tests.factories import confirmed_signatures, count_of, signature_for, signer, wants_updates
+from tests.parts import require_part
+
+
+def back_up(app: Flask, to: Path) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "sqlite":
+            with sqlite3.connect(db.engine.url.database) as live, sqlite3.connect(to) as copy:
+                live.backup(copy)
+            return
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        require_part("pg_dump", "postgresql-client", "pg_dump is not installed")
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    subprocess.run([pg_dump, "-Fc", "-f", str(to), plain], check=True)
+
+
+def restore(app: Flask, backup: Path) -> None:
+    """Put the backup back in place of the live database, as an operator would."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        if db.engine.dialect.name == "sqlite":
+            with sqlite3.connect(backup) as copy, sqlite3.connect(db.engine.url.database) as live:
+                copy.backup(live)
+            return
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    subprocess.run(
+        [shutil.which("pg_restore") or "pg_restore", "--clean", "--if-exists", "--no-owner"]
+        + ["-d", plain, str(backup)],
+        check=True,
+    )
+
+
+def test_a_restored_backup_is_erased_again_from_the_log(
+    app: Flask, client: Any, runner: Any, caplog: Any, tmp_path: Path
+) -> None:
+    """Ada erases her data from her own page after last night's backup; this morning the
+    database is restored from that backup, bringing her name and address back. The log,
+    which keeps no address, lets `erase-again` take them out again, and leaves Grace, who
+    erased nothing, as she was."""
+    people = [
+        signer(email="ada@example.org", name="Ada Lovelace", consent_updates="y"),
+        signer(email="grace@example.org", name="Grace Hopper", consent_updates="y"),
+    ]
+    confirmed_signatures(app, client, people)
+    back_up(app, tmp_path / "nightly.backup")
+
+    caplog.set_level(logging.INFO, logger="petition.privacy")
+    with app.test_request_context():
+        token = privacy.link_token(privacy.Person.by_address("ada@example.org"))
+    erased = client.post(f"/privacy/me/{token}/erase", data={"confirm": "yes"})
+    assert "Your data is erased" in erased.get_data(as_text=True)
+    [record] = [r for r in caplog.records if r.name == "petition.privacy"]
+    json_line, text_line = JsonFormatter().format(record), TextFormatter().format(record)
+    assert "ada" not in json_line.lower() and "lovelace" not in json_line.lower()
+
+    restore(app, tmp_path / "nightly.backup")
+    with app.app_context():
+        assert signature_for("ada@example.org").name == "Ada Lovelace"  # the restore worked
+        assert wants_updates("ada@example.org")
+
+    log = "\n".join(
+        [
+            '{"level": "info", "logger": "petition.access", "message": "request", "path": "/"}',
+            "not a log line at all",
+            f"Dec 01 10:12:03 web-1 petition[812]: {json_line}",  # as journald keeps it
+            text_line,  # the same erasure, in the text format: one person, once
+        ]
+    )
+    result = runner.invoke(args=["erase-again"], input=log)
+    assert result.exit_code == 0, result.output
+    assert "1 erasure(s) in the log; 1 signature(s)" in result.output
+    with app.app_context():
+        assert signature_for("ada@example.org") is None  # no address to find her by
+        assert not wants_updates("ada@example.org")
+        grace = signature_for("grace@example.org")
+        assert grace.name == "Grace Hopper" and wants_updates("grace@example.org")
+        assert count_of() == 2  # erasure never changes a count
+        audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "erase")).all()
+        assert [entry.actor for entry in audit] == [privacy.RESTORED.label]
+
+    again = runner.invoke(args=["erase-again"], input=log)
+    assert "1 erasure(s) in the log; 0 signature(s)" in again.output  # nothing left to erase
