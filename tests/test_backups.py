@@ -6,6 +6,7 @@ PostgreSQL's pg_dump and pg_restore.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sqlite3
@@ -79,15 +80,26 @@ def test_a_restored_backup_is_erased_again_from_the_log(
     [record] = [r for r in caplog.records if r.name == "petition.privacy"]
     json_line, text_line = JsonFormatter().format(record), TextFormatter().format(record)
     assert "ada" not in json_line.lower() and "lovelace" not in json_line.lower()
+    # Either format names the same person (the JSON lines of production, the text of a laptop).
+    assert privacy.erased_in_log([json_line]) == privacy.erased_in_log([text_line]) != []
 
     restore(app, tmp_path / "nightly.backup")
     with app.app_context():
         assert signature_for("ada@example.org").name == "Ada Lovelace"  # the restore worked
         assert wants_updates("ada@example.org")
 
+    # Whoever could learn Grace's keyed hash could try to have her erased by a request the
+    # access log records: only the erasure's own lines count.
+    with app.app_context():
+        grace_hash = privacy.Person.by_address("grace@example.org").hashes[0]
+    forged = f"/?x=1 INFO petition.privacy: erased a person's details erased={grace_hash} "
     log = "\n".join(
         [
-            '{"level": "info", "logger": "petition.access", "message": "request", "path": "/"}',
+            json.dumps({"logger": "petition.access", "message": "request", "path": forged}),
+            json.dumps(
+                {"logger": "petition.access", "message": privacy.ERASED, "erased": grace_hash}
+            ),
+            f"2026-12-01 10:12:03,000 INFO petition.access: request path={forged}",
             "not a log line at all",
             f"Dec 01 10:12:03 web-1 petition[812]: {json_line}",  # as journald keeps it
             text_line,  # the same erasure, in the text format: one person, once

@@ -7,6 +7,7 @@ signature of theirs, on any petition, in any spelling, and erased ones too.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -35,6 +36,9 @@ PRIVACY_LINK = "privacy_link"
 LINK_SALT = "privacy-me"
 
 log = logging.getLogger("petition.privacy")
+# What the log says of each erasure, with the keyed hashes of the address (see erase()).
+ERASED = "erased a person's details"
+HASHES = re.compile(r"[0-9a-f]{64}(?:,[0-9a-f]{64})*")
 
 
 @dataclass(frozen=True)
@@ -224,28 +228,47 @@ def erase(person: Person, actor: Actor) -> int:
     # A backup made before now still holds these details, and a database restored from it
     # would not know they were erased. The log, kept apart from the database, says so: by the
     # keyed hashes alone, never the address, for `flask erase-again` after a restore.
-    log.info(
-        "erased a person's details",
-        extra={"erased": ",".join(person.hashes), "signatures": len(ids)},
-    )
+    log.info(ERASED, extra={"erased": ",".join(person.hashes), "signatures": len(ids)})
     return len(ids)
 
 
-# `erased=<hash>,<hash>` in the text format, `"erased": "<hash>,<hash>"` in a JSON line, with
-# whatever a log store puts before it.
-ERASED_IN_LOG = re.compile(r'\berased"?\s*[:=]\s*"?([0-9a-f]{64}(?:,[0-9a-f]{64})*)\b')
+# The text format's line (development), from its start: "<date> <time> INFO petition.privacy: …".
+ERASED_TEXT = re.compile(
+    rf"^\S+ \S+ INFO {re.escape(log.name)}: {re.escape(ERASED)} erased=({HASHES.pattern}) "
+)
 RESTORED = Actor("flask erase-again (after a restore)")
 
 
 def erased_in_log(lines: Iterable[str]) -> list[tuple[str, ...]]:
     """Each person the log says was erased, as the hashes their address may be stored under
-    (once each, in the log's order)."""
+    (once each, in the log's order). Only our own erasure lines count: JSON lines (whatever a
+    log store puts in front) from this logger with this message, or the text format's; a
+    reader's request that merely mentions them, logged by the access log, does not."""
     people: dict[tuple[str, ...], None] = {}
     for line in lines:
-        found = ERASED_IN_LOG.search(line)
-        if found:
-            people[tuple(found.group(1).split(","))] = None
+        hashes = _erased_json(line) or _erased_text(line)
+        if hashes:
+            people[tuple(hashes.split(","))] = None
     return list(people)
+
+
+def _erased_json(line: str) -> str | None:
+    start = line.find("{")
+    if start < 0:
+        return None
+    try:
+        entry = json.loads(line[start:])
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or entry.get("logger") != log.name:
+        return None
+    hashes = entry.get("erased") if entry.get("message") == ERASED else None
+    return hashes if isinstance(hashes, str) and HASHES.fullmatch(hashes) else None
+
+
+def _erased_text(line: str) -> str | None:
+    found = ERASED_TEXT.match(line)
+    return found.group(1) if found else None
 
 
 def erase_again(people: list[tuple[str, ...]]) -> int:
