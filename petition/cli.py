@@ -223,9 +223,7 @@ def purge_command() -> None:
 def erase_again_command(logs: tuple[TextIO, ...]) -> None:
     """After restoring a backup: erase again everyone the logs (files, or stdin) say was
     erased; give it the app's logs since the backup was made."""
-    people = privacy.erased_in_log(
-        line for log in logs or (click.get_text_stream("stdin"),) for line in log
-    )
+    people = privacy.erased_in_log(line for log in logs or (sys.stdin,) for line in log)
     erased = privacy.erase_again(people)
     click.echo(
         f"{len(people)} erasure(s) in the log; {erased} signature(s) brought back by the "
