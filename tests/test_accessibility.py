@@ -144,6 +144,13 @@ def states(
         page.get_by_role("button", name=t("Confirm my signature")).click()
         page.wait_for_selector("text=" + t("Thank you: your signature is counted"))
 
+    def confirm_opened_again(page: Any) -> None:
+        """The confirm link opened once it has been used: "already confirmed", and sharing."""
+        link = sign_and_link("confirm", f"again{id(page)}@example.org")
+        client.post(link.removeprefix(site))
+        page.goto(link)
+        page.wait_for_selector("text=" + t("You've already confirmed"))
+
     def counted(page: Any) -> None:
         """A confirmed signature, in the counts and in the pages showing them."""
         confirmed(page)
@@ -282,6 +289,7 @@ def states(
             "confirm": lambda p: p.goto(sign_and_link("confirm", f"confirm{id(p)}@example.org")),
             "confirm with errors": confirm_with_errors,
             "confirmed": confirmed,
+            "confirm link opened again": confirm_opened_again,
             "your data: errors": privacy_request_errors,
             "your data: own page": own_data_page,
             "your data: a copy": own_data_copy,

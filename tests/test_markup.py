@@ -120,6 +120,7 @@ def reader_states(
             lambda: client.post(confirm, data={"details_shown": "y"}),
         ),
         "confirmed": (200, lambda: client.post(confirm)),
+        "confirm link opened again": (200, lambda: client.get(confirm)),
         "withdraw page": (200, lambda: client.get(withdraw)),
         "withdrawn": (200, lambda: client.post(withdraw)),
         "receipt check, no such code": (
