@@ -227,6 +227,7 @@ def test_admin_responses_are_never_cached_or_framed(app, client):
         assert response.headers["Cache-Control"] == "no-store"
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["X-Frame-Options"] == "DENY"
+        assert "microphone=()" in response.headers["Permissions-Policy"]
 
 
 @pytest.mark.parametrize(

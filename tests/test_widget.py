@@ -78,6 +78,11 @@ def test_only_allowed_sites_may_frame_the_widget_and_other_pages_are_not_framabl
     page = client.get(f"/petitions/{SLUG}")
     assert "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Frame-Options"] == "SAMEORIGIN"
+    # Nothing of ours uses a camera, a microphone or where the reader is; sharing stays on.
+    for response in (widget, page):
+        features = response.headers["Permissions-Policy"]
+        assert "camera=()" in features and "geolocation=()" in features
+        assert "web-share" not in features and "clipboard-write" not in features
 
 
 def test_the_loader_is_tiny_cacheable_javascript(client):

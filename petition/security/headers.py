@@ -18,6 +18,14 @@ BASE_POLICY = (
 )
 
 
+# Powerful features no page of ours uses, off for our pages and anything they might be made to
+# run; sharing and copying a link (web-share, clipboard-write) stay on.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), payment=(), usb=()"
+)
+
+
 def header_sets(config: Any) -> dict[str, list[tuple[str, str]]]:
     """The default headers of each kind of response, worked out once from the configuration."""
     origins = [o.rstrip("/") for o in config["EMBED_ALLOWED_ORIGINS"].replace(",", " ").split()]
@@ -33,22 +41,20 @@ def header_sets(config: Any) -> dict[str, list[tuple[str, str]]]:
     if config["PUBLIC_URL"].startswith("https://"):
         common.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
     referrer = ("Referrer-Policy", "strict-origin-when-cross-origin")
+    common_html = [*common, referrer, ("Permissions-Policy", PERMISSIONS_POLICY)]
     return {
         "page": [
-            *common,
-            referrer,
+            *common_html,
             ("Content-Security-Policy", f"{page_policy}; frame-ancestors 'self'"),
             # For old browsers that ignore frame-ancestors.
             ("X-Frame-Options", "SAMEORIGIN"),
         ],
         "widget": [
-            *common,
-            referrer,
+            *common_html,
             ("Content-Security-Policy", f"{page_policy}; frame-ancestors {widget_frames}"),
         ],
         "admin": [
-            *common,
-            referrer,
+            *common_html,
             ("Content-Security-Policy", f"{page_policy}; frame-ancestors 'none'"),
             ("X-Frame-Options", "DENY"),
         ],
