@@ -43,13 +43,13 @@ def require_part(name: str, detail: str, reason: str = "") -> None:
 def _probe(url: str) -> str | None:
     if url.startswith("postgres"):
         try:
-            psycopg.connect(_plain(url), connect_timeout=3).close()
+            psycopg.connect(libpq_url(url), connect_timeout=3).close()
         except psycopg.Error as exc:
             return str(exc).strip()
     return None
 
 
-def _plain(url: str) -> str:
+def libpq_url(url: str) -> str:
     """A libpq URL from a SQLAlchemy one."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
@@ -57,7 +57,7 @@ def _plain(url: str) -> str:
 @contextmanager
 def postgres_database(server_url: str, name: str) -> Iterator[str]:
     """Create an empty database `name` next to the one in `server_url`, and drop it after."""
-    admin = _plain(server_url)
+    admin = libpq_url(server_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

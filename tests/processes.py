@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.parts import free_port, require_part
+from tests.parts import free_port, libpq_url, require_part
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -307,7 +307,7 @@ class PgBouncer:
         if not Path(binary).exists():
             require_part("PgBouncer", "pgbouncer", "not installed (apt-get install pgbouncer)")
         self.binary = binary
-        parts = urlsplit(server_url.replace("postgresql+psycopg://", "postgresql://"))
+        parts = urlsplit(libpq_url(server_url))
         self.target = (parts.hostname or "127.0.0.1", parts.port or 5432)
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))

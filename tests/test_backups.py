@@ -22,7 +22,7 @@ from petition.models import AuditLog
 from petition.ops.logs import JsonFormatter, TextFormatter
 from petition.services import privacy
 from tests.factories import confirmed_signatures, count_of, signature_for, signer, wants_updates
-from tests.parts import require_part
+from tests.parts import libpq_url, require_part
 
 
 def back_up(app: Flask, to: Path) -> None:
@@ -36,8 +36,7 @@ def back_up(app: Flask, to: Path) -> None:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         require_part("pg_dump", "postgresql-client", "pg_dump is not installed")
-    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    subprocess.run([pg_dump, "-Fc", "-f", str(to), plain], check=True)
+    subprocess.run([pg_dump, "-Fc", "-f", str(to), libpq_url(url)], check=True)
 
 
 def restore(app: Flask, backup: Path) -> None:
@@ -50,10 +49,9 @@ def restore(app: Flask, backup: Path) -> None:
             with sqlite3.connect(backup) as copy, sqlite3.connect(db.engine.url.database) as live:
                 copy.backup(live)
             return
-    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
     subprocess.run(
         [shutil.which("pg_restore") or "pg_restore", "--clean", "--if-exists", "--no-owner"]
-        + ["-d", plain, str(backup)],
+        + ["-d", libpq_url(url), str(backup)],
         check=True,
     )
 

@@ -16,7 +16,7 @@ from petition import create_app
 from petition.database import for_this_database
 from petition.extensions import db
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, make_config
-from tests.parts import postgres_database
+from tests.parts import libpq_url, postgres_database
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_upgrading_a_live_database_never_holds_up_signing():
         env = production_env(url)
         done = flask_command(env, "db", "upgrade", BEFORE_ADMIN_AT_SCALE)
         assert done.returncode == 0, done.stderr
-        plain = url.replace("postgresql+psycopg://", "postgresql://")
+        plain = libpq_url(url)
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(
                 "INSERT INTO campaigns (slug, name, tagline, intro, history, created_at,"

@@ -12,6 +12,7 @@ from petition.extensions import db
 from petition.models import Campaign, OutboxMessage, Petition
 from tests.conftest import make_config
 from tests.factories import sign
+from tests.parts import libpq_url
 
 
 def test_liveness_and_readiness(client):
@@ -96,7 +97,7 @@ def test_a_connection_that_breaks_mid_signature_answers_503_not_500(app, client,
 
     from petition.services import new_signature
 
-    plain = app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg://", "postgresql://")
+    plain = libpq_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
     class Engine:
         """The app's engine, but the one-statement insert gets a connection about to die."""
