@@ -118,9 +118,16 @@ def build_app(config: dict[str, Any]) -> Flask:
 
 
 def reset_postgres() -> None:
+    """Empty every table and restart every sequence. DELETE, children first, rather than
+    TRUNCATE: a test leaves a few rows, and TRUNCATE's new files for every table cost ten
+    times as much (80 against 8 ms, about a minute and a half of the PostgreSQL pass)."""
     db.create_all()
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-    db.session.execute(db.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    sequences = db.session.scalars(
+        db.text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+    )
+    statements = [f'DELETE FROM "{t.name}"' for t in reversed(db.metadata.sorted_tables)]
+    statements += [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+    db.session.execute(db.text("; ".join(statements)))
     db.session.commit()
 
 
