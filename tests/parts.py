@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import fcntl
 import os
 import shutil
 import socket
@@ -277,12 +278,17 @@ def from_npm(name: str, file: Path) -> Path:
     """A file of a package from the npm registry (package.json); installed on first use where
     npm exists."""
     if not file.exists() and shutil.which("npm"):
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_MODULES.parent,
-            check=False,
-            capture_output=True,
-        )
+        # One installer at a time: the suite's processes may all want it at once, and two
+        # `npm ci` in one folder remove each other's files.
+        with open(NODE_MODULES.parent / "package.json") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not file.exists():
+                subprocess.run(
+                    ["npm", "ci", "--no-audit", "--no-fund"],
+                    cwd=NODE_MODULES.parent,
+                    check=False,
+                    capture_output=True,
+                )
     if not file.exists():
         require_part(name, str(file), "not installed (npm ci)")
     return file
