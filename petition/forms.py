@@ -20,7 +20,8 @@ from petition.services import names
 from petition.services.addresses import parse_email, suggested_address
 from petition.services.donations import parse_amount
 from petition.services.errors import InvalidInput
-from petition.services.signing import Attribution, Details, SignatureEntry
+from petition.services.signatures import Details
+from petition.services.signing import Attribution, SignatureEntry
 
 UK_POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
 SOURCE = re.compile(r"^[a-z0-9][a-z0-9:._/-]{0,119}$")

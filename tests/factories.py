@@ -185,14 +185,14 @@ def confirmed_signatures(
     app: Any, client: FlaskClient, people: list[dict[str, str]], slug: str = SLUG
 ) -> None:
     """Sign and confirm for each person, through the service's own paths."""
-    from petition.services.signing import Details, _confirm
+    from petition.services.signatures import Details, confirm
 
     for person in people:
         assert sign(client, slug=slug, **person).status_code == 303
     with app.app_context():
         for person in people:
             signature = signature_for(person["email"], slug)
-            _confirm(signature, Details.of(signature))
+            confirm(signature, Details.of(signature))
         db.session.commit()
         flush_counts()
 

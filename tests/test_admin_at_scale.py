@@ -14,7 +14,7 @@ from petition.models import Figure, PetitionHour, Signature, SignatureState, utc
 from petition.services import counting, figures, moderation
 from petition.services.audit import Actor
 from petition.services.errors import InvalidInput
-from petition.services.signing import _move
+from petition.services.signatures import _move
 from tests.factories import SLUG, admin_csrf, confirmed_signatures, sign, signature_for
 
 

@@ -26,7 +26,7 @@ from tests.factories import SLUG, confirmed_signatures, count_of, forget_cached,
 
 def confirm_all() -> None:
     """Confirm every pending signature through the service's own state change."""
-    from petition.services.signing import _move
+    from petition.services.signatures import _move
 
     for signature in db.session.scalars(select(Signature).where(Signature.state == "pending")):
         _move(signature, SignatureState.CONFIRMED, confirmed_at=utcnow())

@@ -28,7 +28,7 @@ from petition.services import digests, moderation, privacy, reminders
 from petition.services.audit import Actor
 from petition.services.counting import flush_counts
 from petition.services.moderation import SignatureFilter
-from petition.services.signing import Details, _confirm, _withdraw
+from petition.services.signatures import Details, _withdraw, confirm
 from tests.factories import (
     SLUG,
     at,
@@ -106,7 +106,7 @@ def test_integrity_figures_equal_the_truth_after_a_random_run(app, client, mailb
             if signature is None:  # erased: the address is gone from the row
                 continue
             if action == "confirm" and signature.state == SignatureState.PENDING:
-                _confirm(signature, Details.of(signature))
+                confirm(signature, Details.of(signature))
                 db.session.commit()
             elif action == "withdraw" and signature.state in (
                 SignatureState.PENDING,
@@ -191,7 +191,7 @@ def test_page_widget_and_api_show_those_awaiting_confirmation_beside_the_count(a
         sign(client, email=email)
     with app.app_context():
         signature = signature_for("done@example.org")
-        _confirm(signature, Details.of(signature))
+        confirm(signature, Details.of(signature))
         db.session.commit()
         flush_counts()
     forget_cached()
@@ -347,9 +347,9 @@ def confirm_by_email(client, mailbox, email: str, slug: str = SLUG) -> str:
     assert sign(client, slug=slug, email=email, name="Receipt Holder").status_code == 303
     send_all_mail(client.application)
     [message] = [m for m in mailbox.wait_for(1) if str(m["To"]) == email]
-    confirm = links_in(message)["confirm"]
+    link = links_in(message)["confirm"]
     origin = client.application.config["PUBLIC_URL"].rstrip("/")
-    page = client.post(confirm, headers={"Origin": origin})
+    page = client.post(link, headers={"Origin": origin})
     assert page.status_code == 200
     return page.get_data(as_text=True)
 
@@ -420,13 +420,13 @@ def test_tampering_with_a_counted_signature_makes_verify_digests_name_the_digest
     with app.app_context():
         first = [signature_for(e) for e in people[:3]]
         for signature in first:
-            _confirm(signature, Details.of(signature))
+            confirm(signature, Details.of(signature))
         db.session.commit()
         flush_counts()
         assert digests.publish_due(every=timedelta(0)) == 1
         for email in people[3:]:
             signature = signature_for(email)
-            _confirm(signature, Details.of(signature))
+            confirm(signature, Details.of(signature))
         db.session.commit()
         _withdraw(signature_for(people[0]))  # a later "-" entry, never an edit
         flush_counts()
@@ -500,7 +500,7 @@ def test_one_reminder_goes_to_pending_signatures_of_open_petitions_after_the_hou
     sign(client, slug="closed-one", email="closed@example.org")
     with app.app_context():
         signature = signature_for("confirmed@example.org")
-        _confirm(signature, Details.of(signature))
+        confirm(signature, Details.of(signature))
         db.session.commit()
         db.session.execute(
             update(Petition).where(Petition.slug == "closed-one").values(state="closed")

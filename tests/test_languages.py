@@ -349,12 +349,12 @@ def test_the_export_and_the_dashboard_know_each_signers_language(app, admin, cli
         )
     with app.app_context():
         from petition.extensions import db
-        from petition.services.signing import Details, _confirm
+        from petition.services.signatures import Details, confirm
         from tests.factories import signature_for
 
         for email in ("olena@example.org", "ada@example.org"):
             signature = signature_for(email)
-            _confirm(signature, Details.of(signature))
+            confirm(signature, Details.of(signature))
         db.session.commit()
         figures.refresh_due()
     rows = list(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from petition.extensions import db
 from petition.models import AuditLog, Image, ImageRendition, Petition
-from petition.services.signing import Details, _confirm
+from petition.services.signatures import Details, confirm
 from tests.factories import (
     SLUG,
     admin_csrf,
@@ -359,7 +359,7 @@ def test_the_api_takes_the_choice_too(app, admin, client):
     assert wrong.get_json()["errors"]["show_publicly"] == "Must be true or false"
     with app.app_context():
         signature = signature_for("api@example.org")
-        _confirm(signature, Details.of(signature))
+        confirm(signature, Details.of(signature))
         db.session.commit()
     assert "<strong>Api</strong>" in page(client)
 

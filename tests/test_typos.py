@@ -13,7 +13,7 @@ from petition.extensions import db
 from petition.models import Signature, SignatureState
 from petition.services.addresses import suggested_address
 from petition.services.counting import flush_counts
-from petition.services.signing import Details, _confirm
+from petition.services.signatures import Details, confirm
 from tests.factories import SLUG, form_token, links_in, send_all_mail, sign, signature_for
 
 
@@ -137,7 +137,7 @@ def test_a_thanks_link_for_an_address_that_had_signed_replaces_nothing(app, clie
     sign(client, email="owner@example.org")
     with app.app_context():
         signature = signature_for("owner@example.org")
-        _confirm(signature, Details.of(signature))
+        confirm(signature, Details.of(signature))
         db.session.commit()
     again = sign(client, email="owner@example.org")
     correct(client, again.headers["Location"], "someone-else@example.org")

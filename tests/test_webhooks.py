@@ -114,12 +114,12 @@ def test_confirming_sends_one_signed_event_with_what_the_signer_agreed_to_share(
     assert sign(client, email="no@example.org", partner="refugee-action").status_code == 303
     assert sign(client, email="direct@example.org").status_code == 303
     assert deliver(app) == 0  # nothing happened yet that partners hear of
-    from petition.services.signing import Details, _confirm
+    from petition.services.signatures import Details, confirm
 
     with app.app_context():
         for email in ("yes@example.org", "no@example.org", "direct@example.org"):
             signature = signature_for(email)
-            _confirm(signature, Details.of(signature))
+            confirm(signature, Details.of(signature))
         db.session.commit()
     assert deliver(app) == 2 and deliver(app) == 0
     assert len(receiver.received) == 2
@@ -268,7 +268,7 @@ def test_a_partner_server_that_hangs_holds_up_neither_the_counts_nor_the_mail(
     """The worker sends webhooks in a thread of their own: while a partner's server sits on
     a request, confirmed signatures are still counted and confirmation emails still go."""
     from petition.models import Petition
-    from petition.services.signing import Details, _confirm
+    from petition.services.signatures import Details, confirm
     from petition.worker import Worker
 
     arrived, release = threading.Event(), threading.Event()
@@ -289,7 +289,7 @@ def test_a_partner_server_that_hangs_holds_up_neither_the_counts_nor_the_mail(
         assert sign(client, email="second@example.org").status_code == 303
         with app.app_context():
             signature = signature_for("second@example.org")
-            _confirm(signature, Details.of(signature))
+            confirm(signature, Details.of(signature))
             db.session.commit()
 
         def stored_count() -> int:

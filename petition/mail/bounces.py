@@ -143,13 +143,13 @@ def complaint(message: EmailMessage) -> str:
     if kind != "abuse":
         return f"a feedback report of type {kind or 'unknown'!r}: left alone"
     # The service that owns stopping updates (and calls on mail to send them).
-    from petition.services import signing
+    from petition.services import signatures
 
     token = _stop_token_in(message)
     if token is None:
         return "a spam complaint about mail with no stop link of ours: left alone"
     try:
-        link = signing.stop_updates_after_complaint(token)
+        link = signatures.stop_updates_after_complaint(token)
     except LinkInvalid:
         return "a spam complaint with a stop link that is not ours: left alone"
     return f"a spam complaint: updates stopped for a signer of {link.petition_slug!r}"

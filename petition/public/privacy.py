@@ -15,7 +15,7 @@ from petition.ratelimits import privacy_address_limit, privacy_limit
 from petition.security import form_tokens
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import origin_allowed
-from petition.services import privacy, signing
+from petition.services import privacy, signatures
 from petition.services.errors import LinkInvalid
 
 REQUEST = "privacy"
@@ -125,7 +125,7 @@ def privacy_me_withdraw(token: str, signature_id: int) -> Any:
     _acting()
     person = _person(token)
     try:
-        link = signing.withdraw_own(list(person.hashes), signature_id)
+        link = signatures.withdraw_own(list(person.hashes), signature_id)
     except LinkInvalid:
         abort(404)
     done = _(

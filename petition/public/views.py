@@ -17,7 +17,7 @@ from petition.ratelimits import sign_limit
 from petition.security import count_links, form_tokens, thanks_links
 from petition.security.form_tokens import TokenCheck
 from petition.security.origin import origin_allowed
-from petition.services import consent, partners, signing
+from petition.services import consent, partners, signatures, signing
 from petition.services.campaigns import campaign_overview, petition_snapshot
 from petition.services.errors import ConfirmationClosed, LinkInvalid, NotFound, PetitionNotOpen
 
@@ -149,16 +149,16 @@ def confirm(token: str) -> Any:
     try:
         if request.method == "GET":
             # Mail scanners open links before people do: looking changes nothing.
-            link = signing.look_up_link(token, TokenPurpose.CONFIRM)
+            link = signatures.look_up_link(token, TokenPurpose.CONFIRM)
             return _confirm_page(link, token, _form_showing(link))
         # The secret in the link is the protection here; `null` comes from strict privacy modes.
         if not origin_allowed(allow_null=True):
             abort(403)
         form = ConfirmForm(request.form)
         if form.details_shown.data and not form.validate():
-            link = signing.look_up_link(token, TokenPurpose.CONFIRM)
+            link = signatures.look_up_link(token, TokenPurpose.CONFIRM)
             return _confirm_page(link, token, form, 422)
-        link = signing.confirm_signature(token, form.corrections())
+        link = signatures.confirm_signature(token, form.corrections())
     except LinkInvalid:
         return render_template("public/link_invalid.html"), 404
     except ConfirmationClosed as exc:
@@ -205,7 +205,7 @@ def _confirmed_page(petition: dict[str, Any], changed: bool) -> str:
     )
 
 
-def _form_showing(link: signing.SignatureLink) -> ConfirmForm:
+def _form_showing(link: signatures.SignatureLink) -> ConfirmForm:
     details = link.details
     if details is None:
         return ConfirmForm()
@@ -213,7 +213,7 @@ def _form_showing(link: signing.SignatureLink) -> ConfirmForm:
 
 
 def _confirm_page(
-    link: signing.SignatureLink, token: str, form: ConfirmForm, status: int = 200
+    link: signatures.SignatureLink, token: str, form: ConfirmForm, status: int = 200
 ) -> Any:
     petition = _snapshot_or_404(link.petition_slug)
     page = render_template(
@@ -232,11 +232,11 @@ def _confirm_page(
 def withdraw(token: str) -> Any:
     try:
         if request.method == "GET":
-            link = signing.look_up_link(token, TokenPurpose.WITHDRAW)
+            link = signatures.look_up_link(token, TokenPurpose.WITHDRAW)
             return render_template("public/withdraw.html", link=link, token=token)
         if not origin_allowed(allow_null=True):
             abort(403)
-        link = signing.withdraw_signature(token)
+        link = signatures.withdraw_signature(token)
     except LinkInvalid:
         return render_template("public/link_invalid.html"), 404
     petition = _snapshot_or_404(link.petition_slug)
@@ -251,7 +251,7 @@ def stop_updates(token: str) -> Any:
     if not origin_allowed(allow_null=True):
         abort(403)
     try:
-        link = signing.stop_updates(token)
+        link = signatures.stop_updates(token)
     except LinkInvalid:
         return render_template("public/link_invalid.html"), 404
     return render_template("public/updates_stopped.html", link=link)
@@ -266,10 +266,10 @@ def stop_updates_link(token: str) -> Any:
     """
     try:
         if request.method == "GET":
-            link = signing.look_up_stop_link(token)
+            link = signatures.look_up_stop_link(token)
             return render_template("public/stop_updates.html", link=link, token=token)
         one_click = request.form.get("List-Unsubscribe") == "One-Click"
-        link = signing.stop_updates_from_email(token, one_click=one_click)
+        link = signatures.stop_updates_from_email(token, one_click=one_click)
     except LinkInvalid:
         return render_template("public/link_invalid.html"), 404
     return render_template("public/updates_stopped.html", link=link)
