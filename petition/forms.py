@@ -89,8 +89,11 @@ class SignerRules:
             raise ValidationError(message)
 
     def validate_country(self, field: Field) -> None:
-        if field.data not in country_codes():
+        # ISO codes are capitals, but a partner's system may send "gb": it means the same.
+        code = field.data.upper() if isinstance(field.data, str) else field.data
+        if code not in country_codes():
             raise ValidationError(_("Choose the country where you live from the list"))
+        field.data = code  # before the postcode's rule (the next field) asks whether it is GB
 
     def validate_postcode(self, field: Field) -> None:
         value = " ".join((field.data or "").upper().split())

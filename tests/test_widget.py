@@ -175,6 +175,25 @@ def test_api_validation_errors_are_422_with_field_messages(client):
     assert wrong_types.get_json()["errors"]["consent_updates"] == "Must be true or false"
 
 
+def test_api_takes_a_country_code_in_small_letters_and_still_asks_for_a_uk_postcode(app, client):
+    token = widget_token(client)
+    no_postcode = api_sign(client, {**signer(country="gb", postcode=None), "form_token": token})
+    assert no_postcode.status_code == 422
+    assert set(no_postcode.get_json()["errors"]) == {"postcode"}
+    assert api_sign(client, {**signer(country="zz"), "form_token": token}).status_code == 422
+    assert api_sign(client, {**signer(country="gb"), "form_token": token}).status_code == 202
+    assert (
+        api_sign(
+            client,
+            {**signer(email="b@example.org", country="fr", postcode=None), "form_token": token},
+        ).status_code
+        == 202
+    )
+    with app.app_context():
+        assert signature_for("ada@example.org").country == "GB"
+        assert signature_for("b@example.org").country == "FR"
+
+
 @pytest.mark.parametrize(
     ("body", "origin", "status"),
     [

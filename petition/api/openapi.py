@@ -278,7 +278,11 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string", "maxLength": 100},
             "email": {"type": "string", "format": "email", "maxLength": 254},
-            "country": {"type": "string", "description": "ISO 3166-1 alpha-2", "example": "GB"},
+            "country": {
+                "type": "string",
+                "description": "ISO 3166-1 alpha-2, in either case (kept in capitals)",
+                "example": "GB",
+            },
             "postcode": {
                 "type": "string",
                 "maxLength": 16,
