@@ -355,7 +355,12 @@ def test_a_partner_records_signatures_it_collected_under_the_same_rules(
     # Someone who speaks Ukrainian is written to in Ukrainian, whatever the API spoke.
     ukrainian = osdi_person("olha@example.org")
     ukrainian["person"]["languages_spoken"] = ["uk"]
+    # A CRM that writes its addresses in small letters: the same country and postcode.
+    ukrainian["person"]["postal_addresses"] = [{"postal_code": "m1 1aa", "country": "gb"}]
     assert post(client, writer, ukrainian).status_code == 202
+    with app.app_context():
+        olha = signature_for("olha@example.org")
+        assert (olha.country, olha.postcode) == ("GB", "M1 1AA")
     send_all_mail(app)
     [to_olha] = mailbox.to("olha@example.org")
     assert str(to_olha["Subject"]).startswith("Підтвердьте, будь ласка, свій підпис: Більше")

@@ -302,7 +302,7 @@ def person_fields(person: dict[str, Any]) -> tuple[MultiDict[str, str], bool]:
             "name": name,
             "email": str(email.get("address") or ""),
             "postcode": str(postal.get("postal_code") or ""),
-            "country": str(postal.get("country") or person.get("country") or "").upper(),
+            "country": str(postal.get("country") or person.get("country") or ""),
             # A partner cannot answer "did you mean …?": the address stays as collected.
             "email_choice": "typed",
         }
