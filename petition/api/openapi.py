@@ -467,6 +467,13 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/petitions/{slug}/signatures": {
                 "post": {
                     "summary": "Sign; a confirmation email follows (same answer if already signed)",
+                    "description": (
+                        "What the widget's form sends. `form_token` is the hidden field of the"
+                        " form on the widget page (`/embed/petitions/{slug}`), good for 12 hours by"
+                        " default, and the request's `Origin` must be a site allowed to embed the"
+                        " widget. A partner recording signatures it collected itself uses the"
+                        " OSDI API with its key instead."
+                    ),
                     "parameters": [SLUG],
                     "requestBody": {
                         "required": True,
