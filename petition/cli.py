@@ -136,15 +136,26 @@ def verify_digests_command() -> None:
 @with_appcontext
 def create_admin_command(email: str, role: str, password_stdin: bool) -> None:
     """Create an admin account, or reset the password and role of an existing one."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
+        accounts.admin_address(email)  # before asking for a password, not after
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(
+                "Password", hide_input=True, confirmation_prompt=True, value_proc=_new_password
+            )
         user, created = accounts.save_admin(email, password, Role(role))
     except InvalidInput as exc:
         raise click.ClickException(" ".join(exc.errors.values())) from None
     click.echo(f"{'Created' if created else 'Updated'} {user.role.value} {user.email}.")
+
+
+def _new_password(password: str) -> str:
+    """At the prompt, a password that will not do is asked for again."""
+    problem = accounts.password_problem(password)
+    if problem:
+        raise click.BadParameter(problem)
+    return password
 
 
 @click.command("reset-two-factor")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from petition.extensions import db
 from petition.models import AdminUser, AuditLog
+from petition.services import accounts
 from tests.factories import ADMIN_PASSWORD, SLUG, admin_csrf, csrf_from, log_in, make_admin
 
 ADMIN_PAGES = [
@@ -69,6 +70,22 @@ def test_short_passwords_and_bad_addresses_are_refused(runner):
         args=["create-admin", "not-an-email", "--password-stdin"], input=ADMIN_PASSWORD + "\n"
     )
     assert bad.exit_code != 0 and "Not a valid email" in bad.output
+
+
+def test_at_the_prompt_a_bad_address_asks_for_no_password_and_a_short_one_is_asked_again(
+    app, runner
+):
+    bad = runner.invoke(args=["create-admin", "not-an-email"], input=ADMIN_PASSWORD + "\n")
+    assert bad.exit_code != 0 and "Not a valid email" in bad.output
+    assert "Password" not in bad.output
+    typed = f"short\n{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n"
+    made = runner.invoke(args=["create-admin", "staff@example.org"], input=typed)
+    assert made.exit_code == 0, made.output
+    assert "Use at least 12 characters" in made.output
+    assert "Created admin staff@example.org" in made.output
+    with app.app_context():
+        [user] = db.session.scalars(select(AdminUser)).all()
+        assert accounts.check_password(user, ADMIN_PASSWORD)
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)

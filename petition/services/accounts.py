@@ -34,14 +34,27 @@ def _dummy_hash() -> str:
     return hasher.hash(secrets.token_hex(16))
 
 
-def save_admin(email: str, password: str, role: Role) -> tuple[AdminUser, bool]:
-    """Create an admin, or reset an existing one's password and role; True if created."""
+def admin_address(email: str) -> str:
+    """An admin's address as it is kept (and typed to sign in); InvalidInput if it is none."""
     try:
-        address = parse_email(email, internal=True).address.lower()
+        return parse_email(email, internal=True).address.lower()
     except ValueError as exc:
         raise InvalidInput({"email": f"Not a valid email address: {exc}"}) from None
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password will not do, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput({"password": f"Use at least {MIN_PASSWORD_LENGTH} characters"})
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters"
+    return None
+
+
+def save_admin(email: str, password: str, role: Role) -> tuple[AdminUser, bool]:
+    """Create an admin, or reset an existing one's password and role; True if created."""
+    address = admin_address(email)
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput({"password": problem})
     user = db.session.scalar(select(AdminUser).where(AdminUser.email == address))
     created = user is None
     if user is None:
@@ -157,8 +170,9 @@ def change_password(user: AdminUser, current: str, new: str, ip_address: str | N
     errors = {}
     if not check_password(user, current):
         errors["current_password"] = WRONG_PASSWORD
-    if len(new) < MIN_PASSWORD_LENGTH:
-        errors["new_password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters"
+    problem = password_problem(new)
+    if problem:
+        errors["new_password"] = problem
     elif new == current:
         errors["new_password"] = SAME_PASSWORD
     if errors:
