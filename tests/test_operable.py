@@ -582,6 +582,11 @@ def test_the_compose_file_runs_what_the_readme_says():
     services = compose["services"]
     assert {"db", "redis", "mail", "migrate", "web", "worker", "nginx"} <= set(services)
     assert services["worker"]["command"] == ["flask", "--app", "app", "worker"]
+    # Every setting in deploy/.env reaches the app (Stripe's keys, say), not only those the
+    # file names; the names it fixes (the database, Redis, production) still win.
+    for name in ("migrate", "web", "worker"):
+        assert services[name]["env_file"] == [{"path": ".env", "required": False}]
+        assert services[name]["environment"]["APP_ENV"] == "production"
     assert services["nginx"]["volumes"][0].startswith("./nginx/petition.conf:")
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert "USER petition" in dockerfile and "HEALTHCHECK" in dockerfile
