@@ -157,6 +157,7 @@ def test_api_validation_errors_are_422_with_field_messages(client):
         client, {**signer(name="=1+1", email="nope", country="ZZ"), "form_token": token}
     )
     assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid"  # a code, as every error has
     errors = response.get_json()["errors"]
     assert set(errors) >= {"name", "email", "country"}
     assert "cannot start with" in errors["name"]

@@ -348,9 +348,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "ValidationErrors": {
         "type": "object",
-        "required": ["errors"],
+        "required": ["error", "errors"],
         "properties": {
-            "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"const": "invalid"}, "message": {"type": "string"}},
+            },
+            "errors": {
+                "type": "object",
+                "description": "A message for each field to correct, by the field's name",
+                "additionalProperties": {"type": "string"},
+            },
             "suggestions": {
                 "type": "object",
                 "description": "What the signer probably meant (e.g. a misspelt email domain)",

@@ -160,7 +160,11 @@ def sign(slug: str) -> Any:
     fields, wrong = _form_fields(data)
     form = SignatureForm(fields)
     if not form.validate() or wrong:
-        answer: dict[str, Any] = {"errors": {**form.error_messages(), **wrong}}
+        # A code as every other error has, and each field's message by its name.
+        answer: dict[str, Any] = {
+            "error": {"code": "invalid", "message": "Some details need correcting: see errors."},
+            "errors": {**form.error_messages(), **wrong},
+        }
         if form.email_suggestion:
             # Send it again with email_choice "suggested" (or "typed" to keep the address).
             answer["suggestions"] = {"email": form.email_suggestion}
