@@ -508,7 +508,7 @@ def test_petitions_can_be_created_edited_opened_and_closed(app, admin):
     assert "This petition is closed" in admin.get("/petitions/safe-routes").get_data(as_text=True)
     with app.app_context():
         actions = db.session.scalars(
-            select(AuditLog.action).where(AuditLog.target == "safe-routes")
+            select(AuditLog.action).where(AuditLog.target == "safe-routes").order_by(AuditLog.id)
         ).all()
         assert actions == [
             "petition_created",

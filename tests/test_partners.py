@@ -67,7 +67,7 @@ def test_partners_are_made_and_keyed_from_the_command_line(app, runner):
     with app.app_context():
         stored = db.session.scalars(db.select(PartnerKey)).one()
         assert stored.key_hash != key and key not in stored.prefix + stored.key_hash
-        actions = [a.action for a in db.session.scalars(db.select(AuditLog))]
+        actions = db.session.scalars(db.select(AuditLog.action).order_by(AuditLog.id)).all()
         assert actions == ["partner_created", "partner_key_issued"]
     assert cli(runner, "key", "nobody").exit_code != 0
 
@@ -202,7 +202,9 @@ def test_a_partner_sees_only_its_own_signers_who_said_yes(app, runner, client):
 
     with app.app_context():
         reads = db.session.scalars(
-            db.select(AuditLog).where(AuditLog.action == "partner_read_signers")
+            db.select(AuditLog)
+            .where(AuditLog.action == "partner_read_signers")
+            .order_by(AuditLog.id)
         ).all()
         assert reads and reads[0].actor.startswith("partner refugee-action (API key rwp_")
         # The first page alone, then both pages, one signature by its link, and the attempt
@@ -619,6 +621,8 @@ def test_a_page_number_too_large_for_the_database_is_refused_not_a_fault(app, ru
     assert [s["identifiers"] for s in first["_embedded"]["osdi:signatures"]] != []
     with app.app_context():  # every read is audited, the empty page too
         reads = db.session.scalars(
-            db.select(AuditLog.details).where(AuditLog.action == "partner_read_signers")
+            db.select(AuditLog.details)
+            .where(AuditLog.action == "partner_read_signers")
+            .order_by(AuditLog.id)
         ).all()
     assert [r["page"] for r in reads] == [1000000, 1]
