@@ -120,8 +120,8 @@ def build_app(config: dict[str, Any]) -> Flask:
 def reset_postgres() -> None:
     """Empty every table and restart every sequence. TRUNCATE, though DELETE costs a tenth:
     after a DELETE and a vacuum, new rows go where deleted ones were, so rows read without
-    ORDER BY come back in another order from run to run (four tests that compared such
-    lists failed by chance; they order now). Each test starts from the same empty files."""
+    ORDER BY come back in another order from run to run (a test comparing such a list failed
+    by chance). Each test starts from the same empty files."""
     db.create_all()
     tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     db.session.execute(db.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -16,6 +16,15 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+def _error_body(code: dict[str, Any]) -> dict[str, Any]:
+    """What every error answer holds under "error": its code and a message."""
+    return {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": code, "message": {"type": "string"}},
+    }
+
+
 SLUG = {
     "name": "slug",
     "in": "path",
@@ -45,13 +54,7 @@ SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-            }
-        },
+        "properties": {"error": _error_body({"type": "string"})},
     },
     "Petition": {
         "type": "object",
@@ -350,11 +353,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["error", "errors"],
         "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {"code": {"const": "invalid"}, "message": {"type": "string"}},
-            },
+            "error": _error_body({"const": "invalid"}),
             "errors": {
                 "type": "object",
                 "description": "A message for each field to correct, by the field's name",
