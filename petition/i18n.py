@@ -203,8 +203,9 @@ def gettext(string: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
-def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
-    """The form of a message for `num` in the language being spoken (as Flask-Babel's)."""
+def ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    """The form of a message for `num` in the language being spoken (as Flask-Babel's); a
+    `num` among the variables (the number as shown, "12 345") takes its place in the text."""
     variables.setdefault("num", num)
     return catalogue().ungettext(singular, plural, num) % variables
 

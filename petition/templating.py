@@ -106,23 +106,31 @@ def country_name(code: str) -> str:
     return _country_names(i18n.current().code).get(code, code)
 
 
-def count_words() -> dict[str, str]:
+def count_words() -> dict[str, Any]:
     """What site.js needs to say a count in the page's language: the word for each plural
-    category (by a number that falls in it) and the sentences it fills in."""
+    category (by a number that falls in it), and the sentences it fills in, those about the
+    signatures awaiting confirmation in each category too ("1 чекає", "2 чекають")."""
     samples = {"one": 1, "few": 2, "many": 5, "other": 5}
-    words = {category: ngettext("signature", "signatures", n) for category, n in samples.items()}
-    words.update(
-        awaiting=gettext("%(num)s awaiting confirmation", num="{n}"),
-        under=gettext("Under 1%"),
-        bar=gettext(
+
+    def each(singular: str, plural: str, **values: str) -> dict[str, str]:
+        return {c: ngettext(singular, plural, n, **values) for c, n in samples.items()}
+
+    return {
+        **each("signature", "signatures"),
+        "awaiting": each(
+            "%(num)s awaiting confirmation", "%(num)s awaiting confirmation", num="{n}"
+        ),
+        "under": gettext("Under 1%"),
+        "bar": each(
+            "%(done)s of the way to the goal of %(goal)s signatures; "
+            "%(pending)s more awaiting confirmation",
             "%(done)s of the way to the goal of %(goal)s signatures; "
             "%(pending)s more awaiting confirmation",
             done="{done}",
             goal="{goal}",
             pending="{pending}",
         ),
-    )
-    return words
+    }
 
 
 def text_lang(snapshot: dict[str, Any], field: str) -> Markup:

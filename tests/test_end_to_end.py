@@ -9,7 +9,8 @@ import urllib.request
 
 import pytest
 
-from tests.factories import SLUG, confirmed_signatures, forget_cached, links_in, signer
+from petition.services.counting import flush_counts
+from tests.factories import SLUG, confirmed_signatures, forget_cached, links_in, sign, signer
 from tests.parts import LiveServer, text_of
 from tests.test_concurrency import post_form
 
@@ -74,4 +75,36 @@ def test_an_open_petition_page_counts_new_signatures_as_they_arrive(make_app, br
         assert tally.inner_text().split() == ["1", "signature", "0", "awaiting", "confirmation"]
         assert page.locator("[data-count-percent]").inner_text() == "Under 1%"
         assert page.locator("[data-bar-done]").get_attribute("width") == "15.0"
+        page.close()
+
+
+@pytest.mark.browser
+def test_a_ukrainian_page_says_those_awaiting_in_the_right_form_as_they_arrive(make_app, browser):
+    """One awaiting "чекає", two "чекають": the live script picks the form for the number."""
+    from playwright.sync_api import expect
+
+    app = make_app(EMBEDDED_WORKER=False, LIVE_COUNT_SECONDS=2)
+    with LiveServer(app) as server:
+        app.config["PUBLIC_URL"] = server.url
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto(f"{server.url}/uk/petitions/{SLUG}")
+        waiting = page.locator(".tally__count [data-pending]")
+        bar = page.locator("[data-count-bar]")
+        assert waiting.inner_text() == "0 чекають на підтвердження"
+
+        with app.test_client() as client:
+            assert sign(client, email="first@example.org", language="uk").status_code == 303
+        with app.app_context():
+            flush_counts()
+            forget_cached()
+        expect(waiting).to_have_text("1 чекає на підтвердження", timeout=15_000)
+        assert bar.get_attribute("aria-label").endswith("ще 1 чекає на підтвердження")
+
+        with app.test_client() as client:
+            assert sign(client, email="second@example.org", language="uk").status_code == 303
+        with app.app_context():
+            flush_counts()
+            forget_cached()
+        expect(waiting).to_have_text("2 чекають на підтвердження", timeout=15_000)
+        assert bar.get_attribute("aria-label").endswith("ще 2 чекають на підтвердження")
         page.close()

@@ -163,7 +163,30 @@ def test_the_live_count_script_gets_the_words_for_each_plural_category(client):
     page = client.get(f"/uk{PAGE}").get_data(as_text=True)
     words = json.loads(html.unescape(re.search(r"data-words='([^']+)'", page).group(1)))
     assert (words["one"], words["few"], words["many"]) == ("підпис", "підписи", "підписів")
-    assert words["awaiting"] == "{n} чекають на підтвердження"
+    assert words["awaiting"]["one"] == "{n} чекає на підтвердження"
+    assert words["awaiting"]["few"] == words["awaiting"]["many"] == "{n} чекають на підтвердження"
+    assert words["bar"]["one"].endswith("ще {pending} чекає на підтвердження")
+    assert words["bar"]["many"].endswith("ще {pending} чекають на підтвердження")
+
+
+@pytest.mark.parametrize(
+    "pending, words",
+    [(1, "1 чекає"), (2, "2 чекають"), (5, "5 чекають"), (21, "21 чекає"), (22, "22 чекають")],
+)
+def test_those_awaiting_confirmation_are_counted_in_ukrainian_plural_forms(app, pending, words):
+    from flask import render_template_string
+
+    template = (
+        '{% from "_macros/tally.html" import awaiting, count_bar %}'
+        '{{ awaiting(pending, "x") }}{{ count_bar(3, pending, 100, "y") }}'
+    )
+    with app.test_request_context(f"/uk{PAGE}", environ_base={i18n.ENVIRON_KEY: "uk"}):
+        page = render_template_string(template, pending=pending)
+    assert f">{words} на підтвердження</span>" in page
+    assert f"ще {words} на підтвердження" in page  # the bar's label says it too
+    with app.test_request_context(PAGE):
+        english = render_template_string(template, pending=pending)
+    assert f">{pending} awaiting confirmation</span>" in english
 
 
 # The catalogues

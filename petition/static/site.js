@@ -45,10 +45,14 @@
   // (data-words: petition/templating.py's count_words).
   var lang = document.documentElement.lang || "en-GB";
   var format = new Intl.NumberFormat(lang), plural = new Intl.PluralRules(lang);
-  var english = { one: "signature", other: "signatures", awaiting: "{n} awaiting confirmation", under: "Under 1%",
-    bar: "{done} of the way to the goal of {goal} signatures; {pending} more awaiting confirmation" };
+  var english = { one: "signature", other: "signatures", awaiting: { other: "{n} awaiting confirmation" }, under: "Under 1%",
+    bar: { other: "{done} of the way to the goal of {goal} signatures; {pending} more awaiting confirmation" } };
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
+  // A sentence's form for a number ("1 чекає", "2 чекають"): one for each plural category.
+  function forNumber(forms, n) {
+    return forms[plural.select(n)] || forms.other;
   }
   // As petition/templating.py's percent(): rounded down, "Under 1%" once anyone has signed.
   function percent(count, goal, words) {
@@ -63,7 +67,7 @@
     bar.querySelector("[data-bar-done]").setAttribute("width", width(done));
     bar.querySelector("[data-bar-pending]").setAttribute("x", width(done));
     bar.querySelector("[data-bar-pending]").setAttribute("width", width(waiting));
-    bar.setAttribute("aria-label", fill(words.bar, { done: percent(count, goal, words), goal: format.format(goal), pending: format.format(pending) }));
+    bar.setAttribute("aria-label", fill(forNumber(words.bar, pending), { done: percent(count, goal, words), goal: format.format(goal), pending: format.format(pending) }));
   }
   document.querySelectorAll("[data-live-count]").forEach(function (tally) {
     var url = tally.dataset.liveCount;
@@ -76,11 +80,11 @@
         var pending = data.awaiting_confirmation || 0;
         var number = tally.querySelector("[data-count]");
         var waiting = tally.querySelector("[data-pending]");
-        var awaiting = fill(words.awaiting, { n: format.format(pending) });
+        var awaiting = fill(forNumber(words.awaiting, pending), { n: format.format(pending) });
         if (number.textContent === format.format(count) && waiting.textContent === awaiting) return;
         number.textContent = format.format(count);
         waiting.textContent = awaiting;
-        tally.querySelector("[data-count-label]").textContent = words[plural.select(count)] || words.other;
+        tally.querySelector("[data-count-label]").textContent = forNumber(words, count);
         moveBar(tally.querySelector("[data-count-bar]"), count, pending, goal, words);
         tally.querySelector("[data-count-percent]").textContent = percent(count, goal, words);
         tally.querySelector("[data-goal]").textContent = format.format(goal);

@@ -8,7 +8,7 @@
   // What the widget says: English, or the page's language (petition/templating.py's
   // widget_words, in data-words).
   var t = root.hasAttribute("data-words") ? JSON.parse(root.getAttribute("data-words")) : {
-    one: "signature", other: "signatures", awaiting: "{n} awaiting confirmation",
+    one: "signature", other: "signatures", awaiting: { other: "{n} awaiting confirmation" },
     copyIntro: "If these links do not open here, copy an address:", copyLabel: "address to copy",
     counted: "Thank you: your signature is counted", useSuggested: "Yes, use {address}",
     keepTyped: "No, {address} is right", sending: "Sending…", sentTo: " to {address}",
@@ -97,7 +97,7 @@
     }).then(function (data) {
       if (!data) return;
       var count = data.signature_count, pending = data.awaiting_confirmation || 0;
-      var waiting = root.querySelector("[data-pending]"), awaiting = fill(t.awaiting, { n: format(pending) });
+      var waiting = root.querySelector("[data-pending]"), awaiting = fill(t.awaiting[plural.select(pending)] || t.awaiting.other, { n: format(pending) });
       if (number.textContent === format(count) && waiting.textContent === awaiting) return;
       var goal = data.display_goal || data.goal, bar = root.querySelector("[data-count-bar]");
       number.textContent = format(count);
