@@ -538,15 +538,20 @@ BRAND, TRACK = (11, 61, 145), (219, 228, 243)  # --brand and --track in site.css
 
 
 def bar_colours(page: Any) -> list[tuple[int, ...]]:
-    """The colours of the dashboard's progress bar, filled halfway: a quarter of the way along
-    (the done part), and three quarters (the track)."""
+    """The colours of the dashboard's bar to the goal, filled halfway: a quarter of the way
+    along (the count), and three quarters (the track)."""
     from io import BytesIO
 
     from PIL import Image
 
-    bar = page.locator("progress.tally__bar").first
-    bar.evaluate("el => { el.value = el.max / 2 }")
-    shot = Image.open(BytesIO(bar.screenshot())).convert("RGB")
+    bar = page.locator("svg.tally__bar").first
+    bar.evaluate(
+        """el => {
+            el.querySelector("[data-bar-done]").setAttribute("width", 500);
+            el.querySelector("[data-bar-pending]").setAttribute("width", 0);
+        }"""
+    )
+    shot = Image.open(BytesIO(bar.screenshot(animations="disabled"))).convert("RGB")
     middle = shot.height // 2
     return [shot.getpixel((shot.width * x // 4, middle)) for x in (1, 3)]
 
