@@ -160,6 +160,9 @@ def test_an_expired_form_asks_the_reader_to_send_again(app, client):
     assert response.status_code == 400
     assert "send the form again" in html
     assert 'value="Ada Lovelace"' in html
+    in_ukrainian = sign(client, token=token, name="Ada Lovelace", language="uk")
+    assert in_ukrainian.status_code == 400
+    assert "надішліть форму ще раз" in in_ukrainian.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(Signature.id))) == before
 
@@ -195,6 +198,10 @@ def test_closed_petitions_show_no_form_and_refuse_signatures(app, client):
         token = form_tokens.issue("sign", "ended")  # as if the page had been open since before
     response = sign(client, slug="ended", token=token)
     assert response.status_code == 409
+    assert "This petition is not taking signatures." in response.get_data(as_text=True)
+    in_ukrainian = sign(client, slug="ended", token=token, language="uk")
+    assert in_ukrainian.status_code == 409
+    assert "Ця петиція зараз не приймає підписів." in in_ukrainian.get_data(as_text=True)
     assert nothing_written(app)
 
 

@@ -195,6 +195,28 @@ def test_api_takes_a_country_code_in_small_letters_and_still_asks_for_a_uk_postc
         assert signature_for("b@example.org").country == "FR"
 
 
+def test_the_api_answers_in_the_language_asked_for_with_lang(app, client):
+    """A partner's Ukrainian form shows the API's words: the sentences around the fields too."""
+    token = widget_token(client)
+    asked = {"query_string": {"lang": "uk"}}
+    wrong = api_sign(client, {**signer(email="nope"), "form_token": token}, **asked)
+    assert wrong.status_code == 422
+    assert wrong.get_json()["error"]["message"] == "Деякі дані треба виправити: див. errors."
+    unreadable = api_sign(client, "[1, 2]", **asked)
+    assert unreadable.get_json()["error"]["message"] == "Надішліть об’єкт JSON."
+    signed = api_sign(client, {**signer(), "form_token": token}, **asked)
+    assert signed.status_code == 202
+    assert signed.get_json()["message"].startswith("Дякуємо. Тепер перевірте пошту")
+    with app.app_context():
+        assert signature_for("ada@example.org").language == "uk"
+    missing = client.get("/api/v1/petitions/no-such-thing", query_string={"lang": "uk"})
+    assert missing.get_json()["error"]["message"] == "Петиції «no-such-thing» немає."
+    # Without `lang`, the same answers in English.
+    english = api_sign(client, {**signer(email="b@example.org"), "form_token": token})
+    assert english.get_json()["message"].startswith("Thank you. Now check your email")
+    assert api_sign(client, "[1, 2]").get_json()["error"]["message"] == "Send a JSON object."
+
+
 @pytest.mark.parametrize(
     ("body", "origin", "status"),
     [

@@ -482,7 +482,14 @@ def openapi_document() -> dict[str, Any]:
                         " widget. A partner recording signatures it collected itself uses the"
                         " OSDI API with its key instead."
                     ),
-                    "parameters": [SLUG],
+                    "parameters": [
+                        SLUG,
+                        {
+                            **LANG,
+                            "description": "The language the signer reads: their emails and"
+                            " the links in them, and the messages in the answer.",
+                        },
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {

@@ -10,6 +10,7 @@ from petition.api import bp
 from petition.api.openapi import openapi_document
 from petition.extensions import cache
 from petition.forms import SignatureForm, attribution
+from petition.i18n import gettext as _
 from petition.json_responses import encode, encode_text, encoded_json, public_json
 from petition.models import utcnow
 from petition.ratelimits import sign_limit
@@ -75,7 +76,7 @@ def petition(slug: str) -> Response:
             lambda: encode(petition_json(petition_snapshot(slug), True)),
         )
     except NotFound:
-        abort(404, description=f"There is no petition called {slug!r}.")
+        abort(404, description=_("There is no petition called “%(slug)s”.", slug=slug))
     return encoded_json(encoded, max_age=5)
 
 
@@ -151,18 +152,18 @@ def sign(slug: str) -> Any:
         return _preflight()
     data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict):
-        abort(400, description="Send a JSON object.")
+        abort(400, description=_("Send a JSON object."))
     token_state = form_tokens.guard(
         SIGN, slug, _text(data.get("form_token")), extra=embed_origins(), allow_null=True
     )
     if token_state is TokenCheck.EXPIRED:
-        abort(403, description="This form has expired. Reload it and try again.")
+        abort(403, description=_("This form has expired. Reload it and try again."))
     fields, wrong = _form_fields(data)
     form = SignatureForm(fields)
     if not form.validate() or wrong:
         # A code as every other error has, and each field's message by its name.
         answer: dict[str, Any] = {
-            "error": {"code": "invalid", "message": "Some details need correcting: see errors."},
+            "error": {"code": "invalid", "message": _("Some details need correcting: see errors.")},
             "errors": {**form.error_messages(), **wrong},
         }
         if form.email_suggestion:
@@ -180,22 +181,20 @@ def sign(slug: str) -> Any:
                 replaces=thanks_links.signed_in(fields.get("replaces")),
             )
         except NotFound:
-            abort(404, description=f"There is no petition called {slug!r}.")
+            abort(404, description=_("There is no petition called “%(slug)s”.", slug=slug))
         except PetitionNotOpen:
-            abort(409, description="This petition is not taking signatures.")
+            abort(409, description=_("This petition is not taking signatures."))
     answer = {
         "status": "check_email",
-        "message": CHECK_EMAIL,
+        "message": _(
+            "Thank you. Now check your email: your signature counts once you press the link "
+            "we sent."
+        ),
         "sent_to": signed.shown_address,
         # Sent back as `replaces` with a corrected address, it takes this signature's place.
         "replaces": thanks_links.token_for(signed),
     }
     return jsonify(answer), 202
-
-
-CHECK_EMAIL = (
-    "Thank you. Now check your email: your signature counts once you press the link we sent."
-)
 
 
 def _text(value: Any) -> str | None:

@@ -10,6 +10,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from petition import i18n
 from petition.extensions import cache
 from petition.forms import ConfirmForm, SignatureForm, attribution
+from petition.i18n import gettext as _
 from petition.microcache import public_cache
 from petition.models import TokenPurpose
 from petition.public import bp
@@ -91,7 +92,9 @@ def sign(slug: str) -> Any:
     token_state = form_tokens.guard(SIGN, slug, request.form.get("form_token"))
     form = SignatureForm(request.form)
     if token_state is TokenCheck.EXPIRED:
-        notice = "This page was open for a long time. Check your details and send the form again."
+        notice = _(
+            "This page was open for a long time. Check your details and send the form again."
+        )
         return _render_petition(snapshot, form, 400, notice)
     if not form.validate():
         return _render_petition(snapshot, form, 422)
@@ -105,7 +108,7 @@ def sign(slug: str) -> Any:
             replaces=thanks_links.signed_in(request.form.get("replaces")),
         )
     except PetitionNotOpen:
-        return _render_petition(snapshot, form, 409, "This petition is not taking signatures.")
+        return _render_petition(snapshot, form, 409, _("This petition is not taking signatures."))
     return redirect(url_for(".thanks", slug=slug, s=thanks_links.token_for(signed)), 303)
 
 
