@@ -189,6 +189,35 @@ def test_those_awaiting_confirmation_are_counted_in_ukrainian_plural_forms(app, 
     assert f">{pending} awaiting confirmation</span>" in english
 
 
+@pytest.mark.parametrize(
+    "number, countries, digests",
+    [
+        (1, "із 1 країни", "з 1 дайджесту"),
+        (6, "із 6 країн", "з 6 дайджестів"),
+        (21, "із 21 країни", "з 21 дайджесту"),
+        (22, "із 22 країн", "з 22 дайджестів"),
+    ],
+)
+def test_sentences_about_a_number_of_things_take_its_form_in_ukrainian(
+    app, number, countries, digests
+):
+    with app.test_request_context(f"/uk{PAGE}", environ_base={i18n.ENVIRON_KEY: "uk"}):
+        where = i18n.ngettext(
+            "Confirmed signatures, the top 5 of %(num)s country",
+            "Confirmed signatures, the top 5 of %(num)s countries",
+            number,
+        )
+        latest = i18n.ngettext(
+            "The latest %(shown)s of %(total)s digest",
+            "The latest %(shown)s of %(total)s digests",
+            number,
+            shown=1,
+            total=number,
+        )
+    assert where == f"Підтверджені підписи: перші 5 {countries}"
+    assert latest == f"Останні 1 {digests}"
+
+
 # The catalogues
 
 

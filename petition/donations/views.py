@@ -90,7 +90,7 @@ def gofundme() -> Response:
         source = source_from(request.args.get("source"), "direct")
         target = fundraiser.follow_link(source, request.user_agent.string)
     except fundraiser.NoFundraiser:
-        abort(404, description="There is no fundraiser to go to right now.")
+        abort(404, description=_("There is no fundraiser to go to right now."))
     response = redirect(target, 302)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
