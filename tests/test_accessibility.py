@@ -360,6 +360,9 @@ def page_rules(
     squeezed = page.evaluate(SQUEEZED_CELLS)
     if squeezed:
         broken.append({"id": "squeezed-cells", "help": squeezed})
+    spilling = page.evaluate(SPILLING_TEXT)
+    if spilling:
+        broken.append({"id": "text-spills", "help": spilling})
     wider = page.evaluate(
         "() => [...document.querySelectorAll('table')]"
         ".map(t => t.parentElement.scrollWidth - t.parentElement.clientWidth)"
@@ -535,6 +538,20 @@ SQUEEZED_CELLS = """() => {
 
 
 BRAND, TRACK = (11, 61, 145), (219, 228, 243)  # --brand and --track in site.css
+
+
+# Text wider than its own box runs into its neighbour (a long word in a narrow label column,
+# "Зараховано?" over its answer): boxes that do not scroll, whose content is wider than they are.
+SPILLING_TEXT = """() => [...document.querySelectorAll(
+        "dt, dd, th, td, label, legend, h1, h2, h3, p, li, button, .button, summary")]
+    .filter(el => {
+        const style = getComputedStyle(el);
+        return style.display !== "inline" && style.overflowX === "visible"
+            && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1;
+    })
+    .map(el => `${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 24)}" by `
+        + `${el.scrollWidth - el.clientWidth}px`)
+    .join("; ")"""
 
 
 def bar_colours(page: Any) -> list[tuple[int, ...]]:
