@@ -217,6 +217,24 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+@pytest.fixture(scope="module")
+def axe() -> str:
+    """axe-core's source, to run in a page (tests/a11y.py)."""
+    from tests.parts import axe_source
+
+    return axe_source()
+
+
+@pytest.fixture
+def site(stripe_app: Flask, fake_stripe: Any, mailbox: Mailbox) -> Iterator[tuple[Flask, Any]]:
+    """The app with Stripe (the fake) behind a real HTTP server, as browser tests reach it."""
+    from tests.parts import LiveServer
+
+    with LiveServer(stripe_app) as server:
+        stripe_app.config["PUBLIC_URL"] = server.url
+        yield stripe_app, server
+
+
 @pytest.fixture
 def artifacts() -> Path:
     """Where browser tests leave screenshots for people to look at."""

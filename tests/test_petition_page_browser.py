@@ -11,9 +11,9 @@ import pytest
 
 from petition.services.audit import Actor
 from petition.services.petitions import NewsDraft, post_news
+from tests.a11y import audit, page_rules
 from tests.factories import SLUG, confirmed_signatures, forget_cached, log_in, make_admin
 from tests.parts import LiveServer, axe_source
-from tests.test_accessibility import audit, page_rules
 from tests.test_petition_page import edit_fields, photo, upload
 
 pytestmark = pytest.mark.browser
