@@ -124,6 +124,14 @@ def test_cross_site_posts_and_missing_or_forged_tokens_get_403(app, client):
     assert no_token.status_code == 403
     forged = sign(client, token=token[:-4] + "AAAA")
     assert forged.status_code == 403
+    assert "This form could not be verified." in forged.get_data(as_text=True)
+    # A reader of the Ukrainian page is told in Ukrainian.
+    forged_uk = sign(client, token=token[:-4] + "AAAA", language="uk")
+    assert "Не вдалося перевірити цю форму." in forged_uk.get_data(as_text=True)
+    cross_site_uk = sign(
+        client, token=token, headers={"Origin": "https://evil.example"}, language="uk"
+    )
+    assert "Цю форму можна надіслати лише з наших сторінок." in cross_site_uk.get_data(as_text=True)
     assert nothing_written(app)
 
 

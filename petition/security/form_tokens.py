@@ -17,6 +17,7 @@ from typing import Any
 from flask import abort, current_app
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
+from petition.i18n import gettext as _
 from petition.security.keys import signing_keys
 from petition.security.origin import origin_allowed
 
@@ -82,8 +83,10 @@ def guard(purpose: str, subject: str, token: str | None, **origin_rules: Any) ->
     overnight should be asked to send the form again, not shown an error.
     """
     if not origin_allowed(**origin_rules):
-        abort(403, description="This form can only be sent from our own pages.")
+        abort(403, description=_("This form can only be sent from our own pages."))
     result = check(token, purpose, subject)
     if result is TokenCheck.INVALID:
-        abort(403, description="This form could not be verified. Reload the page and try again.")
+        abort(
+            403, description=_("This form could not be verified. Reload the page and try again.")
+        )
     return result
