@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import OperationalError
 
 from petition.extensions import db
-from petition.mail import bounces
+from petition.mail import bounces, sent_log
 from petition.models import Role, SignatureState
 from petition.services import (
     accounts,
@@ -51,6 +51,7 @@ def register_commands(app: Flask) -> None:
         export_command,
         purge_command,
         erase_again_command,
+        mark_sent_command,
         dkim_record_command,
         bounce_command,
         partner_group,
@@ -239,6 +240,20 @@ def erase_again_command(logs: tuple[TextIO, ...]) -> None:
     click.echo(
         f"{len(people)} erasure(s) in the log; {erased} signature(s) brought back by the "
         "restore erased again."
+    )
+
+
+@click.command("mark-sent")
+@with_appcontext
+@click.argument("logs", nargs=-1, type=click.File("r", errors="replace"))
+def mark_sent_command(logs: tuple[TextIO, ...]) -> None:
+    """After restoring a backup: mark sent the mail the logs (files, or stdin) say went out,
+    so nobody gets it twice; give it the app's logs since the backup was made."""
+    sent = sent_log.sent_in_log(line for log in logs or (sys.stdin,) for line in log)
+    marked = sent_log.mark_sent(sent)
+    click.echo(
+        f"{len(sent)} sent message(s) in the log; {marked} brought back unsent by the restore "
+        "marked sent."
     )
 
 

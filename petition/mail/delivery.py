@@ -32,6 +32,7 @@ from petition.mail import bounces, suppression
 from petition.mail.holds import KEEPER, RENEW_AFTER, Batch, renew
 from petition.mail.message import Email, build_email
 from petition.mail.outbox import KINDS
+from petition.mail.sent_log import log_sent
 from petition.mail.transport import MailConnection, PermanentFailure
 from petition.models import Lane, OutboxMessage, utcnow
 from petition.ops import metrics
@@ -238,6 +239,7 @@ class Deliverer:
             report.deferred += 1
         else:
             batch.unmarked.add(row.id)
+            log_sent(row.id, row.created_at)  # for `flask mark-sent` after a restore
             _mark_sent(batch, row, outgoing)
             batch.unmarked.discard(row.id)
             report.sent += 1

@@ -35,6 +35,21 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
+def entry_in(line: str, logger: str, message: str) -> dict[str, Any] | None:
+    """The JSON line's fields if `logger` wrote it with `message` (whatever a log store put in
+    front of it: a date, a host, journald's prefix); None for any other line."""
+    start = line.find("{")
+    if start < 0:
+        return None
+    try:
+        entry = json.loads(line[start:])
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or entry.get("logger") != logger:
+        return None
+    return entry if entry.get("message") == message else None
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

@@ -86,7 +86,5 @@ def guard(purpose: str, subject: str, token: str | None, **origin_rules: Any) ->
         abort(403, description=_("This form can only be sent from our own pages."))
     result = check(token, purpose, subject)
     if result is TokenCheck.INVALID:
-        abort(
-            403, description=_("This form could not be verified. Reload the page and try again.")
-        )
+        abort(403, description=_("This form could not be verified. Reload the page and try again."))
     return result

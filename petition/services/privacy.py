@@ -7,7 +7,6 @@ signature of theirs, on any petition, in any spelling, and erased ones too.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from petition.i18n import N_, gettext
 from petition.mail import queue_email
 from petition.mail.delivery import Drop, Outgoing
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureToken, utcnow
+from petition.ops.logs import entry_in
 from petition.security.email_hash import email_hashes
 from petition.security.keys import signing_keys
 from petition.services import audit, consent, webhooks
@@ -253,16 +253,8 @@ def erased_in_log(lines: Iterable[str]) -> list[tuple[str, ...]]:
 
 
 def _erased_json(line: str) -> str | None:
-    start = line.find("{")
-    if start < 0:
-        return None
-    try:
-        entry = json.loads(line[start:])
-    except ValueError:
-        return None
-    if not isinstance(entry, dict) or entry.get("logger") != log.name:
-        return None
-    hashes = entry.get("erased") if entry.get("message") == ERASED else None
+    entry = entry_in(line, log.name, ERASED)
+    hashes = entry.get("erased") if entry else None
     return hashes if isinstance(hashes, str) and HASHES.fullmatch(hashes) else None
 
 
