@@ -50,9 +50,10 @@
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
   }
-  // A sentence's form for a number ("1 чекає", "2 чекають"): one for each plural category.
+  // A sentence's form for a number ("1 чекає", "2 чекають"): one for each plural category
+  // (or one for all, from a page cached before a deploy gave it forms).
   function forNumber(forms, n) {
-    return forms[plural.select(n)] || forms.other;
+    return typeof forms === "string" ? forms : forms[plural.select(n)] || forms.other;
   }
   // As petition/templating.py's percent(): rounded down, "Under 1%" once anyone has signed.
   function percent(count, goal, words) {

@@ -97,7 +97,7 @@
     }).then(function (data) {
       if (!data) return;
       var count = data.signature_count, pending = data.awaiting_confirmation || 0;
-      var waiting = root.querySelector("[data-pending]"), awaiting = fill(t.awaiting[plural.select(pending)] || t.awaiting.other, { n: format(pending) });
+      var waiting = root.querySelector("[data-pending]"), awaiting = fill(typeof t.awaiting === "string" ? t.awaiting : t.awaiting[plural.select(pending)] || t.awaiting.other, { n: format(pending) });
       if (number.textContent === format(count) && waiting.textContent === awaiting) return;
       var goal = data.display_goal || data.goal, bar = root.querySelector("[data-count-bar]");
       number.textContent = format(count);
