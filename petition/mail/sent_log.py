@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from petition.extensions import db
 from petition.models import OutboxMessage, utcnow
-from petition.ops.logs import entry_in
+from petition.ops import logs
 
 log = logging.getLogger("petition.mail")
 OUTBOX = OutboxMessage.__table__
@@ -52,7 +52,7 @@ def sent_in_log(lines: Iterable[str]) -> list[Sent]:
 
 
 def _sent_json(line: str) -> Sent | None:
-    entry = entry_in(line, log.name, SENT)
+    entry = logs.entry_in(line, log.name, SENT)
     if entry is None:
         return None
     message_id, queued_at = entry.get("message_id"), entry.get("queued_at")

@@ -23,7 +23,7 @@ from petition.i18n import N_, gettext
 from petition.mail import queue_email
 from petition.mail.delivery import Drop, Outgoing
 from petition.models import ConsentWording, OutboxMessage, Signature, SignatureToken, utcnow
-from petition.ops.logs import entry_in
+from petition.ops import logs
 from petition.security.email_hash import email_hashes
 from petition.security.keys import signing_keys
 from petition.services import audit, consent, webhooks
@@ -253,7 +253,7 @@ def erased_in_log(lines: Iterable[str]) -> list[tuple[str, ...]]:
 
 
 def _erased_json(line: str) -> str | None:
-    entry = entry_in(line, log.name, ERASED)
+    entry = logs.entry_in(line, log.name, ERASED)
     hashes = entry.get("erased") if entry else None
     return hashes if isinstance(hashes, str) and HASHES.fullmatch(hashes) else None
 
