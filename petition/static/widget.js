@@ -91,18 +91,22 @@
   var lang = document.documentElement.lang;
   var format = window.Intl ? new Intl.NumberFormat(lang).format : String;
   var plural = window.Intl ? new Intl.PluralRules(lang) : { select: function (n) { return n === 1 ? "one" : "other"; } };
+  // As site.js: a sentence's form for a number, or one for all (a page cached before a deploy).
+  function forNumber(forms, n) {
+    return typeof forms === "string" ? forms : forms[plural.select(n)] || forms.other;
+  }
   refreshCount = function () {
     fetch(root.getAttribute("data-count-url"), { credentials: "omit", cache: "no-cache" }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (data) {
       if (!data) return;
       var count = data.signature_count, pending = data.awaiting_confirmation || 0;
-      var waiting = root.querySelector("[data-pending]"), awaiting = fill(typeof t.awaiting === "string" ? t.awaiting : t.awaiting[plural.select(pending)] || t.awaiting.other, { n: format(pending) });
+      var waiting = root.querySelector("[data-pending]"), awaiting = fill(forNumber(t.awaiting, pending), { n: format(pending) });
       if (number.textContent === format(count) && waiting.textContent === awaiting) return;
       var goal = data.display_goal || data.goal, bar = root.querySelector("[data-count-bar]");
       number.textContent = format(count);
       waiting.textContent = awaiting;
-      root.querySelector("[data-count-label]").textContent = t[plural.select(count)] || t.other;
+      root.querySelector("[data-count-label]").textContent = forNumber(t, count);
       root.querySelector("[data-goal]").textContent = format(goal);
       // As templates/_macros/tally.html: the count, then those awaiting confirmation.
       var done = Math.min(count, goal), rest = Math.min(pending, goal - done);
