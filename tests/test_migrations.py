@@ -142,8 +142,9 @@ OLD_RELEASE_INSERT = (
 
 @pytest.mark.postgres
 def test_upgrading_a_live_database_never_holds_up_signing():
-    """`flask db upgrade` from 0013 to 0014 while the previous release keeps signing: the
-    backfill and the index builds (CONCURRENTLY) hold no lock signing waits on for long."""
+    """`flask db upgrade` from 0013 (through 0014, which indexes for scale, to the newest)
+    while the previous release keeps signing: the backfills and the index builds
+    (CONCURRENTLY) hold no lock signing waits a second for."""
     import psycopg
 
     from tests.processes import flask_command, production_env
@@ -175,13 +176,20 @@ def test_upgrading_a_live_database_never_holds_up_signing():
                 " FROM generate_series(1, 300000) AS n",
                 (petition_id,),
             )
+            # As a production database is: vacuumed, and those rows written out.
+            conn.execute("VACUUM (ANALYZE) signatures")
+            conn.execute("CHECKPOINT")
 
+        # What is measured is waiting on a lock: the signer gives up on any it waits a second
+        # for. Time alone would also count the machine being busy (CI's other test process,
+        # a checkpoint writing out the rows above), which is not what a migration holds.
         waits: list[float] = []
         failures: list[BaseException] = []
         stop = threading.Event()
 
         def old_release_signing() -> None:
             with psycopg.connect(plain, autocommit=True) as conn:
+                conn.execute("SET lock_timeout = '1s'")
                 n = 0
                 while not stop.is_set():
                     n += 1
@@ -197,7 +205,16 @@ def test_upgrading_a_live_database_never_holds_up_signing():
         signer = threading.Thread(target=old_release_signing)
         signer.start()
         try:
-            time.sleep(0.5)
+            # The positive control: what a blocking index build does to signing (a SHARE lock
+            # for as long as the build takes) is caught.
+            time.sleep(0.3)
+            with psycopg.connect(plain) as blocking:
+                blocking.execute("LOCK TABLE signatures IN SHARE MODE")
+                time.sleep(1.5)
+            time.sleep(0.3)
+            caught = list(failures)
+            failures.clear()
+
             before = len(waits)
             started = time.perf_counter()
             done = flask_command(env, "db", "upgrade")
@@ -207,11 +224,13 @@ def test_upgrading_a_live_database_never_holds_up_signing():
         finally:
             stop.set()
             signer.join()
+        assert caught and all(isinstance(e, psycopg.errors.LockNotAvailable) for e in caught)
         assert done.returncode == 0, done.stderr
-        assert failures == []
+        assert failures == []  # no signature waited a second for a lock the upgrade held
         assert took > 2  # long enough to matter: the old release signed throughout
         assert during > took * 20
-        assert max(waits) < 1.0, f"a signature waited {max(waits):.2f} s"
+        # However busy the machine, nothing stalled signing outright.
+        assert max(waits[before:]) < 5, f"a signature took {max(waits[before:]):.2f} s"
 
         with psycopg.connect(plain, autocommit=True) as conn:
             unfilled = conn.execute(
