@@ -48,9 +48,13 @@ def post_worker_init(worker):
 
 
 def worker_exit(server, worker):
-    """A worker stopping writes the article views it counted and has not written yet."""
+    """A worker stopping lets the mail worker it runs, if any (EMBEDDED_WORKER), finish the
+    message it is sending, and writes the article views it counted and has not written yet."""
     from petition.services.article_stats import flush_every_app
 
+    embedded = getattr(worker.wsgi, "extensions", {}).get("petition_worker")
+    if embedded is not None:
+        embedded.shutdown()
     flush_every_app()
 
 

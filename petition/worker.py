@@ -198,6 +198,7 @@ class EmbeddedWorker:
         self.app = app
         self.pid: int | None = None
         self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def ensure_running(self) -> None:
@@ -213,7 +214,16 @@ class EmbeddedWorker:
                 target=worker.run, args=(self.stop,), name="petition-worker", daemon=True
             )
             thread.start()
+            self.thread = thread
             self.pid = os.getpid()
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop, and wait for the threads to finish what they are doing: a message being sent is
+        marked sent (a process leaving mid-send would leave it held, and sent again once its
+        hold ran out). Called as the web process stops."""
+        self.stop.set()
+        if self.thread is not None and self.pid == os.getpid():
+            self.thread.join(timeout)
 
 
 def init_embedded_worker(app: Flask) -> None:

@@ -157,6 +157,11 @@ def app_config(tmp_path: Path, postgres_url: str, mailbox: Mailbox) -> dict[str,
 
 
 def dispose(app: Flask) -> None:
+    # A worker's threads first finish what they are doing and hand their connections back: one
+    # still held when the pool goes would be closed by the garbage collector, in a later test.
+    embedded = app.extensions.get("petition_worker")
+    if embedded is not None:
+        embedded.shutdown()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

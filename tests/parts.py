@@ -95,6 +95,8 @@ class Mailbox:
         self.senders: list[str] = []  # each message's envelope sender (MAIL FROM)
         self.refuse: dict[str, str] = {}
         self.refuse_data: dict[str, str] = {}
+        # Set when a message's data has arrived, before the answer (and its delay).
+        self.receiving = threading.Event()
         self._arrived = threading.Condition()
         self._controller: Controller | None = None
 
@@ -114,6 +116,7 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.receiving.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         for address in envelope.rcpt_tos:
@@ -142,6 +145,7 @@ class Mailbox:
             self.messages.clear()
             self.raw.clear()
             self.senders.clear()
+            self.receiving.clear()
             self.refuse.clear()
             self.refuse_data.clear()
             self.rcpt_delay = 0.0

@@ -236,6 +236,38 @@ def test_mail_server_down_then_up_delivers_every_email_exactly_once(database):
     assert counts == Counter(emails)
 
 
+def test_a_web_server_stopping_lets_its_own_worker_finish_the_message_it_is_sending(database):
+    """With the worker in the web processes (EMBEDDED_WORKER), stopping gunicorn mid-send
+    waits for the relay's answer and marks the message sent. (Before, the process left with
+    the message held; the relay had it, and another worker would send it again once the hold
+    ran out.)"""
+    mailbox = start_mailbox(delay=2)  # a slow relay: the stop comes while it takes the message
+    env = service_env(
+        database.url,
+        MAIL_URL=mailbox.url,
+        EMBEDDED_WORKER="true",
+        WORKER_POLL_SECONDS="0.2",
+        WEB_CONCURRENCY="1",
+    )
+    prepare_database(env)
+    try:
+        with Gunicorn("app:app", env) as server:
+            form = {**signer(email="stopping@example.org"), "form_token": form_token(server.url)}
+            assert post(f"{server.url}/petitions/{SLUG}/sign", form, server.url)[0] == 303
+            assert mailbox.receiving.wait(10), "the worker never sent the message"
+            assert not mailbox.messages  # the relay has not answered yet: the stop comes now
+        time.sleep(0.5)
+        received = [str(m["To"]) for m in mailbox.messages]
+    finally:
+        mailbox.stop()
+    with psycopg.connect(database.url) as conn:
+        claim, sent_at = conn.execute(
+            "SELECT claim, sent_at FROM outbox WHERE kind = 'confirm'"
+        ).fetchone()
+    assert received == ["stopping@example.org"]
+    assert sent_at is not None and claim is None
+
+
 def test_redis_going_away_does_not_stop_signing(database):
     redis_server = PrivateRedis().start()
     env = service_env(

@@ -43,7 +43,6 @@ def live(make_app, mailbox):
     with LiveServer(app) as server:
         app.config["PUBLIC_URL"] = server.url
         yield app, server
-        app.extensions["petition_worker"].stop.set()
 
 
 def fill_and_sign(frame, email: str, *, press_enter: bool = False) -> None:
