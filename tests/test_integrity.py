@@ -323,6 +323,26 @@ def test_the_running_total_chart_in_a_petitions_first_hour_and_after(app, langua
         assert "the count stood at 1,200." in one and "the count rose to 2,400" in more
 
 
+def test_before_anyone_confirms_the_chart_says_so_rather_than_drawing_an_empty_box(
+    app, client, mailbox
+):
+    assert sign(client, email="waiting@example.org").status_code == 303
+    with app.app_context():
+        flush_counts()
+    forget_cached()
+    page = client.get(f"/petitions/{SLUG}/integrity").get_data(as_text=True)
+    hours = client.get(f"/api/v1/petitions/{SLUG}/history").get_json()["hours"]
+    assert [(h["signed"], h["total"]) for h in hours] == [(1, 0)]  # an hour to draw, at nought
+    assert "Nobody has confirmed a signature yet." in page and "chart__area" not in page
+    # Once someone confirms, the chart is drawn.
+    confirm_by_email(client, mailbox, "first@example.org")
+    with app.app_context():
+        flush_counts()
+    forget_cached()
+    page = client.get(f"/petitions/{SLUG}/integrity").get_data(as_text=True)
+    assert "chart__area" in page and "Nobody has confirmed a signature yet." not in page
+
+
 def test_the_integrity_api_is_described_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     for path in (
