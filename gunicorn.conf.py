@@ -34,6 +34,20 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 
 
+def post_fork(server, worker):
+    """A worker checks the settings before it loads the app. A missing or unsafe one stops
+    gunicorn with its message ("App failed to load"); the app's own refusal would only end the
+    worker, and gunicorn would start another, once a second, for as long as nobody looked."""
+    from gunicorn.errors import AppImportError
+
+    from petition.config import check_settings
+
+    try:
+        check_settings()
+    except SystemExit as refusal:
+        raise AppImportError(str(refusal)) from None
+
+
 def post_worker_init(worker):
     """Compile the templates before the first request, then move everything loaded so far (the
     app, its libraries, the templates) out of the garbage collector's sight: its full
@@ -52,7 +66,9 @@ def worker_exit(server, worker):
     message it is sending, and writes the article views it counted and has not written yet."""
     from petition.services.article_stats import flush_every_app
 
-    embedded = getattr(worker.wsgi, "extensions", {}).get("petition_worker")
+    # A worker whose app failed to load has none.
+    app = getattr(worker, "wsgi", None)
+    embedded = getattr(app, "extensions", {}).get("petition_worker")
     if embedded is not None:
         embedded.shutdown()
     flush_every_app()

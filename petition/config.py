@@ -254,6 +254,13 @@ def database_url(url: str) -> str:
     return url
 
 
+def check_settings() -> None:
+    """Read and check the settings from the environment as `create_app` does, without building
+    the app (gunicorn's workers call it first, to stop the server on a refusal)."""
+    instance = os.environ.get("INSTANCE_PATH") or None
+    load_config(Flask("petition", instance_relative_config=True, instance_path=instance), None)
+
+
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Fill `app.config`, refusing to start outside development without a secret key."""
     app.config.from_object(Defaults)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from petition import create_app
 from petition.config import database_url, parse_bool
-from tests.processes import production_settings
+from tests.parts import free_port
+from tests.processes import Gunicorn, production_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,6 +98,26 @@ def test_production_without_who_holds_the_data_stops_with_one_line(tmp_path, mis
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith(message)
+
+
+def test_gunicorn_stops_with_the_message_when_a_setting_is_refused(tmp_path):
+    """Each worker used to refuse on its own and end; gunicorn started another, once a second,
+    for as long as nobody looked (a server "up" that never answered)."""
+    env = {**os.environ, **production_settings(tmp_path), "ALLOW_LOCAL_PUBLIC_URL": "true"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env["WEB_CONCURRENCY"] = "1"
+    with Gunicorn("app:app", env) as server:  # the control: with every setting, it serves
+        assert urllib.request.urlopen(f"{server.url}/healthz", timeout=5).status == 200
+    del env["SECRET_KEY"]
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+    command += ["--bind", f"127.0.0.1:{free_port()}", "app:app"]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert refused.returncode == 4, refused.stderr  # gunicorn's "App failed to load"
+    assert refused.stderr.count("SECRET_KEY is not set") == 1
+    assert "Reason: App failed to load." in refused.stderr
+    assert (
+        "Traceback" not in refused.stderr and "Exception during worker exit" not in refused.stderr
+    )
 
 
 @pytest.mark.parametrize(
