@@ -195,6 +195,20 @@ def test_api_takes_a_country_code_in_small_letters_and_still_asks_for_a_uk_postc
         assert signature_for("b@example.org").country == "FR"
 
 
+@pytest.mark.parametrize(
+    ("prefix", "hint"),
+    [
+        ("", "Required if you live in the UK."),
+        ("/uk", "Обов'язково, якщо ви живете у Великій Британії."),
+    ],
+)
+def test_the_widget_says_a_uk_postcode_is_required_as_the_petition_page_does(client, prefix, hint):
+    """It said "If you live in the UK", as if it were optional there; the server asks for it."""
+    widget = client.get(f"{prefix}/embed/petitions/{SLUG}").get_data(as_text=True)
+    page = client.get(f"{prefix}/petitions/{SLUG}").get_data(as_text=True)
+    assert hint in page and hint in widget
+
+
 def test_the_api_answers_in_the_language_asked_for_with_lang(app, client):
     """A partner's Ukrainian form shows the API's words: the sentences around the fields too."""
     token = widget_token(client)
