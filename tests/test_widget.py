@@ -174,6 +174,11 @@ def test_api_validation_errors_are_422_with_field_messages(client):
     )
     assert wrong_types.status_code == 422
     assert wrong_types.get_json()["errors"]["consent_updates"] == "Must be true or false"
+    # Only what is wrong is named: a country that is not text asks for no postcode.
+    fields = {**signer(email="typed@example.org", country="FR", postcode=None), "form_token": token}
+    assert api_sign(client, fields).status_code == 202  # the control
+    not_text = api_sign(client, {**fields, "country": 12}).get_json()["errors"]
+    assert not_text == {"country": "Must be text"}
 
 
 def test_api_takes_a_country_code_in_small_letters_and_still_asks_for_a_uk_postcode(app, client):

@@ -213,6 +213,9 @@ def _form_fields(data: dict[str, Any]) -> tuple[MultiDict[str, Any], dict[str, s
             fields[name] = value
         else:
             wrong[name] = "Must be text"
+            # Given, though unusable: no default stands in for it (a country taken as the
+            # form's default, the UK, would ask for a postcode too).
+            fields[name] = ""
     for name in ("consent_updates", "show_publicly", "consent_partner"):
         value = data.get(name, False)
         if not isinstance(value, bool):
