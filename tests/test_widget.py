@@ -223,6 +223,9 @@ def test_the_api_answers_in_the_language_asked_for_with_lang(app, client):
     assert wrong.get_json()["error"]["message"] == "Деякі дані треба виправити: див. errors."
     unreadable = api_sign(client, "[1, 2]", **asked)
     assert unreadable.get_json()["error"]["message"] == "Надішліть об’єкт JSON."
+    mistyped = {**signer(email="t@example.org"), "country": 12, "consent_updates": "так"}
+    errors = api_sign(client, {**mistyped, "form_token": token}, **asked).get_json()["errors"]
+    assert errors == {"country": "Має бути текстом", "consent_updates": "Має бути true або false"}
     signed = api_sign(client, {**signer(), "form_token": token}, **asked)
     assert signed.status_code == 202
     assert signed.get_json()["message"].startswith("Дякуємо. Тепер перевірте пошту")

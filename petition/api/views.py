@@ -212,14 +212,14 @@ def _form_fields(data: dict[str, Any]) -> tuple[MultiDict[str, Any], dict[str, s
         if isinstance(value, str):
             fields[name] = value
         else:
-            wrong[name] = "Must be text"
+            wrong[name] = _("Must be text")
             # Given, though unusable: no default stands in for it (a country taken as the
             # form's default, the UK, would ask for a postcode too).
             fields[name] = ""
     for name in ("consent_updates", "show_publicly", "consent_partner"):
         value = data.get(name, False)
         if not isinstance(value, bool):
-            wrong[name] = "Must be true or false"
+            wrong[name] = _("Must be true or false")
         elif value:
             fields[name] = "y"
     return fields, wrong
