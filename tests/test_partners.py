@@ -389,6 +389,18 @@ def test_a_partner_records_signatures_it_collected_under_the_same_rules(
     # Not a person we can take: told why, nothing written.
     bad = post(client, writer, osdi_person("not an address"))
     assert bad.status_code == 422 and "email" in bad.get_json()["error"]["errors"]
+    # A name sent as a list is refused by name (it was kept as "['Mariam']").
+    listed = osdi_person("listed@example.org")
+    listed["person"]["given_name"] = ["Mariam"]
+    refused = post(client, writer, listed)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["errors"] == {"name": "Must be text"}
+    numbered = osdi_person("numbered@example.org")  # a number is a postal code all the same
+    numbered["person"]["postal_addresses"] = [{"postal_code": 10115, "country": "DE"}]
+    assert post(client, writer, numbered).status_code == 202
+    with app.app_context():
+        assert signature_for("numbered@example.org").postcode == "10115"
+        assert signature_for("listed@example.org") is None
     assert post(client, writer, {"people": []}).status_code == 400
 
 

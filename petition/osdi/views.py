@@ -245,10 +245,11 @@ def record_signature(slug: str) -> Any:
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("person"), dict):
         abort(400, description="Send a JSON object with a person in it.")
-    fields, subscribed = person_fields(body["person"])
+    fields, subscribed, wrong = person_fields(body["person"])
     form = SignatureForm(fields)
-    if not form.validate():
-        return hal({"error": {"code": "invalid", "errors": form.error_messages()}}, 422)
+    if not form.validate() or wrong:
+        errors = {**form.error_messages(), **wrong}
+        return hal({"error": {"code": "invalid", "errors": errors}}, 422)
     # Our emails to them speak their language where it is one we have: OSDI's
     # preferred_language first, then languages_spoken in order.
     spoken = body["person"].get("languages_spoken")
@@ -281,9 +282,19 @@ def record_signature(slug: str) -> Any:
     )
 
 
-def person_fields(person: dict[str, Any]) -> tuple[MultiDict[str, str], bool]:
-    """An OSDI person as our sign form's fields, and whether their email address is marked
-    subscribed (their yes to the partner, asked by the partner itself)."""
+def person_fields(person: dict[str, Any]) -> tuple[MultiDict[str, str], bool, dict[str, str]]:
+    """An OSDI person as our sign form's fields, whether their email address is marked
+    subscribed (their yes to the partner, asked by the partner itself), and the fields given
+    as something other than text (a list for a name would have been kept as "['Ada']")."""
+    wrong: dict[str, str] = {}
+
+    def text(value: Any, field: str) -> str:
+        if value is None or isinstance(value, str):
+            return (value or "").strip()
+        if field == "postcode" and type(value) is int:
+            return str(value)  # a postal code sent as a number still reads rightly
+        wrong[field] = "Must be text"
+        return ""
 
     def first(items: Any) -> dict[str, Any]:
         found = (
@@ -294,17 +305,15 @@ def person_fields(person: dict[str, Any]) -> tuple[MultiDict[str, str], bool]:
 
     email = first(person.get("email_addresses"))
     postal = first(person.get("postal_addresses"))
-    name = " ".join(
-        str(person.get(part) or "").strip() for part in ("given_name", "family_name")
-    ).strip()
+    name = " ".join(text(person.get(part), "name") for part in ("given_name", "family_name"))
     fields: MultiDict[str, str] = MultiDict(
         {
-            "name": name,
-            "email": str(email.get("address") or ""),
-            "postcode": str(postal.get("postal_code") or ""),
-            "country": str(postal.get("country") or person.get("country") or ""),
+            "name": name.strip(),
+            "email": text(email.get("address"), "email"),
+            "postcode": text(postal.get("postal_code"), "postcode"),
+            "country": text(postal.get("country") or person.get("country"), "country"),
             # A partner cannot answer "did you mean …?": the address stays as collected.
             "email_choice": "typed",
         }
     )
-    return fields, email.get("status") == "subscribed"
+    return fields, email.get("status") == "subscribed", wrong
