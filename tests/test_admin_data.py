@@ -81,6 +81,19 @@ def test_dashboard_shows_counts_charts_countries_and_sources(app, admin):
     assert "utm:newsletter" in html and "petition" in html
 
 
+def test_the_dashboard_says_when_nobody_has_signed_instead_of_drawing_empty_charts(app, admin):
+    html = admin.get("/admin/").get_data(as_text=True)
+    # Both periods are empty: words, not an empty frame under a scale of "1".
+    assert html.count("Nobody signed or confirmed in this period.") == 2
+    assert '<svg class="chart__svg"' not in html and "chart__peak" not in html
+    sign(admin, email="first@example.org")
+    petition_counts(app)
+    html = admin.get("/admin/").get_data(as_text=True)
+    assert "Nobody signed or confirmed in this period." not in html
+    assert html.count('<svg class="chart__svg"') == 2
+    assert "1 signed in this period and 0 confirmed (less withdrawals)" in html
+
+
 def test_every_search_filter_finds_the_right_people(app, admin):
     confirmed_signatures(app, admin, PEOPLE)
     sign(admin, name="Pending Person", email="p.e.n.d.i.n.g@gmail.com", postcode="M1 1AE")
