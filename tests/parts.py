@@ -28,6 +28,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from werkzeug.serving import make_server
+from werkzeug.wsgi import ClosingIterator
 
 
 def require_part(name: str, detail: str, reason: str = "") -> None:
@@ -178,12 +179,35 @@ def text_of(message: EmailMessage) -> str:
 
 
 class LiveServer:
-    """The app served over real HTTP on loopback, in a thread of the test process."""
+    """The app served over real HTTP on loopback, in a thread of the test process. Leaving it
+    waits for the requests in flight to finish (up to `drain` seconds), so that none is still
+    using the app's database while the test's fixtures take it down."""
 
-    def __init__(self, app: Flask, port: int | None = None) -> None:
+    def __init__(self, app: Flask, port: int | None = None, drain: float = 10.0) -> None:
         self.port = port or free_port()
-        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.drain = drain
+        self.in_flight = 0
+        self._idle = threading.Condition()
+        self.server = make_server("127.0.0.1", self.port, self._counted(app), threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _counted(self, app: Flask) -> Callable[..., Any]:
+        def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            with self._idle:
+                self.in_flight += 1
+            try:
+                # A response is in flight until the server closes it (a stream, sent to the end).
+                return ClosingIterator(app(environ, start_response), self._finished)
+            except BaseException:
+                self._finished()
+                raise
+
+        return serve
+
+    def _finished(self) -> None:
+        with self._idle:
+            self.in_flight -= 1
+            self._idle.notify_all()
 
     @property
     def url(self) -> str:
@@ -194,7 +218,10 @@ class LiveServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
+        self.server.shutdown()  # takes no new connections
+        with self._idle:
+            self._idle.wait_for(lambda: self.in_flight == 0, timeout=self.drain)
+        self.server.server_close()
         self.thread.join(5)
 
 
