@@ -375,12 +375,70 @@ def test_staff_write_the_ukrainian_beside_the_english(app, admin, client):
     )
     assert saved.status_code == 303
     form = html_of(admin.get(EDIT))
-    assert "2 of 5 missing" in form
+    # Only what has English words needs Ukrainian: the title has it, the ask is missing; the
+    # addressee, starter, background and thresholds are empty in English now.
+    assert "1 of 2 missing" in form
     forget_cached()
     page = html_of(client.get(f"/uk{PAGE}"))
     assert "<h1>Нова назва</h1>" in page
     assert '<p lang="en-GB">Move faster.</p>' in page  # the ask, not translated now
     assert "<h1>Go further" in html_of(client.get(PAGE))  # English readers unaffected
+
+
+def test_staff_write_what_happens_at_thresholds_in_ukrainian(app, admin, client):
+    from petition.models import Petition
+    from tests.test_petition_page import EDIT, edit_fields
+
+    def thresholds_on(path: str) -> list[str]:
+        forget_cached()
+        page = html_of(client.get(path))
+        return re.findall(
+            r'<strong class="thresholds__count">[^<]*</strong>\s*(<span[^>]*>[^<]*)', page
+        )
+
+    # The seed's, in Ukrainian: no longer English words marked as English on a Ukrainian page.
+    assert thresholds_on(f"/uk{PAGE}") == [
+        "<span>Ми передамо петицію до Міністерства внутрішніх справ і попросимо відповіді",
+        "<span>Ми попросимо депутатів обговорити її в парламенті",
+    ]
+    assert (
+        thresholds_on(PAGE)[0]
+        == "<span>We hand the petition to the Home Office and ask for a reply"
+    )
+    form = html_of(admin.get(EDIT))
+    assert "What happens at thresholds (Ukrainian)" in form
+    assert "10,000: Ми передамо петицію" in form  # as staff edit it, beside the English
+
+    # Some of them, with the number written the Ukrainian way: the rest stay English, marked.
+    english = "10,000: We hand it in\n100,000: We ask for a debate"
+    saved = admin.post(
+        EDIT, data=edit_fields(admin, thresholds=english, uk_thresholds="10 000 — Ми її передамо")
+    )
+    assert saved.status_code == 303
+    assert thresholds_on(f"/uk{PAGE}") == [
+        "<span>Ми її передамо",
+        '<span lang="en-GB">We ask for a debate',
+    ]
+    assert thresholds_on(PAGE) == ["<span>We hand it in", "<span>We ask for a debate"]
+    assert "10,000: Ми її передамо" in html_of(admin.get(EDIT))  # tidied as the English is
+
+    # A number the English does not have, or a line that is not one, is refused beside the
+    # Ukrainian field, and nothing changes.
+    for written, says in (
+        ("50,000: Щось нове", "50,000 is not one of the thresholds in English (10,000, 100,000)"),
+        ("десять тисяч: Ми її передамо", "Line 1 should be a number, a colon and what happens"),
+    ):
+        refused = admin.post(
+            EDIT, data=edit_fields(admin, thresholds=english, uk_thresholds=written)
+        )
+        assert refused.status_code == 422
+        page = html.unescape(refused.get_data(as_text=True))
+        assert re.search(r'id="uk_thresholds-error"[^>]*>[^<]*' + re.escape(says), page), says
+        with app.app_context():
+            from petition.extensions import db
+
+            stored = db.session.query(Petition).filter_by(slug=SLUG).one().translations["uk"]
+            assert stored["thresholds"] == "10,000: Ми її передамо"
 
 
 def html_of(response) -> str:
@@ -599,7 +657,8 @@ def test_a_story_in_ukrainian_where_staff_wrote_one(app, admin, client):
     assert "Twelve Russian riot police" in html_of(client.get(story))  # English readers
     # Staff can change the Ukrainian beside the English; key points are lines.
     form = html_of(admin.get(f"/admin{story}"))
-    assert "In Ukrainian" in form and "1 of 5 missing" in form  # no picture, so no alt text
+    # No picture, so no alt text in English: nothing of it is missing in Ukrainian.
+    assert "In Ukrainian" in form and 'tag--open">complete</span>' in form
     assert "Дванадцятеро бійців ОМОНу" in form
 
 

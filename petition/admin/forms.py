@@ -32,17 +32,12 @@ from wtforms.validators import (
 
 from petition import i18n
 from petition.models import INVALIDATION_CATEGORIES, SignatureState
+from petition.services import thresholds as threshold_lines
 from petition.services.articles import ArticleDraft
 from petition.services.errors import InvalidInput
 from petition.services.exports import ExportFilter
 from petition.services.moderation import SignatureFilter
-from petition.services.petitions import (
-    CampaignCopy,
-    NewsDraft,
-    PetitionDraft,
-    thresholds_from_text,
-    thresholds_text,
-)
+from petition.services.petitions import CampaignCopy, NewsDraft, PetitionDraft
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -266,6 +261,7 @@ class PetitionForm(Translatable, StaffForm):
         ("background", TextAreaField, 5000),
         ("addressee", StringField, 200),
         ("starter", StringField, 200),
+        ("thresholds", TextAreaField, 2000),
     )
 
     slug = SlugField("/petitions/help-ukraine-refugees", 80)
@@ -298,7 +294,7 @@ class PetitionForm(Translatable, StaffForm):
         """Fill the form from a petition (the thresholds as the lines staff edit, and what
         was written in each other language)."""
         self.process(obj=petition)
-        self.thresholds.data = thresholds_text(petition.thresholds or [])
+        self.thresholds.data = threshold_lines.as_text(petition.thresholds or [])
         if petition.closes_at:
             self.closes_on.data = petition.closes_at.date()
         self.show_translations(petition.translations)
@@ -313,7 +309,7 @@ class PetitionForm(Translatable, StaffForm):
             closes_at=end_of(self.closes_on.data),
             addressee=self.addressee.data or "",
             starter=self.starter.data or "",
-            thresholds=thresholds_from_text(self.thresholds.data or ""),
+            thresholds=threshold_lines.from_text(self.thresholds.data or ""),
             show_recent_signers=bool(self.show_recent_signers.data),
             translations=self.translations(),
         )

@@ -19,7 +19,7 @@ from petition.models import (
     SignatureState,
     display_goal,
 )
-from petition.services import images, names
+from petition.services import images, names, thresholds
 from petition.services.errors import NotFound
 from petition.urls import external_url
 
@@ -68,7 +68,7 @@ NEWS_FIELDS = ("title", "body")
 
 
 def _cache_key(slug: str) -> str:
-    return f"petition:v6:{slug}"  # v6: with what staff wrote in other languages, news too
+    return f"petition:v7:{slug}"  # v7: thresholds in other languages too
 
 
 def json_cache_key(slug: str, language: str) -> str:
@@ -95,7 +95,11 @@ def petition_snapshot(slug: str) -> dict[str, Any]:
     if language == i18n.DEFAULT:
         return snapshot
     news = [i18n.localized(item, language, NEWS_FIELDS) for item in snapshot["news"]]
-    return {**i18n.localized(snapshot, language, TRANSLATED_FIELDS), "news": news}
+    return {
+        **i18n.localized(snapshot, language, TRANSLATED_FIELDS),
+        "thresholds": thresholds.in_language(snapshot["thresholds"], language),
+        "news": news,
+    }
 
 
 def _load_snapshot(slug: str) -> dict[str, Any] | None:
@@ -116,7 +120,7 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
         "starter": petition.starter,
         "translations": petition.translations or {},
         "text_language": dict.fromkeys(TRANSLATED_FIELDS, i18n.DEFAULT),
-        "thresholds": petition.thresholds or [],
+        "thresholds": thresholds.shown(petition.thresholds or [], petition.translations or {}),
         "image": {
             "alt": petition.image_alt,
             "renditions": [

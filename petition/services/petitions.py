@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -11,14 +10,10 @@ from sqlalchemy import select
 
 from petition.extensions import cache, db
 from petition.models import Campaign, Petition, PetitionNews, PetitionState, utcnow
-from petition.services import audit, images, mailings
+from petition.services import audit, images, mailings, thresholds
 from petition.services.audit import Actor
 from petition.services.campaigns import HOME_KEY, forget_petitions
 from petition.services.errors import InvalidInput, NotFound
-
-MAX_THRESHOLDS = 8
-# "10,000: We hand it in at Downing Street" (a dash or colon after the number).
-THRESHOLD_LINE = re.compile(r"^\s*([\d][\d,. \u00a0]*)\s*[:\-\u2013\u2014]\s*(\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -36,34 +31,20 @@ class PetitionDraft:
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def thresholds_from_text(text: str) -> list[dict[str, Any]]:
-    """What happens at which count, from staff's lines ("10,000: We hand it in at Downing
-    Street"), in ascending order; raises InvalidInput naming the line that is not one."""
-    found: dict[int, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        match = THRESHOLD_LINE.match(line)
-        digits = re.sub(r"\D", "", match.group(1)) if match else ""
-        if not match or not digits or not 0 < int(digits) <= 100_000_000:
-            raise InvalidInput(
-                {
-                    "thresholds": f"Line {number} should be a number, a colon and what happens, "
-                    "like “10,000: We hand it in at Downing Street”"
-                }
-            )
-        words = match.group(2).strip()
-        if len(words) > 200:
-            raise InvalidInput({"thresholds": f"Line {number} is longer than 200 characters"})
-        found[int(digits)] = words
-    if len(found) > MAX_THRESHOLDS:
-        raise InvalidInput({"thresholds": f"Give at most {MAX_THRESHOLDS} thresholds"})
-    return [{"count": count, "text": found[count]} for count in sorted(found)]
-
-
-def thresholds_text(thresholds: list[dict[str, Any]]) -> str:
-    """The lines staff edit, from the stored thresholds."""
-    return "\n".join(f"{t['count']:,}: {t['text']}" for t in thresholds)
+def _checked(draft: PetitionDraft) -> PetitionDraft:
+    """The draft with each other language's thresholds checked against the English ones."""
+    translations = {
+        code: {
+            **written,
+            **(
+                {"thresholds": thresholds.translated(draft.thresholds, text, code)}
+                if (text := written.get("thresholds"))
+                else {}
+            ),
+        }
+        for code, written in draft.translations.items()
+    }
+    return replace(draft, translations=translations)
 
 
 def get(slug: str) -> Petition:
@@ -75,6 +56,7 @@ def get(slug: str) -> Petition:
 
 def create(draft: PetitionDraft, actor: Actor) -> Petition:
     """A new petition, as a draft: nobody sees it until it is opened."""
+    draft = _checked(draft)
     if db.session.scalar(select(Petition.id).where(Petition.slug == draft.slug)):
         raise InvalidInput({"slug": "Another petition already uses this address"})
     campaign = db.session.scalar(select(Campaign).order_by(Campaign.id).limit(1))
@@ -92,6 +74,7 @@ def update(slug: str, draft: PetitionDraft, actor: Actor) -> Petition:
     petition = get(slug)
     if draft.slug != slug:
         raise InvalidInput({"slug": "A petition's address cannot change once it exists"})
+    draft = _checked(draft)
     fields = (
         "title",
         "ask",
