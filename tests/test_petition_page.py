@@ -65,8 +65,8 @@ def with_location() -> bytes:
     return photo(exif=exif.tobytes())
 
 
-def upload(admin: Any, data: bytes | None, alt: str, name: str = "photo.jpg") -> Any:
-    fields: dict[str, Any] = {"csrf_token": admin_csrf(admin, EDIT), "alt": alt}
+def upload(admin: Any, data: bytes | None, alt: str, name: str = "photo.jpg", **other: str) -> Any:
+    fields: dict[str, Any] = {"csrf_token": admin_csrf(admin, EDIT), "alt": alt, **other}
     if data is not None:
         fields["picture"] = (io.BytesIO(data), name)
     return admin.post(f"{EDIT}/picture", data=fields, content_type="multipart/form-data")
@@ -224,6 +224,54 @@ def test_the_description_can_change_and_the_picture_can_go(app, admin):
             "petition_picture_set",
             "petition_picture_removed",
         ]
+
+
+def test_the_picture_is_described_in_ukrainian_where_staff_describe_it(app, admin, client):
+    def picture_tag(path: str) -> str:
+        forget_cached()
+        found = re.search(r'<img class="picture"[^>]*>', client.get(path).get_data(as_text=True))
+        assert found, f"no picture on {path}"
+        return found.group(0)
+
+    english, ukrainian = "Volunteers sorting donated coats", "Волонтери сортують подаровані пальта"
+    assert upload(admin, photo(), english, uk_alt=f"  {ukrainian} ").status_code == 303
+    uk_tag, en_tag = picture_tag(f"/uk/petitions/{SLUG}"), picture_tag(f"/petitions/{SLUG}")
+    assert f'alt="{ukrainian}" fetchpriority' in uk_tag
+    assert f'alt="{english}" fetchpriority' in en_tag
+    # One address for the picture in both languages: switching language fetches it no more.
+    assert re.search(r'src="/media/[0-9a-f]{64}\.jpg"', uk_tag)
+    assert re.findall(r"/media/\S+", uk_tag) == re.findall(r"/media/\S+", en_tag)
+    uk_page = client.get(f"/uk/petitions/{SLUG}").get_data(as_text=True)
+    assert f'<meta property="og:image:alt" content="{ukrainian}">' in uk_page
+    assert f'value="{ukrainian}"' in admin.get(EDIT).get_data(as_text=True)  # staff see it
+    # Saving the petition's own text keeps the picture's description in Ukrainian.
+    saved = admin.post(EDIT, data=edit_fields(admin, ask="Move faster.", uk_title="Нова назва"))
+    assert saved.status_code == 303
+    assert f'alt="{ukrainian}"' in picture_tag(f"/uk/petitions/{SLUG}")
+
+    # Too long is refused beside the Ukrainian field, and nothing changes.
+    refused = upload(admin, None, english, uk_alt="д" * 301)
+    assert refused.status_code == 422
+    assert re.search(
+        r'id="uk_alt-error"[^>]*>Keep it to 300 characters or fewer',
+        refused.get_data(as_text=True),
+    )
+    assert f'alt="{ukrainian}"' in picture_tag(f"/uk/petitions/{SLUG}")
+
+    # Without a Ukrainian description, Ukrainian readers get the English, marked as English.
+    assert upload(admin, None, english, uk_alt="").status_code == 303
+    assert f'alt="{english}" lang="en-GB"' in picture_tag(f"/uk/petitions/{SLUG}")
+    assert upload(admin, None, english, uk_alt=ukrainian).status_code == 303
+    token = admin_csrf(admin, EDIT)
+    assert admin.post(f"{EDIT}/picture/remove", data={"csrf_token": token}).status_code == 303
+    with app.app_context():
+        stored = db.session.scalar(select(Petition).where(Petition.slug == SLUG))
+        # No picture, no description; what else was written in Ukrainian stays.
+        assert stored.translations == {"uk": {"title": "Нова назва"}}
+        logged = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "petition_picture_set")
+        ).all()
+        assert logged[-1].details["changed"] == {"uk_alt": {"from": "", "to": ukrainian}}
 
 
 def test_readers_cannot_upload_pictures(app, client):

@@ -34,6 +34,7 @@ from petition import i18n
 from petition.models import INVALIDATION_CATEGORIES, SignatureState
 from petition.services import thresholds as threshold_lines
 from petition.services.articles import ArticleDraft
+from petition.services.campaigns import PICTURE_ALT
 from petition.services.errors import InvalidInput
 from petition.services.exports import ExportFilter
 from petition.services.moderation import SignatureFilter
@@ -196,7 +197,10 @@ def with_translations(form: type) -> type:
             continue
         for name, kind, limit in form.TRANSLATED:
             field = kind(
-                language.name, validators=[Length(max=limit)], filters=[_strip], default=""
+                language.name,
+                validators=[Length(max=limit, message=f"Keep it to {limit:,} characters or fewer")],
+                filters=[_strip],
+                default="",
             )
             setattr(form, f"{code}_{name}", field)
     return form
@@ -315,11 +319,34 @@ class PetitionForm(Translatable, StaffForm):
         )
 
 
-class PictureForm(StaffForm):
-    """The petition's hero picture: a file (optional once there is one) and its description."""
+@with_translations
+class PictureForm(Translatable, StaffForm):
+    """The petition's hero picture: a file (optional once there is one) and its description,
+    in English and in each other language."""
+
+    TRANSLATED = (("alt", StringField, 300),)
 
     picture = FileField("Picture")
     alt = StringField("Describe the picture", filters=[_strip])
+
+    def show(self, petition: Any) -> None:
+        """Fill the descriptions from the petition (other languages keep theirs among the
+        petition's translations)."""
+        self.alt.data = petition.image_alt
+        self.show_translations(
+            {
+                code: {"alt": written.get(PICTURE_ALT, "")}
+                for code, written in (petition.translations or {}).items()
+            }
+        )
+
+    def described(self) -> dict[str, str]:
+        """The description in each other language, as typed ("" where there is none)."""
+        return {
+            code: getattr(self, f"{code}_alt").data or ""
+            for code in i18n.LANGUAGES
+            if code != i18n.DEFAULT
+        }
 
     def upload(self) -> bytes | None:
         stored = self.picture.data

@@ -90,7 +90,9 @@ def petition_picture(slug: str) -> Any:
     picture = PictureForm()
     if picture.validate_on_submit():
         try:
-            petitions.set_picture(slug, picture.upload(), picture.alt.data or "", actor())
+            petitions.set_picture(
+                slug, picture.upload(), picture.alt.data or "", actor(), picture.described()
+            )
         except InvalidInput as exc:
             attach_errors(picture, exc)
         else:
@@ -120,7 +122,9 @@ def edit_page(
         form = PetitionForm(formdata=None)
         form.show(petition)
     news = news or NewsForm(formdata=None)
-    picture = picture or PictureForm(formdata=None, alt=petition.image_alt)
+    if picture is None:
+        picture = PictureForm(formdata=None)
+        picture.show(petition)
     return render_template(
         "admin/petition_form.html",
         form=form,

@@ -68,7 +68,7 @@ NEWS_FIELDS = ("title", "body")
 
 
 def _cache_key(slug: str) -> str:
-    return f"petition:v7:{slug}"  # v7: thresholds in other languages too
+    return f"petition:v7:{slug}"  # v7: thresholds and pictures in other languages too
 
 
 def json_cache_key(slug: str, language: str) -> str:
@@ -98,8 +98,21 @@ def petition_snapshot(slug: str) -> dict[str, Any]:
     return {
         **i18n.localized(snapshot, language, TRANSLATED_FIELDS),
         "thresholds": thresholds.in_language(snapshot["thresholds"], language),
+        "image": _picture_in(snapshot["image"], language),
         "news": news,
     }
+
+
+# Where a petition's picture is described in another language, among its translations.
+PICTURE_ALT = "image_alt"
+
+
+def _picture_in(image: dict[str, Any] | None, language: str) -> dict[str, Any] | None:
+    """The picture described in `language` where staff described it in it, saying so
+    (`text_language`, read by the templates' text_lang), else in English."""
+    if image is None or language not in image["alts"]:
+        return image
+    return {**image, "alt": image["alts"][language], "text_language": {"alt": language}}
 
 
 def _load_snapshot(slug: str) -> dict[str, Any] | None:
@@ -123,6 +136,11 @@ def _load_snapshot(slug: str) -> dict[str, Any] | None:
         "thresholds": thresholds.shown(petition.thresholds or [], petition.translations or {}),
         "image": {
             "alt": petition.image_alt,
+            "alts": {
+                code: written[PICTURE_ALT]
+                for code, written in (petition.translations or {}).items()
+                if written.get(PICTURE_ALT)
+            },
             "renditions": [
                 {"digest": r.digest, "width": r.width, "height": r.height}
                 for r in images.renditions(petition.image_id)

@@ -12,7 +12,7 @@ from petition.extensions import cache, db
 from petition.models import Campaign, Petition, PetitionNews, PetitionState, utcnow
 from petition.services import audit, images, mailings, thresholds
 from petition.services.audit import Actor
-from petition.services.campaigns import HOME_KEY, forget_petitions
+from petition.services.campaigns import HOME_KEY, PICTURE_ALT, forget_petitions
 from petition.services.errors import InvalidInput, NotFound
 
 
@@ -31,19 +31,19 @@ class PetitionDraft:
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def _checked(draft: PetitionDraft) -> PetitionDraft:
-    """The draft with each other language's thresholds checked against the English ones."""
-    translations = {
-        code: {
-            **written,
-            **(
-                {"thresholds": thresholds.translated(draft.thresholds, text, code)}
-                if (text := written.get("thresholds"))
-                else {}
-            ),
-        }
-        for code, written in draft.translations.items()
-    }
+def _checked(draft: PetitionDraft, keep: dict[str, dict[str, str]] | None = None) -> PetitionDraft:
+    """The draft with each other language's thresholds checked against the English ones, and
+    the picture's description in each language kept from `keep` (the picture's own form
+    edits it)."""
+    translations: dict[str, dict[str, str]] = {}
+    for code in {*draft.translations, *(keep or {})}:
+        written = dict(draft.translations.get(code, {}))
+        if text := written.get("thresholds"):
+            written["thresholds"] = thresholds.translated(draft.thresholds, text, code)
+        if alt := (keep or {}).get(code, {}).get(PICTURE_ALT):
+            written[PICTURE_ALT] = alt
+        if written:
+            translations[code] = written
     return replace(draft, translations=translations)
 
 
@@ -74,7 +74,7 @@ def update(slug: str, draft: PetitionDraft, actor: Actor) -> Petition:
     petition = get(slug)
     if draft.slug != slug:
         raise InvalidInput({"slug": "A petition's address cannot change once it exists"})
-    draft = _checked(draft)
+    draft = _checked(draft, keep=petition.translations)
     fields = (
         "title",
         "ask",
@@ -94,16 +94,26 @@ def update(slug: str, draft: PetitionDraft, actor: Actor) -> Petition:
     return petition
 
 
-def set_picture(slug: str, upload: bytes | None, alt: str, actor: Actor) -> Petition:
+def set_picture(
+    slug: str,
+    upload: bytes | None,
+    alt: str,
+    actor: Actor,
+    translations: dict[str, str] | None = None,
+) -> Petition:
     """Give the petition a hero picture (a new upload, or new words for the one it has).
-    The words are required: they are what a reader who cannot see the picture gets."""
+    The words are required: they are what a reader who cannot see the picture gets. In
+    other languages (`translations`: {"uk": "…"}) they are optional: a reader of a language
+    with none gets the English, marked as English."""
     petition = get(slug)
-    alt = " ".join(alt.split())
     errors = {}
-    if not alt:
-        errors["alt"] = "Describe the picture for readers who cannot see it"
-    elif len(alt) > 300:
-        errors["alt"] = "Keep the description to 300 characters or fewer"
+    described = {code: " ".join(text.split()) for code, text in (translations or {}).items()}
+    alt = " ".join(alt.split())
+    for name, text in (("alt", alt), *((f"{c}_alt", t) for c, t in described.items())):
+        if not text and name == "alt":
+            errors[name] = "Describe the picture for readers who cannot see it"
+        elif len(text) > 300:
+            errors[name] = "Keep the description to 300 characters or fewer"
     if upload is None and petition.image_id is None:
         errors[images.FIELD] = "Choose a picture to upload"
     if errors:
@@ -113,18 +123,40 @@ def set_picture(slug: str, upload: bytes | None, alt: str, actor: Actor) -> Peti
         image = images.store_upload(upload, actor.label)
         db.session.flush()
         image_id = image.id
-    return _show_picture(petition, image_id, alt, "petition_picture_set", actor)
+    described = None if translations is None else described
+    return _show_picture(petition, image_id, alt, described, "petition_picture_set", actor)
 
 
 def remove_picture(slug: str, actor: Actor) -> Petition:
     """Take the picture off the petition page (the stored file stays for the audit trail)."""
-    return _show_picture(get(slug), None, "", "petition_picture_removed", actor)
+    return _show_picture(get(slug), None, "", {}, "petition_picture_removed", actor)
 
 
 def _show_picture(
-    petition: Petition, image_id: int | None, alt: str, action: str, actor: Actor
+    petition: Petition,
+    image_id: int | None,
+    alt: str,
+    described: dict[str, str] | None,
+    action: str,
+    actor: Actor,
 ) -> Petition:
+    """Show the picture with its description in English and, per language, as `described`
+    ({"uk": "…"}; an empty one, or a language left out, has none; None leaves them as they
+    are). No picture, no description in any language."""
     changed = audit.set_fields(petition, {"image_id": image_id, "image_alt": alt})
+    before = petition.translations or {}
+    translations: dict[str, dict[str, str]] = {}
+    for code in sorted({*before, *(described or {})}):
+        kept = {k: v for k, v in before.get(code, {}).items() if k != PICTURE_ALT}
+        was = before.get(code, {}).get(PICTURE_ALT, "")
+        now = (was if described is None else described.get(code, "")) if image_id else ""
+        if now:
+            kept[PICTURE_ALT] = now
+        if now != was:
+            changed[f"{code}_alt"] = {"from": was, "to": now}
+        if kept:
+            translations[code] = kept
+    petition.translations = translations
     audit.record(actor, action, petition.slug, {"changed": changed})
     db.session.commit()
     _forget(petition.slug)
