@@ -49,6 +49,9 @@ def test_the_ukrainian_petition_page_is_in_ukrainian_with_a_way_back(client):
     # Links stay in Ukrainian; files keep one address whatever the language.
     assert f'action="/uk{PAGE}/sign"' in html
     assert re.search(r'<link rel="stylesheet" href="/static/site\.css\?v=', html)
+    assert f'data-live-count="/api/v1/petitions/{SLUG}"' in html  # the same count as English
+    widget = client.get(f"/uk/embed/petitions/{SLUG}").get_data(as_text=True)
+    assert f'data-count-url="/api/v1/petitions/{SLUG}"' in widget
     # What staff wrote in Ukrainian (the seed's), with no "English" marking.
     assert "<h1>Більше й швидше допомагати людям" in html
     assert "not been translated" not in html
