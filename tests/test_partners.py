@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from petition.extensions import db
-from tests.factories import SLUG, confirmed_signatures, make_petition, sign, signature_for, signer
+from tests.factories import (
+    SLUG,
+    confirmed_signatures,
+    forget_cached,
+    make_petition,
+    sign,
+    signature_for,
+    signer,
+)
 
 OSDI = "/api/osdi/v1"
 ORIGIN = "http://petition.test"
@@ -638,3 +646,122 @@ def test_a_page_number_too_large_for_the_database_is_refused_not_a_fault(app, ru
             .order_by(AuditLog.id)
         ).all()
     assert [r["page"] for r in reads] == [1000000, 1]
+
+
+UK_QUESTION = "Refugee Action може писати мені про свою роботу з біженцями."
+
+
+def test_a_partners_question_is_asked_in_ukrainian_where_staff_wrote_it(app, admin, client):
+    """Consent is to words the reader understood: a Ukrainian reader is asked the partner's
+    question in Ukrainian where staff wrote it, and their yes is kept with those words."""
+    from petition.models import AuditLog
+
+    token = admin_token(admin)
+    made = admin.post(
+        "/admin/partners",
+        data={
+            "csrf_token": token,
+            "slug": "refugee-action",
+            "name": "Refugee Action",
+            "question": QUESTION,
+        },
+    )
+    assert made.status_code == 303
+
+    def ask(**fields: str) -> str:
+        saved = admin.post(
+            "/admin/partners/refugee-action/question", data={"csrf_token": token, **fields}
+        )
+        assert saved.status_code == 303
+        return admin.get("/admin/partners").get_data(as_text=True)
+
+    def asked(path: str) -> str:
+        forget_cached()
+        page = client.get(f"{path}?partner=refugee-action").get_data(as_text=True)
+        found = re.search(r'<label[^>]*for="[^"]*consent_partner"[^>]*>(.*?)</label>', page, re.S)
+        assert found, path
+        return found.group(1).strip()
+
+    # Only the English: Ukrainian readers see it, marked as English.
+    assert asked(f"/uk/petitions/{SLUG}") == f'<span lang="en-GB">{QUESTION}</span>'
+    listing = ask(question=QUESTION, uk_question=f"  {UK_QUESTION} ")
+    assert f'In Ukrainian: “<span lang="uk">{UK_QUESTION}</span>”' in listing
+    assert f">{UK_QUESTION}</textarea>" in listing
+    assert asked(f"/uk/petitions/{SLUG}") == UK_QUESTION
+    assert asked(f"/uk/embed/petitions/{SLUG}") == UK_QUESTION
+    assert asked(f"/petitions/{SLUG}") == QUESTION  # English readers: the English
+
+    # Each reader's yes is kept with the words they were asked.
+    for email, language in (("olena@example.org", "uk"), ("ada@example.org", "en")):
+        signed = sign(
+            client, email=email, partner="refugee-action", consent_partner="y", language=language
+        )
+        assert signed.status_code == 303
+    with app.app_context():
+        olena, ada = signature_for("olena@example.org"), signature_for("ada@example.org")
+        assert (olena.partner_wording.text, olena.partner_wording.language) == (UK_QUESTION, "uk")
+        assert (ada.partner_wording.text, ada.partner_wording.language) == (QUESTION, "en")
+    from petition.services import privacy
+
+    with app.test_request_context("/uk/privacy/me"):
+        [described] = privacy.subject_access(
+            privacy.Person.by_address("olena@example.org"), privacy.READER
+        )["signatures"]
+    assert described["partner_question"] == UK_QUESTION
+    assert described["partner_question_language"] == "uk"
+
+    # Too short in Ukrainian is refused, and nothing changes.
+    refused = admin.post(
+        "/admin/partners/refugee-action/question",
+        data={
+            "csrf_token": token,
+            "question": "Refugee Action may write to me now.",
+            "uk_question": "Коротко",
+        },
+    )
+    assert refused.status_code == 303
+    assert "Write the question in 10 to 500 characters" in admin.get("/admin/partners").get_data(
+        as_text=True
+    )
+    assert asked(f"/uk/petitions/{SLUG}") == UK_QUESTION
+    assert asked(f"/petitions/{SLUG}") == QUESTION
+
+    # New English words without the Ukrainian: Ukrainian readers get the new English, marked,
+    # never a translation of words no longer asked.
+    listing = ask(question="Refugee Action may write to me now.", uk_question="")
+    assert "Readers in Ukrainian are asked the English." in listing
+    assert asked(f"/uk/petitions/{SLUG}") == (
+        '<span lang="en-GB">Refugee Action may write to me now.</span>'
+    )
+    with app.app_context():
+        olena = signature_for("olena@example.org")
+        assert olena.partner_wording.text == UK_QUESTION  # old answers keep their words
+        actions = db.session.scalars(
+            db.select(AuditLog.details).where(AuditLog.action == "partner_question_set")
+        ).all()
+        assert {"question": UK_QUESTION, "language": "uk"} in actions
+
+
+def test_new_english_words_from_the_command_line_stop_the_old_translation(
+    app, admin, runner, client
+):
+    new_partner(runner, "refugee-action")
+    token = admin_token(admin)
+    saved = admin.post(
+        "/admin/partners/refugee-action/question",
+        data={"csrf_token": token, "question": QUESTION, "uk_question": UK_QUESTION},
+    )
+    assert saved.status_code == 303
+    # The same English again keeps the Ukrainian; new English words end it.
+    assert cli(runner, "question", "refugee-action", QUESTION).exit_code == 0
+    with app.app_context():
+        from petition.services import partners
+
+        assert partners.offer("refugee-action", "uk")["question"] == UK_QUESTION
+    assert cli(runner, "question", "refugee-action", "Refugee Action may text me.").exit_code == 0
+    with app.app_context():
+        offered = partners.offer("refugee-action", "uk")
+        assert (offered["question"], offered["question_language"]) == (
+            "Refugee Action may text me.",
+            "en",
+        )

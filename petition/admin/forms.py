@@ -244,8 +244,19 @@ class PartnerForm(StaffForm):
     )
 
 
-class QuestionForm(StaffForm):
+@with_translations
+class QuestionForm(Translatable, StaffForm):
+    TRANSLATED = (("question", TextAreaField, 500),)
+
     question = TextAreaField("Their own question", validators=[Optional(), Length(max=500)])
+
+    def asked_in(self) -> dict[str, str]:
+        """The question in each other language, as typed ("" where there is none)."""
+        return {
+            code: getattr(self, f"{code}_question").data or ""
+            for code in i18n.LANGUAGES
+            if code != i18n.DEFAULT
+        }
 
 
 class KeyForm(StaffForm):

@@ -67,7 +67,7 @@ def partner_question(slug: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        partner = partners.set_question(slug, form.question.data, actor())
+        partner = partners.set_question(slug, form.question.data, actor(), form.asked_in())
     except NotFound:
         abort(404)
     except InvalidInput as exc:

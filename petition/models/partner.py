@@ -14,6 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petition.models.base import Base, BigId, UTCDateTime, partial_index, utcnow
 
+ENGLISH = "en"  # the language staff write a partner's question in first
+
 
 class Partner(Base):
     __tablename__ = "partners"
@@ -22,8 +24,12 @@ class Partner(Base):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     website: Mapped[str] = mapped_column(String(300), default="", server_default="")
-    # Whether signers are asked the partner's own question (its latest wording) beside ours.
+    # Whether signers are asked the partner's own question (its latest English wording) beside
+    # ours; in another language, the wording named here ({"uk": wording id}), else the English.
     asks_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    question_translations: Mapped[dict[str, int]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -35,8 +41,18 @@ class Partner(Base):
 
     @property
     def question(self) -> PartnerWording | None:
-        """The words signers are asked now, or None if the partner asks nothing."""
-        return self.wordings[-1] if self.asks_opt_in and self.wordings else None
+        """The words signers are asked now, in English, or None if the partner asks nothing."""
+        english = [w for w in self.wordings if w.language == ENGLISH]
+        return english[-1] if self.asks_opt_in and english else None
+
+    def question_in(self, language: str) -> PartnerWording | None:
+        """The words signers reading `language` are asked now: that language's wording where
+        staff wrote one, else the English (None if the partner asks nothing)."""
+        english = self.question
+        wanted = (self.question_translations or {}).get(language)
+        if english is None or wanted is None:
+            return english
+        return next((w for w in self.wordings if w.id == wanted), english)
 
 
 class PartnerWording(Base):
@@ -48,6 +64,7 @@ class PartnerWording(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     text: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(8), default=ENGLISH, server_default=ENGLISH)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import and_, case, func, select, update
 
+from petition import i18n
 from petition.database import read_alone
 from petition.extensions import cache, db
 from petition.models import (
@@ -100,32 +101,47 @@ def create(
 OFFER_SECONDS = 60
 
 
-def offer(slug: str | None) -> dict[str, Any] | None:
-    """A partner as a sign form meets it: its name, and its own question (words and their
-    id) if it asks one. None for anything that is not one of our partners."""
+def offer(slug: str | None, language: str | None = None) -> dict[str, Any] | None:
+    """A partner as a sign form meets it: its name, and its own question if it asks one, in
+    `language` (the one being spoken) where staff wrote it in that language, else in English:
+    its words, their id and their language. None for anything that is not one of our
+    partners."""
     if not slug or not SLUG.match(slug):
         return None
-    return cache.get(
-        f"partner:v1:{slug}", OFFER_SECONDS, lambda: read_alone(lambda: _load_offer(slug))
+    found = cache.get(
+        f"partner:v2:{slug}", OFFER_SECONDS, lambda: read_alone(lambda: _load_offer(slug))
     )
+    if found is None:
+        return None
+    language = language or i18n.current().code
+    question = found["questions"].get(language) or found["questions"].get(i18n.DEFAULT)
+    return {
+        **{k: v for k, v in found.items() if k != "questions"},
+        "question_id": question["id"] if question else None,
+        "question": question["text"] if question else None,
+        "question_language": question["language"] if question else None,
+    }
 
 
 def _load_offer(slug: str) -> dict[str, Any] | None:
     partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
     if partner is None:
         return None
-    question = partner.question
+    asked = {code: partner.question_in(code) for code in i18n.LANGUAGES}
     return {
         "id": partner.id,
         "slug": partner.slug,
         "name": partner.name,
-        "question_id": question.id if question else None,
-        "question": question.text if question else None,
+        "questions": {
+            code: {"id": w.id, "text": w.text, "language": w.language}
+            for code, w in asked.items()
+            if w is not None
+        },
     }
 
 
 def forget(slug: str) -> None:
-    cache.delete(f"partner:v1:{slug}")
+    cache.delete(f"partner:v2:{slug}")
 
 
 def get(slug: str) -> Partner:
@@ -139,30 +155,70 @@ def all_partners() -> list[Partner]:
     return list(db.session.scalars(select(Partner).order_by(Partner.name)))
 
 
-def set_question(slug: str, question: str | None, actor: Actor) -> Partner:
-    """Ask signers the partner's own question in these words (None: ask nothing). Changed
-    words are a new wording; answers to the old ones keep them."""
+def set_question(
+    slug: str, question: str | None, actor: Actor, translations: dict[str, str] | None = None
+) -> Partner:
+    """Ask signers the partner's own question in these words (None: ask nothing), and in
+    other languages as `translations` gives them ({"uk": "…"}; an empty one: that language's
+    readers get the English). Changed words are a new wording; answers to the old ones keep
+    them. New English words with no `translations` given leave no other language asking the
+    old question: readers of those see the new English until it is translated again."""
     partner = get(slug)
     if question and question.strip():
-        _ask(partner, question, actor)
+        changed = _ask(partner, question, actor)
+        given = translations if translations is not None else ({} if changed else None)
+        if given is not None:
+            _translate(partner, given, actor)
     elif partner.asks_opt_in:
         partner.asks_opt_in = False
+        partner.question_translations = {}
         audit.record(actor, "partner_question_removed", slug)
     db.session.commit()
     forget(slug)
     return partner
 
 
-def _ask(partner: Partner, question: str, actor: Actor) -> None:
-    text = " ".join(question.split())
-    if not 10 <= len(text) <= 500:
+def _words(text: str, field: str) -> str:
+    words = " ".join(text.split())
+    if not 10 <= len(words) <= 500:
         db.session.rollback()
-        raise InvalidInput({"question": "Write the question in 10 to 500 characters"})
-    current = partner.wordings[-1] if partner.wordings else None
-    if current is None or current.text != text:
+        raise InvalidInput({field: "Write the question in 10 to 500 characters"})
+    return words
+
+
+def _ask(partner: Partner, question: str, actor: Actor) -> bool:
+    """Ask the question in English in these words; whether they are new."""
+    text = _words(question, "question")
+    current = partner.question
+    english = [w for w in partner.wordings if w.language == i18n.DEFAULT]
+    latest = english[-1] if english else None
+    if latest is None or latest.text != text:
         partner.wordings.append(PartnerWording(partner_id=partner.id, text=text))
     partner.asks_opt_in = True
     audit.record(actor, "partner_question_set", partner.slug, {"question": text})
+    return current is None or current.text != text
+
+
+def _translate(partner: Partner, given: dict[str, str], actor: Actor) -> None:
+    """The question in each language of `given` ("" or absent: none, so the English)."""
+    asked: dict[str, int] = {}
+    for code in i18n.LANGUAGES:
+        if code == i18n.DEFAULT or not (given.get(code) or "").strip():
+            continue
+        text = _words(given[code], f"{code}_question")
+        current = partner.question_in(code)
+        if current is not None and current.language == code and current.text == text:
+            asked[code] = current.id
+            continue
+        wording = PartnerWording(partner_id=partner.id, text=text, language=code)
+        partner.wordings.append(wording)
+        db.session.flush()
+        asked[code] = wording.id
+        audit.record(
+            actor, "partner_question_set", partner.slug, {"question": text, "language": code}
+        )
+    if asked != (partner.question_translations or {}):
+        partner.question_translations = asked
 
 
 def issue_key(slug: str, actor: Actor, can_write: bool = False, trusted: bool = False) -> NewKey:

@@ -115,8 +115,9 @@ def sign_petition(
     """
     wording_id = consent.current_wording(entry.language)
     petition = _petition_taking_signatures(slug)
-    partner = partners.offer(attribution.partner)
-    # Yes to the partner's question counts only where it was asked, in the words it was.
+    partner = partners.offer(attribution.partner, entry.language)
+    # Yes to the partner's question counts only where it was asked, in the words it was (in
+    # the signer's language where the partner asks in it).
     partner_wording = partner["question_id"] if partner and entry.consent_partner else None
     canonical = canonical_email(entry.email)
     hashes = email_hashes(canonical)
