@@ -193,7 +193,8 @@ def _ask(partner: Partner, question: str, actor: Actor) -> bool:
     english = [w for w in partner.wordings if w.language == i18n.DEFAULT]
     latest = english[-1] if english else None
     if latest is None or latest.text != text:
-        partner.wordings.append(PartnerWording(partner_id=partner.id, text=text))
+        wording = PartnerWording(partner_id=partner.id, text=text, language=i18n.DEFAULT)
+        partner.wordings.append(wording)
     partner.asks_opt_in = True
     audit.record(actor, "partner_question_set", partner.slug, {"question": text})
     return current is None or current.text != text
