@@ -10,25 +10,46 @@ from petition.services.seed import ARTICLE_SLUG
 from tests.factories import SLUG, unpublish_article
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+ROOT = "http://petition.test"
 
 
-def addresses_in_sitemap(client) -> list[str]:
+def sitemap(client) -> ET.Element:
     response = client.get("/sitemap.xml")
     assert response.status_code == 200 and response.mimetype == "application/xml"
     assert "Set-Cookie" not in response.headers
-    root = ET.fromstring(response.get_data())
-    return [loc.text for loc in root.iter(f"{SITEMAP}loc")]
+    return ET.fromstring(response.get_data())
+
+
+def addresses_in_sitemap(client) -> list[str]:
+    return [loc.text for loc in sitemap(client).iter(f"{SITEMAP}loc")]
 
 
 def test_the_sitemap_lists_the_campaign_its_petition_and_published_stories(app, client):
+    pages = ["/", f"/petitions/{SLUG}", "/articles", f"/articles/{ARTICLE_SLUG}"]
+    # Each in English and in Ukrainian: the Ukrainian pages are found by search engines too.
     assert addresses_in_sitemap(client) == [
-        "http://petition.test/",
-        f"http://petition.test/petitions/{SLUG}",
-        "http://petition.test/articles",
-        f"http://petition.test/articles/{ARTICLE_SLUG}",
+        f"{ROOT}{language}{page}" for page in pages for language in ("", "/uk")
     ]
     unpublish_article(app, ARTICLE_SLUG)
-    assert f"http://petition.test/articles/{ARTICLE_SLUG}" not in addresses_in_sitemap(client)
+    assert f"{ROOT}/articles/{ARTICLE_SLUG}" not in addresses_in_sitemap(client)
+    assert f"{ROOT}/uk/articles/{ARTICLE_SLUG}" not in addresses_in_sitemap(client)
+
+
+def test_the_sitemap_names_each_pages_languages_as_the_page_itself_does(client):
+    for entry in sitemap(client).iter(f"{SITEMAP}url"):
+        address = entry.find(f"{SITEMAP}loc").text
+        named = {(link.get("hreflang"), link.get("href")) for link in entry.iter(f"{XHTML}link")}
+        page = client.get(address.removeprefix(ROOT))
+        assert page.status_code == 200, address
+        in_page = set(
+            re.findall(
+                r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)">',
+                page.get_data(as_text=True),
+            )
+        )
+        assert named == in_page and len(named) == 3, address  # en-GB, uk and x-default
+        assert (("uk" if "/uk/" in address + "/" else "en-GB"), address) in named
 
 
 def test_robots_keep_crawlers_out_of_personal_links_and_the_staff_side(client):
@@ -36,8 +57,12 @@ def test_robots_keep_crawlers_out_of_personal_links_and_the_staff_side(client):
     assert response.status_code == 200 and response.mimetype == "text/plain"
     rules = response.get_data(as_text=True).splitlines()
     disallowed = {line.split(": ", 1)[1] for line in rules if line.startswith("Disallow: ")}
-    assert {"/admin/", "/signatures/", "/embed/", "/petitions/*/thanks"} <= disallowed
-    assert f"/petitions/{SLUG}" not in disallowed and "/articles" not in disallowed
+    kept_out = {"/admin/", "/signatures/", "/embed/", "/petitions/*/thanks"}
+    assert kept_out <= disallowed
+    # A confirm link or a thanks page is as personal in Ukrainian.
+    assert {f"/uk{path}" for path in kept_out} <= disallowed
+    for page in (f"/petitions/{SLUG}", "/articles", f"/uk/petitions/{SLUG}", "/uk/articles"):
+        assert page not in disallowed
     assert "Sitemap: http://petition.test/sitemap.xml" in rules
 
 

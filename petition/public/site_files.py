@@ -13,6 +13,7 @@ from petition.models import utcnow
 from petition.public import bp
 from petition.services import articles
 from petition.services.campaigns import campaign_overview
+from petition.urls import site_path
 
 # Kept out of search results: personal links, the staff side, frames meant for other sites,
 # redirects and the pages that only make sense mid-journey.
@@ -30,7 +31,10 @@ NOT_FOR_CRAWLERS = (
 @bp.get("/robots.txt")
 @public_cache(3600)
 def robots() -> Response:
-    lines = ["User-agent: *", *(f"Disallow: {path}" for path in NOT_FOR_CRAWLERS)]
+    """The same paths kept out in every language (`/uk/signatures/…` is a personal link too)."""
+    prefixes = ["", *(f"/{code}" for code in i18n.LANGUAGES if code != i18n.DEFAULT)]
+    paths = [prefix + path for prefix in prefixes for path in NOT_FOR_CRAWLERS]
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in paths)]
     lines.append(f"Sitemap: {current_app.config['PUBLIC_URL']}/sitemap.xml")
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
 
@@ -38,10 +42,26 @@ def robots() -> Response:
 @bp.get("/sitemap.xml")
 @public_cache(300)
 def sitemap() -> Response:
-    """The campaign, its petitions and its published stories, for search engines."""
-    xml = render_template(
-        "public/sitemap.xml", campaign=campaign_overview(), stories=articles.published()
-    )
+    """The campaign, its petitions and its published stories, for search engines: each page in
+    every language, with its other languages named (hreflang), as the pages name them."""
+    pages = [
+        (site_path("public.home"), None),
+        *(
+            (site_path("public.petition", slug=p["slug"]), None)
+            for p in campaign_overview()["petitions"]
+        ),
+        (site_path("public.article_list"), None),
+        *(
+            (site_path("public.article", slug=story["slug"]), story["published_on"])
+            for story in articles.published()
+        ),
+    ]
+    root = current_app.config["PUBLIC_URL"]
+    languages = [
+        (language.tag, root + ("" if code == i18n.DEFAULT else f"/{code}"))
+        for code, language in i18n.LANGUAGES.items()
+    ]
+    xml = render_template("public/sitemap.xml", pages=pages, languages=languages, default=root)
     return Response(xml, mimetype="application/xml")
 
 
