@@ -19,11 +19,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from babel import support
-from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    redirect,
+    request,
+)
 from flask_babel import Babel, force_locale, get_locale, get_translations
 from werkzeug.exceptions import HTTPException
 
 ENVIRON_KEY = "petition.language"
+ELSEWHERE_KEY = "petition.one_address"  # set on `/uk/admin/…` and the like: see to_one_address
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,21 @@ class LanguagePrefix:
             rest = f"/{rest}"
             environ["PATH_INFO"] = rest
             # Files, the API and the staff side have one address whatever the language:
-            # under a prefix they answer as without it.
-            if not rest.startswith(NOT_TRANSLATED):
+            # under a prefix they send the reader there (`to_one_address`).
+            if rest.startswith(NOT_TRANSLATED):
+                environ[ELSEWHERE_KEY] = True
+            else:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + f"/{head}"
                 environ[ENVIRON_KEY] = code
         return self.app(environ, start_response)
+
+
+def to_one_address() -> Response | None:
+    """`/uk/admin/…`, `/uk/static/…`, `/uk/api/…`: a permanent redirect (308, so a post stays a
+    post) to the one address, where the staff side's cookie, caches and the API live."""
+    if not request.environ.get(ELSEWHERE_KEY):
+        return None
+    return redirect(request.script_root + request.full_path.removesuffix("?"), 308)
 
 
 def language_code() -> str:
@@ -252,6 +272,7 @@ def init_i18n(app: Flask) -> None:
         newstyle=True,
     )
     app.wsgi_app = LanguagePrefix(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(to_one_address)
 
     @app.context_processor
     def languages() -> dict[str, Any]:

@@ -68,6 +68,39 @@ def test_the_english_page_offers_ukrainian(client):
     assert "<h1>" in html  # English content needs no marking on the English page
 
 
+def test_what_has_one_address_sends_a_language_prefix_there(app, client):
+    """Under /uk/ the staff side's cookie (Path=/admin) never came back, so its forms said
+    "expired"; files and the API were cached twice. Now they send the reader to their one
+    address, a post staying a post."""
+    from tests.factories import ADMIN_PASSWORD, make_admin
+
+    for asked, address in (
+        ("/uk/admin/login?next=/admin/audit", "/admin/login?next=/admin/audit"),
+        ("/uk/static/site.css?v=1", "/static/site.css?v=1"),
+        (f"/uk/api/v1/petitions/{SLUG}", f"/api/v1/petitions/{SLUG}"),
+        ("/uk/healthz", "/healthz"),
+    ):
+        moved = client.get(asked)
+        assert (moved.status_code, moved.headers["Location"]) == (308, address), asked
+    posted = client.post(f"/uk/api/v1/petitions/{SLUG}/signatures", json={})
+    assert posted.status_code == 308
+    assert posted.headers["Location"] == f"/api/v1/petitions/{SLUG}/signatures"
+    assert client.get(f"/uk{PAGE}").status_code == 200  # pages themselves are in Ukrainian
+    # Staff who typed /uk/admin/ sign in: the form is where its cookie is, and posts there
+    # (it names no action: a browser posts it to the page's own address).
+    with app.app_context():
+        make_admin()
+    staff = app.test_client()
+    form = staff.get("/uk/admin/login", follow_redirects=True)
+    assert form.request.path == "/admin/login"
+    page = form.get_data(as_text=True)
+    assert '<form method="post" novalidate>' in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    fields = {"csrf_token": token, "email": "admin@example.org", "password": ADMIN_PASSWORD}
+    signed_in = staff.post(form.request.path, data=fields, follow_redirects=True)
+    assert signed_in.request.path == "/admin/"
+
+
 def test_each_language_is_cached_under_its_own_address(client):
     forget_cached()
     english = client.get(PAGE)
