@@ -73,7 +73,7 @@ def shown(english: list[dict[str, Any]], translations: dict[str, dict[str, str]]
     """The thresholds as pages show them: each with its words in every language staff wrote
     them in ("texts"); a line whose number is no longer a threshold is left out."""
     written = {
-        code: {t["count"]: t["text"] for t in from_text(fields["thresholds"])}
+        code: {t["count"]: t["text"] for t in _readable(fields["thresholds"])}
         for code, fields in translations.items()
         if fields.get("thresholds")
     }
@@ -81,6 +81,15 @@ def shown(english: list[dict[str, Any]], translations: dict[str, dict[str, str]]
         {**t, "texts": {code: w[t["count"]] for code, w in written.items() if t["count"] in w}}
         for t in english
     ]
+
+
+def _readable(text: str) -> list[dict[str, Any]]:
+    """Stored lines as thresholds; none from lines that no longer read as such (they were
+    checked when saved), rather than no page."""
+    try:
+        return from_text(text)
+    except InvalidInput:
+        return []
 
 
 def in_language(thresholds: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
