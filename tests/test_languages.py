@@ -101,6 +101,52 @@ def test_what_has_one_address_sends_a_language_prefix_there(app, client):
     assert signed_in.request.path == "/admin/"
 
 
+def test_a_readers_copy_of_their_data_says_which_language_they_agreed_in(app, client):
+    """The words a reader agreed to are shown as they read them: English words on the
+    Ukrainian copy are marked English, and the copy says which language they were in."""
+    from petition.services import privacy
+    from tests.factories import confirmed_signatures
+
+    confirmed_signatures(app, client, [signer(email="ada@example.org", consent_updates="y")])
+    with app.test_request_context():
+        token = privacy.link_token(privacy.Person.by_address("ada@example.org"))
+    copy = client.post(f"/uk/privacy/me/{token}/copy", data={"format": "html"})
+    page = html.unescape(copy.get_data(as_text=True))
+    english = '<span lang="en-GB">Email me occasional updates about the Refugees Welcome campaign.'
+    assert page.count(english) == 2  # the signature's words, and the answer's in the history
+    assert "<dt>Мова цих слів</dt><dd>English</dd>" in page
+    report = json.loads(client.post(f"/privacy/me/{token}/copy", data={"format": "json"}).data)
+    assert report["signatures"][0]["consent_wording_language"] == "en"
+    assert report["campaign_updates"]["history"][0]["wording_language"] == "en"
+    # On the English copy, English words need no marking.
+    english_page = client.post(f"/privacy/me/{token}/copy", data={"format": "html"})
+    assert "<dt>The language of those words</dt><dd>English</dd>" in html.unescape(
+        english_page.get_data(as_text=True)
+    )
+    assert 'lang="en-GB">Email me' not in english_page.get_data(as_text=True)
+    # Nor Ukrainian words on the Ukrainian copy of someone who signed and confirmed in
+    # Ukrainian (the confirm page asks again, in its language).
+    from petition.extensions import db
+    from petition.services.signatures import Details, confirm
+    from tests.factories import sign, signature_for
+
+    assert (
+        sign(client, email="olena@example.org", consent_updates="y", language="uk").status_code
+        == 303
+    )
+    with app.app_context(), i18n.speaking("uk"):
+        olena = signature_for("olena@example.org")
+        confirm(olena, Details.of(olena))
+        db.session.commit()
+    with app.test_request_context():
+        token = privacy.link_token(privacy.Person.by_address("olena@example.org"))
+    page = html.unescape(
+        client.post(f"/uk/privacy/me/{token}/copy", data={"format": "html"}).get_data(as_text=True)
+    )
+    assert "<dd>Надсилайте мені час від часу новини" in page
+    assert "<dt>Мова цих слів</dt><dd>Українська</dd>" in page
+
+
 def test_each_language_is_cached_under_its_own_address(client):
     forget_cached()
     english = client.get(PAGE)

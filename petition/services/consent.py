@@ -155,6 +155,12 @@ def wants_updates(email_hashes: Iterable[str]) -> bool:
     )
 
 
+def wording_language(wording: ConsentWording) -> str:
+    """The language a wording was shown in: its version says so ("2026-11/uk"), English
+    where it says nothing."""
+    return wording.version.partition("/")[2] or i18n.DEFAULT
+
+
 def history(email_hashes: Iterable[str]) -> list[ConsentEvent]:
     """Every answer the person gave, oldest first."""
     return list(

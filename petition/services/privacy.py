@@ -84,7 +84,7 @@ def subject_access(person: Person, actor: Actor) -> dict[str, Any]:
                     "at": e.at.isoformat(),
                     "given": e.given,
                     "how": e.route,
-                    "wording": _wording(e.wording_id),
+                    **_wording(e.wording_id),
                 }
                 for e in consent.history(person.hashes)
             ],
@@ -112,6 +112,7 @@ FIELD_NAMES = {
     "erased_at": N_("Erased"),
     "asked_for_updates_when_signing": N_("Asked for campaign updates when signing"),
     "consent_wording": N_("The words agreed to"),
+    "consent_wording_language": N_("The language of those words"),
     "consented_at": N_("Agreed"),
     "shown_as_recent_signer": N_("Shown among recent signers"),
     "partner": N_("Signed through"),
@@ -152,6 +153,9 @@ def _describe(s: Signature) -> dict[str, Any]:
         "erased_at": iso(s.erased_at),
         "asked_for_updates_when_signing": s.consent_updates,
         "consent_wording": s.consent_wording.text if s.consent_wording else None,
+        "consent_wording_language": (
+            consent.wording_language(s.consent_wording) if s.consent_wording else None
+        ),
         "consented_at": iso(s.consented_at),
         "shown_as_recent_signer": s.show_publicly,
         "partner": s.partner.name if s.partner else None,
@@ -167,11 +171,12 @@ def _describe(s: Signature) -> dict[str, Any]:
     }
 
 
-def _wording(wording_id: int | None) -> str | None:
-    if wording_id is None:
-        return None
-    wording = db.session.get(ConsentWording, wording_id)
-    return wording.text if wording else None
+def _wording(wording_id: int | None) -> dict[str, str | None]:
+    """The words an answer was given to, and the language they were shown in."""
+    wording = db.session.get(ConsentWording, wording_id) if wording_id is not None else None
+    if wording is None:
+        return {"wording": None, "wording_language": None}
+    return {"wording": wording.text, "wording_language": consent.wording_language(wording)}
 
 
 def _emails(signatures: list[Signature]) -> list[dict[str, Any]]:
