@@ -522,16 +522,7 @@ def test_staff_manage_partners_keys_and_webhooks_in_the_admin(app, admin):
     token = admin_token(admin)
     bad = admin.post("/admin/partners", data={"csrf_token": token, "slug": "Bad Slug", "name": "X"})
     assert bad.status_code == 422 and "lower-case" in bad.get_data(as_text=True)
-    made = admin.post(
-        "/admin/partners",
-        data={
-            "csrf_token": token,
-            "slug": "refugee-action",
-            "name": "Refugee Action",
-            "question": QUESTION,
-        },
-    )
-    assert made.status_code == 303
+    assert add_refugee_action(admin, token).status_code == 303
     keyed = admin.post(
         "/admin/partners/refugee-action/keys", data={"csrf_token": token, "write": "y"}
     )
@@ -555,6 +546,12 @@ def test_staff_manage_partners_keys_and_webhooks_in_the_admin(app, admin):
     editor = app.test_client()
     log_in(editor, "editor@example.org")
     assert editor.get("/admin/partners").status_code == 403
+
+
+def add_refugee_action(admin: Any, token: str) -> Any:
+    """Staff add a partner with its own question, in the admin."""
+    fields = {"slug": "refugee-action", "name": "Refugee Action", "question": QUESTION}
+    return admin.post("/admin/partners", data={"csrf_token": token, **fields})
 
 
 def admin_token(admin: Any) -> str:
@@ -657,16 +654,7 @@ def test_a_partners_question_is_asked_in_ukrainian_where_staff_wrote_it(app, adm
     from petition.models import AuditLog
 
     token = admin_token(admin)
-    made = admin.post(
-        "/admin/partners",
-        data={
-            "csrf_token": token,
-            "slug": "refugee-action",
-            "name": "Refugee Action",
-            "question": QUESTION,
-        },
-    )
-    assert made.status_code == 303
+    assert add_refugee_action(admin, token).status_code == 303
 
     def ask(**fields: str) -> str:
         saved = admin.post(

@@ -176,6 +176,14 @@ class Translatable:
         """(English field, the same in `code`) pairs, for the side-by-side editor."""
         return [(getattr(self, n), getattr(self, f"{code}_{n}")) for n, _, _ in self.TRANSLATED]
 
+    def in_other_languages(self, name: str) -> dict[str, str]:
+        """One field in each other language, as typed ("" where there is none)."""
+        return {
+            code: getattr(self, f"{code}_{name}").data or ""
+            for code in i18n.LANGUAGES
+            if code != i18n.DEFAULT
+        }
+
     def translations(self) -> dict[str, dict[str, str]]:
         found = {}
         for code in i18n.LANGUAGES:
@@ -249,14 +257,6 @@ class QuestionForm(Translatable, StaffForm):
     TRANSLATED = (("question", TextAreaField, 500),)
 
     question = TextAreaField("Their own question", validators=[Optional(), Length(max=500)])
-
-    def asked_in(self) -> dict[str, str]:
-        """The question in each other language, as typed ("" where there is none)."""
-        return {
-            code: getattr(self, f"{code}_question").data or ""
-            for code in i18n.LANGUAGES
-            if code != i18n.DEFAULT
-        }
 
 
 class KeyForm(StaffForm):
@@ -350,14 +350,6 @@ class PictureForm(Translatable, StaffForm):
                 for code, written in (petition.translations or {}).items()
             }
         )
-
-    def described(self) -> dict[str, str]:
-        """The description in each other language, as typed ("" where there is none)."""
-        return {
-            code: getattr(self, f"{code}_alt").data or ""
-            for code in i18n.LANGUAGES
-            if code != i18n.DEFAULT
-        }
 
     def upload(self) -> bytes | None:
         stored = self.picture.data

@@ -67,7 +67,9 @@ def partner_question(slug: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        partner = partners.set_question(slug, form.question.data, actor(), form.asked_in())
+        partner = partners.set_question(
+            slug, form.question.data, actor(), form.in_other_languages("question")
+        )
     except NotFound:
         abort(404)
     except InvalidInput as exc:

@@ -91,7 +91,11 @@ def petition_picture(slug: str) -> Any:
     if picture.validate_on_submit():
         try:
             petitions.set_picture(
-                slug, picture.upload(), picture.alt.data or "", actor(), picture.described()
+                slug,
+                picture.upload(),
+                picture.alt.data or "",
+                actor(),
+                picture.in_other_languages("alt"),
             )
         except InvalidInput as exc:
             attach_errors(picture, exc)
